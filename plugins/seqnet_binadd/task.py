@@ -1,0 +1,101 @@
+"""Binary addition: two numbers in, least-significant bit first, their sum out, bit by bit."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from seqnet.interfaces import Array, Batch, LossName, PluginSpec
+
+
+def to_bits(value: int, width: int) -> Array:
+    """The `width` lowest bits of a non-negative int, least significant first, as uint8."""
+    raw = np.frombuffer(value.to_bytes((width + 7) // 8, "little"), dtype=np.uint8)
+    return np.unpackbits(raw, bitorder="little")[:width]
+
+
+def from_bits(bits: Array) -> int:
+    """The int whose bits, least significant first, are `bits` (any length)."""
+    return int.from_bytes(np.packbits(bits.astype(np.uint8), bitorder="little").tobytes(), "little")
+
+
+class BinaryAdditionTask:
+    """Binary addition of two n-bit numbers, read and written least-significant bit first.
+
+    Step t reads bit t of a and of b (x: (n+1, B, 2), a zero step at the end for the carry-out)
+    and emits bit t of a + b (y: (n+1, B, 1)); every step is scored. A sum is right only if
+    all n+1 bits are.
+    """
+
+    name: ClassVar[str] = "binadd"
+    loss: ClassVar[LossName] = "sigmoid_bce"
+    target_metric: ClassVar[str] = "exact_match"
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {
+        "model": {"cell": "elman", "hidden": 16, "layers": 1},
+        "optimizer": {"name": "adam", "lr": 0.01, "clip": 1.0},
+        "train": {"steps": 3000, "batch": 32, "eval_every": 50, "eval_samples": 1000},
+    }
+
+    class Spec(PluginSpec):
+        bits: Annotated[int, Field(gt=0, description="bits per operand")] = 8
+
+    def __init__(self, **options: Any) -> None:
+        self.spec = self.Spec(**options)
+
+    @property
+    def input_size(self) -> int:
+        return 2
+
+    @property
+    def output_size(self) -> int:
+        return 1
+
+    def encode(self, a: list[int], b: list[int]) -> Batch:
+        """The batch that adds a[i] + b[i], as wide as the widest operand (at least `bits`)."""
+        width = max(self.spec.bits, *(v.bit_length() for v in (*a, *b)))
+        T = width + 1
+        x = np.zeros((T, len(a), 2))
+        y = np.zeros((T, len(a), 1))
+        for i, (p, q) in enumerate(zip(a, b, strict=True)):
+            x[:width, i, 0] = to_bits(p, width)
+            x[:width, i, 1] = to_bits(q, width)
+            y[:, i, 0] = to_bits(p + q, T)
+        return Batch(x, y, np.ones((T, len(a))))
+
+    def decode(self, bits: Array) -> list[int]:
+        """The numbers that bit columns (T, B) spell, least significant first."""
+        return [from_bits(bits[:, i]) for i in range(bits.shape[1])]
+
+    def sample(self, rng: np.random.Generator, batch: int) -> Batch:
+        n = self.spec.bits
+        words = rng.integers(0, 2, size=(n, batch, 2), dtype=np.uint8)  # (n, B, 2)
+        a = self.decode(words[..., 0])
+        b = self.decode(words[..., 1])
+        y = np.stack([to_bits(p + q, n + 1) for p, q in zip(a, b, strict=True)], axis=1)
+        x = np.zeros((n + 1, batch, 2))
+        x[:n] = words
+        return Batch(x, y[..., None].astype(np.float64), np.ones((n + 1, batch)))
+
+    def metrics(self, outputs: Array, batch: Batch) -> dict[str, float]:
+        right = (outputs > 0.0) == (batch.y > 0.5)  # (T, B, 1)
+        right = right[..., 0] | (batch.mask == 0)  # unscored steps count as right
+        scored = float(batch.mask.sum())
+        bits_right = float((right & (batch.mask > 0)).sum())
+        return {
+            "bit_accuracy": bits_right / max(scored, 1.0),
+            "exact_match": float(right.all(axis=0).mean()),
+        }
+
+    def examples(self, outputs: Array, batch: Batch, count: int) -> list[str]:
+        count = min(count, batch.x.shape[1])
+        a = self.decode(batch.x[:, :count, 0].astype(np.uint8))
+        b = self.decode(batch.x[:, :count, 1].astype(np.uint8))
+        got = self.decode((outputs[:, :count, 0] > 0.0).astype(np.uint8))
+        width = len(str(2 ** batch.x.shape[0]))
+        lines = []
+        for p, q, s in zip(a, b, got, strict=True):
+            mark = "✓" if s == p + q else f"✗ (want {p + q})"
+            lines.append(f"{p:>{width}} + {q:>{width}} = {s:>{width}}  {mark}")
+        return lines

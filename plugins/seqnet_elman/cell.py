@@ -1,0 +1,119 @@
+"""The Elman (simple recurrent) cell, with a step, a whole-sequence path and their backward."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from seqnet.init import glorot_uniform, orthogonal, uniform
+from seqnet.interfaces import Array, Carry, Params, PluginSpec
+
+
+class ElmanCell:
+    """Elman RNN: h_t = act(x_t W_x + h_{t-1} W_h + b), act tanh (default), sigmoid or relu.
+
+    Shapes: x_t (B, D), h_t (B, H); W_x (D, H), W_h (H, H), b (H,). The carry is (h,).
+    Mapping onto torch.nn.RNN: W_x = weight_ih_l0.T, W_h = weight_hh_l0.T,
+    b = bias_ih_l0 + bias_hh_l0.
+    """
+
+    name: ClassVar[str] = "elman"
+
+    class Spec(PluginSpec):
+        hidden: Annotated[int, Field(gt=0, description="hidden units")]
+        activation: Literal["tanh", "sigmoid", "relu"] = Field(
+            "tanh", description="nonlinearity of the hidden state"
+        )
+        init: Literal["uniform", "glorot_orthogonal"] = Field(
+            "uniform",
+            description="uniform ±1/√H (PyTorch) or Glorot W_x with orthogonal W_h (Keras)",
+        )
+
+    def __init__(self, **options: Any) -> None:
+        self.spec = self.Spec(**options)
+        self.hidden = self.spec.hidden
+
+    def init(self, rng: np.random.Generator, input_size: int) -> Params:
+        H = self.hidden
+        if self.spec.init == "uniform":
+            return {
+                "W_x": uniform(rng, (input_size, H), H),
+                "W_h": uniform(rng, (H, H), H),
+                "b": uniform(rng, (H,), H),
+            }
+        return {
+            "W_x": glorot_uniform(rng, (input_size, H)),
+            "W_h": orthogonal(rng, H),
+            "b": np.zeros(H),
+        }
+
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry:
+        return (np.zeros((batch, self.hidden), dtype=dtype),)
+
+    # activation(a) written into `out`, and its derivative expressed through the output h
+    def _activate(self, a: Array, out: Array) -> Array:
+        if self.spec.activation == "tanh":
+            return np.tanh(a, out=out)
+        if self.spec.activation == "sigmoid":
+            np.multiply(a, 0.5, out=out)  # sigmoid(a) == (1 + tanh(a/2)) / 2, no overflow
+            np.tanh(out, out=out)
+            out *= 0.5
+            out += 0.5
+            return out
+        return np.maximum(a, 0.0, out=out)
+
+    def _slope(self, h: Array) -> Array:
+        if self.spec.activation == "tanh":
+            return 1.0 - h * h
+        if self.spec.activation == "sigmoid":
+            return h * (1.0 - h)
+        return (h > 0.0).astype(h.dtype)
+
+    def step(self, params: Params, x_t: Array, carry: Carry) -> tuple[Carry, Array, Any]:
+        (h_prev,) = carry
+        a = x_t @ params["W_x"] + h_prev @ params["W_h"] + params["b"]  # (B, H)
+        h = self._activate(a, out=a)
+        return (h,), h, (x_t, h_prev, h)
+
+    def step_backward(
+        self, params: Params, cache: Any, dh_t: Array, dcarry: Carry
+    ) -> tuple[Array, Carry, Params]:
+        x_t, h_prev, h = cache
+        # h = act(a): the step's output and the carry are the same h
+        da = (dh_t + dcarry[0]) * self._slope(h)  # (B, H)
+        # a = x_t W_x + h_prev W_h + b
+        grads = {"W_x": x_t.T @ da, "W_h": h_prev.T @ da, "b": da.sum(axis=0)}
+        return da @ params["W_x"].T, (da @ params["W_h"].T,), grads
+
+    def forward(self, params: Params, x: Array, carry: Carry) -> tuple[Array, Carry, Any]:
+        """The whole sequence: all input projections in one GEMM, only h W_h in the loop."""
+        (h,) = carry
+        W_h = params["W_h"]
+        hs = x @ params["W_x"] + params["b"]  # (T, B, H), becomes h in place
+        for t in range(x.shape[0]):
+            hs[t] += h @ W_h
+            h = self._activate(hs[t], out=hs[t])
+        return hs, (h,), (x, carry[0], hs)
+
+    def backward(
+        self, params: Params, cache: Any, dh: Array, dcarry: Carry
+    ) -> tuple[Array, Carry, Params]:
+        x, h0, hs = cache
+        W_hT = params["W_h"].T
+        da = np.empty_like(hs)  # (T, B, H)
+        dh_next = dcarry[0]
+        for t in reversed(range(x.shape[0])):
+            # h_t = act(a_t), with a_t = ... + h_{t-1} W_h
+            np.multiply(dh[t] + dh_next, self._slope(hs[t]), out=da[t])
+            dh_next = da[t] @ W_hT
+        H, D = self.hidden, x.shape[-1]
+        h_prev = np.concatenate([h0[None], hs[:-1]])  # (T, B, H)
+        flat_da = da.reshape(-1, H)  # (T·B, H)
+        grads = {
+            "W_x": x.reshape(-1, D).T @ flat_da,  # (D, H)
+            "W_h": h_prev.reshape(-1, H).T @ flat_da,  # (H, H)
+            "b": flat_da.sum(axis=0),
+        }
+        return da @ params["W_x"].T, (dh_next,), grads  # dx (T, B, D)

@@ -1,0 +1,5 @@
+"""`python -m seqnet` is the `seqnet` command."""
+
+from seqnet.cli import main
+
+main()

@@ -1,0 +1,116 @@
+"""The contracts every plugin meets: Layer, Cell, Task, Optimizer, and the plain data they pass.
+
+Protocols, not base classes: a plugin need not import or subclass anything from here; mypy
+checks the structure. Shape letters: T time, B batch, D input, H hidden, V outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel
+
+Array = NDArray[Any]
+Params = dict[str, Array]
+"""Parameters or gradients: name -> array. A model's are flat, with dotted names."""
+Carry = tuple[Array, ...]
+"""A recurrent carry, always a tuple: `(h,)` for Elman, `(h, c)` for LSTM."""
+Cache = Any
+"""Whatever a forward pass keeps for its backward pass; opaque to the engine."""
+LossName = Literal["sigmoid_bce", "softmax_ce", "mse"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch of a task, time-major.
+
+    x: (T, B, D) inputs. y: targets, (T, B, V) floats for `sigmoid_bce` and `mse`, (T, B)
+    integer classes for `softmax_ce`. mask: (T, B), 1.0 where a step is scored, else 0.0.
+    """
+
+    x: Array
+    y: Array
+    mask: Array
+
+
+class Layer(Protocol):
+    """A feed-forward layer applied to every step: `(..., D) -> (..., V)`."""
+
+    def init(self, rng: np.random.Generator, input_size: int) -> Params: ...
+
+    def forward(self, params: Params, x: Array) -> tuple[Array, Cache]: ...
+
+    def backward(self, params: Params, cache: Cache, dy: Array) -> tuple[Array, Params]: ...
+
+
+@runtime_checkable
+class Cell(Protocol):
+    """A recurrent layer, described by one step and its backward.
+
+    `step(params, x_t (B, D), carry) -> (carry, h_t (B, H), cache)` and
+    `step_backward(params, cache, dh_t (B, H), dcarry) -> (dx_t (B, D), dcarry_prev, grads)`,
+    where `dcarry` is the gradient flowing into the carry that `step` returned and `grads` are
+    this step's contribution to each parameter's gradient.
+
+    A cell may also define whole-sequence `forward(params, x (T, B, D), carry0) ->
+    (h (T, B, H), carry_T, cache)` and `backward(params, cache, dh (T, B, H), dcarry_T) ->
+    (dx (T, B, D), dcarry0, grads)`; the engine uses them when present (seqnet.recurrent).
+    """
+
+    name: ClassVar[str]
+    hidden: int
+
+    def init(self, rng: np.random.Generator, input_size: int) -> Params: ...
+
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry: ...
+
+    def step(self, params: Params, x_t: Array, carry: Carry) -> tuple[Carry, Array, Cache]: ...
+
+    def step_backward(
+        self, params: Params, cache: Cache, dh_t: Array, dcarry: Carry
+    ) -> tuple[Array, Carry, Params]: ...
+
+
+class Task(Protocol):
+    """A sequence task: a data stream, a loss, metrics, and examples a person can read.
+
+    `target_metric` names the metric that says the task is solved (reaching
+    `TrainSpec.target` on held-out data stops training). `defaults` is a partial run spec
+    (model, optimizer and train sections) that `seqnet run <task>` starts from.
+    """
+
+    name: ClassVar[str]
+    loss: ClassVar[LossName]
+    target_metric: ClassVar[str]
+    defaults: ClassVar[dict[str, dict[str, Any]]]
+
+    @property
+    def input_size(self) -> int: ...
+
+    @property
+    def output_size(self) -> int: ...
+
+    def sample(self, rng: np.random.Generator, batch: int) -> Batch: ...
+
+    def metrics(self, outputs: Array, batch: Batch) -> dict[str, float]: ...
+
+    def examples(self, outputs: Array, batch: Batch, count: int) -> list[str]: ...
+
+
+class Optimizer(Protocol):
+    """Updates parameters in place from gradients; the one place where arrays change."""
+
+    name: ClassVar[str]
+
+    def step(self, params: Params, grads: Params) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class PluginSpec(BaseModel, extra="forbid", frozen=True):
+    """A convenient base for a plugin's nested `Spec`: unknown options are errors."""

@@ -1,0 +1,124 @@
+"""Model: a stack of recurrent layers of one cell type and a dense head, over one flat params dict.
+
+Parameter names are dotted: `cells.0.W_h`, `head.W`. The model holds no arrays of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from seqnet import recurrent
+from seqnet.interfaces import Array, Carry, Cell, Params
+from seqnet.layers import Dense
+
+
+@dataclass
+class ModelCache:
+    layer_caches: list[Any]
+    dropout_masks: list[Array | None]
+    head_cache: Any
+    finals: list[Carry]
+
+
+class Model:
+    """`layers` recurrent layers of `cell`, then a dense head applied at every step.
+
+    forward: x (T, B, D) -> logits (T, B, V). `dropout` (a probability) drops the inputs of
+    layers 2..L during training only, when `forward` is given a generator.
+    """
+
+    def __init__(
+        self,
+        cell: Cell,
+        input_size: int,
+        output_size: int,
+        layers: int = 1,
+        dropout: float = 0.0,
+        dtype: str | np.dtype[Any] = "float64",
+    ) -> None:
+        self.cell = cell
+        self.input_size = input_size
+        self.output_size = output_size
+        self.layers = layers
+        self.dropout = dropout
+        self.dtype = np.dtype(dtype)
+        self.head = Dense(output_size)
+        self.prefixes = [f"cells.{i}." for i in range(layers)]
+
+    def init(self, rng: np.random.Generator) -> Params:
+        """Fresh parameters, drawn in float64 and then cast, so both precisions start alike."""
+        params: Params = {}
+        size = self.input_size
+        for prefix in self.prefixes:
+            for name, value in self.cell.init(rng, size).items():
+                params[prefix + name] = value
+            size = self.cell.hidden
+        for name, value in self.head.init(rng, size).items():
+            params["head." + name] = value
+        return {name: np.ascontiguousarray(v, dtype=self.dtype) for name, v in params.items()}
+
+    def initial_carries(self, batch: int) -> list[Carry]:
+        return [self.cell.initial_carry(batch, self.dtype) for _ in range(self.layers)]
+
+    def forward(
+        self,
+        params: Params,
+        x: Array,
+        carries: list[Carry] | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[Array, list[Carry], ModelCache]:
+        """Logits (T, B, V), each layer's final carry, and the cache for `backward`.
+
+        `carries` continues from earlier carries (one tuple per layer); `rng` turns dropout on.
+        """
+        h = x.astype(self.dtype, copy=False)
+        if carries is None:
+            carries = self.initial_carries(x.shape[1])
+        finals, caches, masks = [], [], []
+        for i, prefix in enumerate(self.prefixes):
+            mask = None
+            if i > 0 and rng is not None and self.dropout > 0.0:
+                keep = 1.0 - self.dropout
+                mask = (rng.random(h.shape) < keep).astype(self.dtype) / keep  # (T, B, H)
+                h = h * mask
+            h, final, cache = recurrent.sequence_forward(
+                self.cell, self.sub(params, prefix), h, carries[i]
+            )
+            finals.append(final)
+            caches.append(cache)
+            masks.append(mask)
+        logits, head_cache = self.head.forward(self.sub(params, "head."), h)  # (T, B, V)
+        return logits, finals, ModelCache(caches, masks, head_cache, finals)
+
+    def backward(
+        self, params: Params, cache: ModelCache, dlogits: Array, dcarries: list[Carry] | None = None
+    ) -> tuple[Params, list[Carry]]:
+        """Gradients of every parameter (same keys as `params`) and of the initial carries."""
+        grads: Params = {}
+        dh, head_grads = self.head.backward(self.sub(params, "head."), cache.head_cache, dlogits)
+        for name, g in head_grads.items():
+            grads["head." + name] = g
+        dcarries0: list[Carry] = [()] * self.layers
+        for i in reversed(range(self.layers)):
+            prefix = self.prefixes[i]
+            if dcarries is None:
+                dcarry = recurrent.zeros_like_carry(cache.finals[i])
+            else:
+                dcarry = dcarries[i]
+            dh, dcarries0[i], layer_grads = recurrent.sequence_backward(
+                self.cell, self.sub(params, prefix), cache.layer_caches[i], dh, dcarry
+            )
+            for name, g in layer_grads.items():
+                grads[prefix + name] = g
+            mask = cache.dropout_masks[i]
+            if mask is not None:  # h = h * mask
+                dh = dh * mask
+        return {name: grads[name] for name in params}, dcarries0
+
+    @staticmethod
+    def sub(params: Params, prefix: str) -> Params:
+        n = len(prefix)
+        return {name[n:]: value for name, value in params.items() if name.startswith(prefix)}

@@ -1,0 +1,66 @@
+"""Unrolls any cell over a time-major sequence and back: backprop through time, written once.
+
+A cell that defines whole-sequence `forward`/`backward` (the built-in cells do, to hoist GEMMs
+out of the time loop) is run through them; any other cell is stepped here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from seqnet.interfaces import Array, Cache, Carry, Cell, Params
+
+
+def has_sequence_methods(cell: Any) -> bool:
+    return callable(getattr(cell, "forward", None)) and callable(getattr(cell, "backward", None))
+
+
+def step_forward(cell: Cell, params: Params, x: Array, carry: Carry) -> tuple[Array, Carry, Cache]:
+    """Run `cell.step` over x (T, B, D) from `carry`: returns h (T, B, H), final carry, caches."""
+    hs = np.empty((x.shape[0], x.shape[1], cell.hidden), dtype=x.dtype)  # (T, B, H)
+    caches = []
+    for t in range(x.shape[0]):
+        carry, hs[t], cache = cell.step(params, x[t], carry)
+        caches.append(cache)
+    return hs, carry, caches
+
+
+def step_backward(
+    cell: Cell, params: Params, caches: Cache, dh: Array, dcarry: Carry
+) -> tuple[Array, Carry, Params]:
+    """Backprop through time for `step_forward`: returns dx (T, B, D), dcarry0, grads."""
+    grads = {name: np.zeros_like(value) for name, value in params.items()}
+    dx: Array | None = None
+    for t in reversed(range(dh.shape[0])):
+        dx_t, dcarry, step_grads = cell.step_backward(params, caches[t], dh[t], dcarry)
+        if dx is None:
+            dx = np.empty((dh.shape[0], *dx_t.shape), dtype=dx_t.dtype)  # (T, B, D)
+        dx[t] = dx_t
+        for name, g in step_grads.items():
+            grads[name] += g
+    assert dx is not None, "a sequence has at least one step"
+    return dx, dcarry, grads
+
+
+def sequence_forward(
+    cell: Cell, params: Params, x: Array, carry: Carry
+) -> tuple[Array, Carry, Cache]:
+    """h (T, B, H), final carry and a cache, by the cell's own sequence method if it has one."""
+    if has_sequence_methods(cell):
+        return cell.forward(params, x, carry)  # type: ignore[attr-defined, no-any-return]
+    return step_forward(cell, params, x, carry)
+
+
+def sequence_backward(
+    cell: Cell, params: Params, cache: Cache, dh: Array, dcarry: Carry
+) -> tuple[Array, Carry, Params]:
+    """dx (T, B, D), the initial carry's gradient and parameter gradients."""
+    if has_sequence_methods(cell):
+        return cell.backward(params, cache, dh, dcarry)  # type: ignore[attr-defined, no-any-return]
+    return step_backward(cell, params, cache, dh, dcarry)
+
+
+def zeros_like_carry(carry: Carry) -> Carry:
+    return tuple(np.zeros_like(part) for part in carry)

@@ -1,0 +1,91 @@
+"""From a spec to a run: build the task, model and optimizer a spec names, then train.
+
+This is the one library call behind `seqnet run`; everything the CLI does can be done here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seqnet import specs
+from seqnet.interfaces import Optimizer, Task
+from seqnet.model import Model
+from seqnet.plugins import default_registry
+from seqnet.registry import Registry
+from seqnet.specs import RunSpec
+from seqnet.train import Record, Result, train
+
+SPEC_SUFFIXES = {".yaml", ".yml", ".json", ".toml"}
+
+
+@dataclass
+class Parts:
+    task: Task
+    model: Model
+    optimizer: Optimizer
+
+
+def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
+    """Instantiate what a resolved spec names, each plugin class from its own options."""
+    registry = registry or default_registry()
+    task = registry.get("task", spec.task.name).cls(**spec.options("task"))
+    cell = registry.get("cell", spec.model.cell).cls(
+        hidden=spec.model.hidden, **spec.options("model")
+    )
+    model = Model(
+        cell,
+        task.input_size,
+        task.output_size,
+        layers=spec.model.layers,
+        dropout=spec.model.dropout,
+        dtype=spec.model.dtype,
+    )
+    optimizer = registry.get("optimizer", spec.optimizer.name).cls(**spec.options("optimizer"))
+    return Parts(task, model, optimizer)
+
+
+def run(
+    spec: RunSpec,
+    registry: Registry | None = None,
+    on_log: Callable[[Record], None] | None = None,
+) -> tuple[Result, dict[str, Any]]:
+    """Train the run a resolved spec describes; returns the result and its summary object."""
+    parts = build(spec, registry)
+    result = train(
+        parts.model,
+        parts.task,
+        parts.optimizer,
+        spec.train,
+        clip=spec.optimizer.clip,
+        on_log=on_log,
+    )
+    return result, summary(spec, result)
+
+
+def summary(spec: RunSpec, result: Result) -> dict[str, Any]:
+    """The object `seqnet run --json` prints: what ran, how long, and held-out metrics."""
+    return {
+        "task": spec.task.name,
+        "cell": spec.model.cell,
+        "seed": spec.train.seed,
+        "steps": result.steps,
+        "seconds": round(result.seconds, 4),
+        "reached_target": result.reached_target,
+        **result.metrics,
+    }
+
+
+def load_spec(
+    source: str, overrides: Iterable[str] = (), registry: Registry | None = None
+) -> RunSpec:
+    """The resolved spec for `source` (a task name or a spec file) after `--set` overrides."""
+    registry = registry or default_registry()
+    if Path(source).suffix.lower() in SPEC_SUFFIXES or Path(source).exists():
+        raw = specs.load_file(Path(source))
+    else:
+        raw = specs.default_raw(source, registry)
+    parsed = [specs.parse_override(text) for text in overrides]
+    return specs.resolve(specs.apply_overrides(raw, parsed, registry), registry)

@@ -1,0 +1,254 @@
+"""The pydantic specs of a run, spec files (YAML, JSON, TOML) and dotted `--set` overrides.
+
+The engine validates its own fields here; the options a plugin owns (`task.bits`,
+`model.activation`, `optimizer.lr`) are validated by that plugin's nested `Spec` in `resolve`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from seqnet.errors import SpecError
+from seqnet.registry import Registry
+
+PositiveInt = Annotated[int, Field(gt=0)]
+Probability = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
+
+
+class TaskSection(BaseModel):
+    """`task`: which task plugin, then that plugin's own options."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(description="registered task name, e.g. binadd")
+
+
+class ModelSection(BaseModel):
+    """`model`: which cell, its size, how many layers; the rest are the cell plugin's options."""
+
+    model_config = ConfigDict(extra="allow")
+    cell: str = Field("elman", description="registered cell name, e.g. elman")
+    hidden: PositiveInt = Field(16, description="hidden units per layer")
+    layers: PositiveInt = Field(1, description="stacked recurrent layers")
+    dropout: Probability = Field(0.0, description="dropout between stacked layers (training only)")
+    dtype: Literal["float64", "float32"] = Field("float64", description="floating-point precision")
+
+
+class OptimizerSection(BaseModel):
+    """`optimizer`: which optimizer and gradient clipping; the rest are the optimizer's options."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = Field("adam", description="registered optimizer name, e.g. adam")
+    clip: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        1.0, description="clip gradients to this global L2 norm; null for no clipping"
+    )
+
+
+class TrainSpec(BaseModel):
+    """`train`: the training loop's own settings."""
+
+    model_config = ConfigDict(extra="forbid")
+    steps: PositiveInt = Field(3000, description="maximum optimizer steps")
+    batch: PositiveInt = Field(32, description="sequences per training step")
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="root seed of every random stream")
+    eval_every: PositiveInt = Field(50, description="steps between held-out evaluations")
+    eval_samples: PositiveInt = Field(1000, description="held-out sequences per evaluation")
+    target: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = Field(
+        1.0, description="stop once the task's target metric reaches this on held-out data"
+    )
+    patience: Annotated[int, Field(ge=1)] = Field(
+        1, description="evaluations in a row that must reach the target before stopping"
+    )
+
+
+class RunSpec(BaseModel):
+    """Everything that defines a run. The same spec gives the same numbers."""
+
+    model_config = ConfigDict(extra="forbid")
+    task: TaskSection
+    model: ModelSection = Field(default_factory=lambda: ModelSection())
+    optimizer: OptimizerSection = Field(default_factory=lambda: OptimizerSection())
+    train: TrainSpec = Field(default_factory=TrainSpec)
+
+    def options(self, section: str) -> dict[str, Any]:
+        """The plugin-owned options of a section (the fields the engine does not define)."""
+        return dict(getattr(self, section).model_extra or {})
+
+
+# section -> (registry kind, the field that names the plugin)
+PLUGIN_SECTIONS: dict[str, tuple[str, str]] = {
+    "task": ("task", "name"),
+    "model": ("cell", "cell"),
+    "optimizer": ("optimizer", "name"),
+}
+ENGINE_FIELDS: dict[str, set[str]] = {
+    "task": set(TaskSection.model_fields),
+    "model": set(ModelSection.model_fields) - {"hidden"},  # the cell's Spec owns `hidden` too
+    "optimizer": set(OptimizerSection.model_fields),
+}
+
+
+def format_validation_error(error: ValidationError, prefix: tuple[str | int, ...] = ()) -> str:
+    """One line naming every bad field: `model.hidden: Input should be greater than 0 (got 0)`."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in (*prefix, *item["loc"])) or "spec"
+        got = "" if item["type"] == "missing" else f" (got {item['input']!r})"
+        if item["type"] == "extra_forbidden":
+            parts.append(f"{where}: unknown option")
+        else:
+            parts.append(f"{where}: {item['msg']}{got}")
+    return "; ".join(parts)
+
+
+def validate(model: type[BaseModel], data: Any, prefix: tuple[str, ...] = ()) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise SpecError(format_validation_error(error, prefix)) from None
+
+
+def resolve(raw: Mapping[str, Any], registry: Registry) -> RunSpec:
+    """Validate a raw spec: engine fields here, plugin options by each plugin's `Spec`.
+
+    The result has every default filled in, so dumping it gives a complete, runnable spec.
+    """
+    spec: RunSpec = validate(RunSpec, raw)
+    update: dict[str, BaseModel] = {}
+    for section, (kind, key) in PLUGIN_SECTIONS.items():
+        part = getattr(spec, section)
+        cls = registry.get(kind, getattr(part, key)).cls
+        own = spec.options(section)
+        if section == "model":
+            own["hidden"] = part.hidden
+        options = validate(cls.Spec, own, (section,)).model_dump()
+        engine = part.model_dump(exclude=set(part.model_extra or {}))
+        update[section] = type(part).model_validate({**engine, **options})
+    return spec.model_copy(update=update)
+
+
+def default_raw(task: str, registry: Registry) -> dict[str, Any]:
+    """The raw default spec of a task: the engine's defaults under the task's `defaults`."""
+    cls = registry.get("task", task).cls
+    raw: dict[str, Any] = {"task": {"name": task}}
+    for section, values in copy.deepcopy(cls.defaults).items():
+        raw.setdefault(section, {}).update(values)
+    return raw
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    """Read a spec file (.yaml, .yml, .json or .toml) into a dict; one-line errors."""
+    suffix = path.suffix.lower()
+    if suffix not in {".yaml", ".yml", ".json", ".toml"}:
+        raise SpecError(
+            f"spec file '{path}': unknown format '{suffix}' (use .yaml, .json or .toml)"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"spec file '{path}' not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"spec file '{path}' cannot be read: {error}") from None
+    try:
+        if suffix == ".json":
+            data = json.loads(text)
+        elif suffix == ".toml":
+            data = tomllib.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        reason = " ".join(str(error).split())
+        raise SpecError(f"spec file '{path}' is malformed: {reason}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"spec file '{path}' must hold a mapping of sections (task, model, ...)")
+    return data
+
+
+def dump(spec: RunSpec, fmt: Literal["yaml", "json"] = "yaml") -> str:
+    data = spec.model_dump(mode="json")
+    if fmt == "json":
+        return json.dumps(data, indent=2)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`model.hidden=32` -> ("model.hidden", 32); the value is read as YAML (32, 0.1, true, lstm)."""
+    path, sep, value = text.partition("=")
+    if not sep or not path.strip():
+        raise SpecError(f"override '{text}' must look like section.option=value")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    if isinstance(parsed, float) and not math.isfinite(parsed):
+        raise SpecError(f"{path.strip()}: value must be a finite number (got {value!r})")
+    return path.strip(), parsed
+
+
+def apply_overrides(
+    raw: Mapping[str, Any], overrides: Iterable[tuple[str, Any]], registry: Registry
+) -> dict[str, Any]:
+    """Set each dotted path; a path the (resolved) spec does not have is an error.
+
+    Choosing another plugin (`model.cell=lstm`) drops the old plugin's options and takes the
+    new one's defaults, so `--cell lstm` works whatever cell the spec named before.
+    """
+    data = copy.deepcopy(dict(raw))
+    for path, value in overrides:
+        known = resolve(data, registry).model_dump()
+        keys = path.split(".")
+        if len(keys) < 2:
+            raise SpecError(f"override '{path}' must name an option, like {path}.option=value")
+        node: Any = known
+        for key in keys:
+            if not isinstance(node, dict) or key not in node:
+                raise SpecError(f"unknown setting '{path}'")
+            node = node[key]
+        section = data.setdefault(keys[0], {})
+        if not isinstance(section, dict):
+            raise SpecError(f"'{keys[0]}' must be a mapping")
+        if len(keys) == 2 and PLUGIN_SECTIONS.get(keys[0], ("", ""))[1] == keys[1]:
+            if value != node:
+                for field in list(section):
+                    if field not in ENGINE_FIELDS[keys[0]] and field != "hidden":
+                        del section[field]
+        target = section
+        for key in keys[1:-1]:
+            target = target.setdefault(key, {})
+        target[keys[-1]] = value
+    return data
+
+
+def json_schema(registry: Registry) -> dict[str, Any]:
+    """The JSON schema of a run spec, with each plugin's options as a variant of its section."""
+    schema = RunSpec.model_json_schema()
+    defs = schema.setdefault("$defs", {})
+    sections = {"task": TaskSection, "model": ModelSection, "optimizer": OptimizerSection}
+    for section, (kind, key) in PLUGIN_SECTIONS.items():
+        engine = defs[sections[section].__name__]
+        variants = []
+        for name in registry.names(kind):  # type: ignore[arg-type]
+            own = registry.get(kind, name).cls.Spec.model_json_schema()
+            defs.update(own.pop("$defs", {}))
+            variant = copy.deepcopy(engine)
+            variant["title"] = f"{section} ({name})"
+            variant["properties"] = {**engine["properties"], **own.get("properties", {})}
+            variant["properties"][key] = {"const": name, "type": "string"}
+            variant["required"] = sorted(
+                {key, *engine.get("required", []), *own.get("required", [])}
+            )
+            variant["additionalProperties"] = False
+            variants.append(variant)
+        defs[sections[section].__name__] = {
+            "oneOf": variants,
+            "description": engine.get("description", ""),
+        }
+    return schema
