@@ -49,27 +49,67 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [*_EXPORTS, "__version__"]
 
-if TYPE_CHECKING:
-    from seqnet.errors import NonFiniteError, PluginError, SeqnetError, SpecError
-    from seqnet.hookspecs import Register
-    from seqnet.interfaces import (
-        Array,
-        Batch,
-        Carry,
-        Cell,
-        Layer,
-        Optimizer,
-        Params,
-        PluginSpec,
-        Task,
+if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads them
+    from seqnet.errors import (
+        NonFiniteError as NonFiniteError,
     )
-    from seqnet.layers import Dense
-    from seqnet.model import Model
-    from seqnet.plugins import default_registry, hookimpl, load_registry
-    from seqnet.registry import Registry
-    from seqnet.run import build, run
-    from seqnet.specs import RunSpec, TrainSpec, resolve
-    from seqnet.train import Result, evaluate, train
+    from seqnet.errors import (
+        PluginError as PluginError,
+    )
+    from seqnet.errors import (
+        SeqnetError as SeqnetError,
+    )
+    from seqnet.errors import (
+        SpecError as SpecError,
+    )
+    from seqnet.hookspecs import Register as Register
+    from seqnet.interfaces import (
+        Array as Array,
+    )
+    from seqnet.interfaces import (
+        Batch as Batch,
+    )
+    from seqnet.interfaces import (
+        Carry as Carry,
+    )
+    from seqnet.interfaces import (
+        Cell as Cell,
+    )
+    from seqnet.interfaces import (
+        Layer as Layer,
+    )
+    from seqnet.interfaces import (
+        Optimizer as Optimizer,
+    )
+    from seqnet.interfaces import (
+        Params as Params,
+    )
+    from seqnet.interfaces import (
+        PluginSpec as PluginSpec,
+    )
+    from seqnet.interfaces import (
+        Task as Task,
+    )
+    from seqnet.layers import Dense as Dense
+    from seqnet.model import Model as Model
+    from seqnet.plugins import (
+        default_registry as default_registry,
+    )
+    from seqnet.plugins import (
+        hookimpl as hookimpl,
+    )
+    from seqnet.plugins import (
+        load_registry as load_registry,
+    )
+    from seqnet.registry import Registry as Registry
+    from seqnet.run import build as build
+    from seqnet.run import run as run
+    from seqnet.specs import RunSpec as RunSpec
+    from seqnet.specs import TrainSpec as TrainSpec
+    from seqnet.specs import resolve as resolve
+    from seqnet.train import Result as Result
+    from seqnet.train import evaluate as evaluate
+    from seqnet.train import train as train
 
 
 def __getattr__(name: str) -> Any:

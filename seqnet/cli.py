@@ -55,7 +55,8 @@ SpecArg = Annotated[
     str,
     typer.Argument(
         metavar="SPEC",
-        help="A task name (e.g. binadd) for its default spec, or a spec file (.yaml, .json, .toml).",
+        help="A task name (e.g. binadd) for its default spec, or a spec file"
+        " (.yaml, .json, .toml).",
         show_default=False,
     ),
 ]
@@ -119,12 +120,12 @@ def run(
     flags = {"cell": cell, "hidden": hidden, "layers": layers, "steps": steps, "batch": batch,
              "lr": lr, "optimizer": optimizer, "seed": seed}  # fmt: skip
     resolved = load_spec(spec, overrides(flags, set_))
-    with progress_display(resolved, quiet) as on_log:
+    with ProgressDisplay(resolved, quiet) as on_log:
         result, summary = run_spec(resolved, on_log=on_log)
     if not quiet:
         for line in result.examples:
             typer.echo(f"  {line}")
-        typer.echo(summary_line(summary, resolved.task.name and result.reached_target))
+        typer.echo(summary_line(summary, result.reached_target))
     if as_json:
         typer.echo(json.dumps(summary))
 
@@ -139,7 +140,7 @@ def summary_line(summary: dict[str, Any], reached: bool) -> str:
     )
 
 
-class progress_display:  # noqa: N801 - used as a context manager, reads like a function
+class ProgressDisplay:
     """Progress while training: a rich bar on a terminal, plain lines otherwise, or nothing."""
 
     def __init__(self, spec: RunSpec, quiet: bool) -> None:

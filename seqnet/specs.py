@@ -180,7 +180,7 @@ def dump(spec: RunSpec, fmt: Literal["yaml", "json"] = "yaml") -> str:
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """`model.hidden=32` -> ("model.hidden", 32); the value is read as YAML (32, 0.1, true, lstm)."""
+    """`model.hidden=32` -> ("model.hidden", 32); values are read as YAML (32, 0.1, true, lstm)."""
     path, sep, value = text.partition("=")
     if not sep or not path.strip():
         raise SpecError(f"override '{text}' must look like section.option=value")
@@ -215,11 +215,11 @@ def apply_overrides(
         section = data.setdefault(keys[0], {})
         if not isinstance(section, dict):
             raise SpecError(f"'{keys[0]}' must be a mapping")
-        if len(keys) == 2 and PLUGIN_SECTIONS.get(keys[0], ("", ""))[1] == keys[1]:
-            if value != node:
-                for field in list(section):
-                    if field not in ENGINE_FIELDS[keys[0]] and field != "hidden":
-                        del section[field]
+        chooses_plugin = PLUGIN_SECTIONS.get(keys[0], ("", ""))[1] == keys[-1]
+        if len(keys) == 2 and chooses_plugin and value != node:
+            for field in list(section):
+                if field not in ENGINE_FIELDS[keys[0]] and field != "hidden":
+                    del section[field]
         target = section
         for key in keys[1:-1]:
             target = target.setdefault(key, {})
