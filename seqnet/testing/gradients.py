@@ -1,4 +1,4 @@
-"""The gradient checker and cell conformance checks, for seqnet's tests and plugin authors'.
+"""The float64 gradient checker and the cell checks built on it.
 
 Everything here runs in float64 with central differences; a correct backward gives relative
 errors near 1e-9, so the default tolerance of 1e-6 catches real mistakes without flaking.
