@@ -1,0 +1,196 @@
+"""Run specs: defaults, plugin-owned options, files, overrides, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import pytest
+
+from seqnet import specs
+from seqnet.errors import PluginError, SpecError
+from seqnet.interfaces import PluginSpec
+from seqnet.plugins import Source, hookimpl, load_registry
+from seqnet.registry import Registry
+from seqnet.run import load_spec
+
+
+def binadd_raw(registry: Registry) -> dict[str, Any]:
+    return specs.default_raw("binadd", registry)
+
+
+def test_default_spec_fills_every_plugin_default(registry: Registry) -> None:
+    spec = specs.resolve(binadd_raw(registry), registry)
+    assert spec.options("task") == {"bits": 8}
+    assert spec.options("model")["activation"] == "tanh"
+    assert spec.optimizer.name == "adam"
+    assert spec.options("optimizer")["lr"] == 0.01
+    assert spec.options("optimizer")["beta2"] == 0.999
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "value", "message"),
+    [
+        ("task", "bitz", 3, "task.bitz: unknown option"),
+        ("task", "bits", 0, "task.bits: Input should be greater than 0"),
+        ("model", "hidden", -4, "model.hidden: Input should be greater than 0"),
+        ("model", "layers", 0, "model.layers: Input should be greater than 0"),
+        ("model", "activation", "tanhh", "model.activation: Input should be"),
+        ("optimizer", "lr", float("nan"), "optimizer.lr: Input should be a finite number"),
+        ("optimizer", "lr", float("inf"), "optimizer.lr: Input should be a finite number"),
+        ("optimizer", "lr", "fast", "optimizer.lr: Input should be a valid number"),
+        ("optimizer", "lr", -0.1, "optimizer.lr: Input should be greater than 0"),
+        ("train", "steps", 0, "train.steps: Input should be greater than 0"),
+        ("train", "batch", 2.5, "train.batch: Input should be a valid integer"),
+        ("train", "stepz", 10, "train.stepz: unknown option"),
+    ],
+)
+def test_bad_values_name_the_field(
+    registry: Registry, section: str, field: str, value: Any, message: str
+) -> None:
+    raw = binadd_raw(registry)
+    raw.setdefault(section, {})[field] = value
+    with pytest.raises(SpecError, match=message.replace(".", r"\.", 1)) as caught:
+        specs.resolve(raw, registry)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("section", "key"), [("task", "name"), ("model", "cell"), ("optimizer", "name")]
+)
+def test_unknown_plugin_lists_the_available_ones(
+    registry: Registry, section: str, key: str
+) -> None:
+    raw = binadd_raw(registry)
+    raw[section][key] = "nosuch"
+    with pytest.raises(PluginError, match=r"unknown \w+ 'nosuch'; available: .*\w"):
+        specs.resolve(raw, registry)
+
+
+def test_overrides_are_validated_by_the_same_models(registry: Registry) -> None:
+    spec = load_spec("binadd", ["model.hidden=32", "task.bits=4", "optimizer.lr=0.02"], registry)
+    assert (spec.model.hidden, spec.options("task")["bits"]) == (32, 4)
+    assert spec.options("optimizer")["lr"] == 0.02
+    with pytest.raises(SpecError, match=r"model\.hidden: Input should be greater than 0"):
+        load_spec("binadd", ["model.hidden=0"], registry)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("model.hiden=3", "unknown setting 'model.hiden'"),
+        ("nosection.x=3", "unknown setting 'nosection.x'"),
+        ("model=3", "must name an option"),
+        ("model.hidden", "must look like section.option=value"),
+        ("optimizer.lr=.nan", "optimizer.lr: value must be a finite number"),
+    ],
+)
+def test_bad_overrides(registry: Registry, text: str, message: str) -> None:
+    with pytest.raises(SpecError, match=message.replace(".", r"\.")):
+        load_spec("binadd", [text], registry)
+
+
+class TinyCell:
+    """A second cell with an option Elman does not have (the engine never runs it here)."""
+
+    name: ClassVar[str] = "tiny"
+
+    class Spec(PluginSpec):
+        hidden: int
+        width: int = 2
+
+    def __init__(self, **options: Any) -> None:
+        self.spec = self.Spec(**options)
+
+
+@pytest.fixture
+def two_cells() -> Registry:
+    @hookimpl
+    def seqnet_register_cells(register: Any) -> None:
+        register(TinyCell)
+
+    module = SimpleNamespace(seqnet_register_cells=seqnet_register_cells)
+    return load_registry(extra=[(Source("tiny", "tiny-dist", "1.0"), module)])
+
+
+def test_choosing_another_plugin_drops_the_old_ones_options(two_cells: Registry) -> None:
+    spec = load_spec("binadd", ["model.activation=relu", "model.cell=tiny"], two_cells)
+    assert spec.model.cell == "tiny"
+    assert spec.options("model") == {"width": 2}
+    assert spec.model.hidden == 16  # engine fields stay
+    back = load_spec("binadd", ["model.cell=tiny", "model.width=5", "model.cell=elman"], two_cells)
+    assert back.options("model") == {"activation": "tanh", "init": "uniform"}
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json", ".toml"])
+def test_spec_files_round_trip(registry: Registry, tmp_path: Path, suffix: str) -> None:
+    spec = load_spec("binadd", ["model.hidden=24", "train.seed=3"], registry)
+    data = spec.model_dump(mode="json")
+    data["optimizer"].pop("clip")  # TOML has no null; leave it to its default
+    path = tmp_path / f"run{suffix}"
+    if suffix == ".yaml":
+        path.write_text(specs.dump(spec))
+    elif suffix == ".json":
+        path.write_text(json.dumps(data))
+    else:
+        path.write_text(toml_text(data))
+    assert load_spec(str(path), [], registry) == spec
+
+
+def toml_text(data: dict[str, Any]) -> str:
+    lines = []
+    for section, values in data.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.yaml", None, "spec file '.*missing.yaml' not found"),
+        ("bad.yaml", "task: [unclosed", "is malformed"),
+        ("bad.json", "{", "is malformed"),
+        ("bad.toml", "task = = 1", "is malformed"),
+        ("list.yaml", "- 1\n- 2\n", "must hold a mapping"),
+        ("empty.yaml", "", "must hold a mapping"),
+        ("binary.yaml", b"\xff\xfe\x00", "cannot be read"),
+        ("spec.ini", "x", "unknown format '.ini'"),
+    ],
+)
+def test_bad_spec_files(
+    tmp_path: Path, name: str, content: str | bytes | None, message: str
+) -> None:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(SpecError, match=message) as caught:
+        specs.load_file(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_task_section_is_named(registry: Registry) -> None:
+    with pytest.raises(SpecError, match="task: Field required"):
+        specs.resolve({"model": {"hidden": 4}}, registry)
+
+
+def test_schema_shows_each_plugins_options(registry: Registry) -> None:
+    schema = specs.json_schema(registry)
+    tasks = schema["$defs"]["TaskSection"]["oneOf"]
+    binadd = next(v for v in tasks if v["properties"]["name"]["const"] == "binadd")
+    assert "bits" in binadd["properties"]
+    assert binadd["additionalProperties"] is False
+    cells = schema["$defs"]["ModelSection"]["oneOf"]
+    elman = next(v for v in cells if v["properties"]["cell"]["const"] == "elman")
+    assert {"hidden", "layers", "activation", "init"} <= set(elman["properties"])
+
+
+def test_reference_plugins_come_from_entry_points(registry: Registry) -> None:
+    # The engine imports no plugin by name: binadd is there because its entry point is.
+    entry = registry.get("task", "binadd")
+    assert (entry.plugin, entry.distribution) == ("binadd", "seqnet")
+    assert load_registry(eps=[]).names("task") == []
