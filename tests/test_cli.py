@@ -121,8 +121,9 @@ def test_plugins_lists_every_kind_with_its_provider() -> None:
     result = runner.invoke(app, ["plugins", "--json"])
     assert result.exit_code == 0, result.output
     rows = {(r["kind"], r["name"]): r for r in json.loads(result.stdout)}
-    for key in [("task", "binadd"), ("cell", "elman"), ("optimizer", "adam"),
-                ("optimizer", "sgd"), ("optimizer", "rmsprop"), ("optimizer", "adagrad")]:  # fmt: skip
+    expected = [("task", "binadd"), ("cell", "elman")]
+    expected += [("optimizer", name) for name in ("adam", "sgd", "rmsprop", "adagrad")]
+    for key in expected:
         assert rows[key]["distribution"] == "seqnet"
         assert rows[key]["version"]
         assert rows[key]["description"]
@@ -154,7 +155,7 @@ def test_schema() -> None:
                 "--json",
                 "--quiet",
             ],
-        ),  # fmt: skip
+        ),
         ("spec", ["--set", "--json", "--schema"]),
         ("plugins", ["--json"]),
     ],
