@@ -1,0 +1,83 @@
+"""Model: stacked cells and the dense head, gradient-checked end to end through each loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seqnet.layers import Dense
+from seqnet.losses import get_loss
+from seqnet.model import Model
+from seqnet.testing import check_gradients
+from seqnet_elman import ElmanCell
+
+
+def test_dense_gradients() -> None:
+    rng = np.random.default_rng(0)
+    dense = Dense(3)
+    params = dense.init(rng, 4)
+    x = rng.standard_normal((5, 2, 4))
+    weights = rng.standard_normal((5, 2, 3))
+
+    def loss() -> float:
+        return float(np.sum(dense.forward(params, x)[0] * weights))
+
+    _, cache = dense.forward(params, x)
+    dx, grads = dense.backward(params, cache, weights)
+    check_gradients(loss, {**params, "x": x}, {**grads, "x": dx})
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_model_gradients_through_the_loss(layers: int, dropout: float) -> None:
+    rng = np.random.default_rng(1)
+    model = Model(ElmanCell(hidden=4), input_size=2, output_size=3, layers=layers, dropout=dropout)
+    params = model.init(rng)
+    x = rng.standard_normal((4, 3, 2))
+    y = (rng.random((4, 3, 3)) < 0.5).astype(float)
+    mask = np.array([[1, 1, 0], [1, 0, 1], [1, 1, 1], [0, 1, 1]], dtype=float)
+    bce = get_loss("sigmoid_bce")
+
+    def forward() -> tuple[float, object, np.ndarray]:
+        # the same dropout masks at every evaluation: a fresh generator from one seed
+        logits, _, cache = model.forward(params, x, rng=np.random.default_rng(7))
+        loss, dlogits = bce(logits, y, mask)
+        return loss, cache, dlogits
+
+    _, cache, dlogits = forward()
+    grads, _ = model.backward(params, cache, dlogits)  # type: ignore[arg-type]
+    assert list(grads) == list(params)
+    check_gradients(lambda: forward()[0], params, grads)
+
+
+def test_parameter_names_are_flat_and_dotted() -> None:
+    model = Model(ElmanCell(hidden=5), input_size=2, output_size=1, layers=2)
+    params = model.init(np.random.default_rng(0))
+    assert sorted(params) == [
+        "cells.0.W_h", "cells.0.W_x", "cells.0.b",
+        "cells.1.W_h", "cells.1.W_x", "cells.1.b",
+        "head.W", "head.b",
+    ]  # fmt: skip
+    assert params["cells.1.W_x"].shape == (5, 5)  # layer 2 reads layer 1's hidden state
+    assert params["head.W"].shape == (5, 1)
+
+
+def test_float32_model_stays_float32() -> None:
+    model = Model(ElmanCell(hidden=4), input_size=2, output_size=1, dtype="float32")
+    params = model.init(np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((6, 2, 2))  # float64 in: cast once
+    logits, carries, cache = model.forward(params, x)
+    grads, _ = model.backward(params, cache, np.ones_like(logits))
+    assert logits.dtype == np.float32 and carries[0][0].dtype == np.float32
+    assert all(g.dtype == np.float32 for g in grads.values())
+
+
+def test_carries_continue_a_sequence() -> None:
+    """Running x in two halves, feeding the carry back, equals running it whole."""
+    model = Model(ElmanCell(hidden=4), input_size=2, output_size=1, layers=2)
+    params = model.init(np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((8, 3, 2))
+    whole, _, _ = model.forward(params, x)
+    first, carries, _ = model.forward(params, x[:5])
+    second, _, _ = model.forward(params, x[5:], carries)
+    np.testing.assert_allclose(np.concatenate([first, second]), whole, rtol=1e-13)
