@@ -1,0 +1,226 @@
+"""The GRU cell: PyTorch's equations and weight layout, a step, a whole-sequence path, backward."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from seqnet.init import glorot_uniform, orthogonal, uniform
+from seqnet.interfaces import Array, Carry, Params, PluginSpec
+
+
+def gate_scale(H: int, dtype: np.dtype[Any]) -> Array:
+    """(3H,): ½ on the r and z blocks, 1 on n, for σ(a) = ½ tanh(½ a) + ½ (no overflow)."""
+    scale = np.full(3 * H, 0.5, dtype=dtype)
+    scale[2 * H :] = 1.0
+    return scale
+
+
+class GRUCell:
+    """GRU with PyTorch's equations: the reset gate multiplies h W_hn + b_hn.
+
+        a_t = x_t W_x + b_x      u_t = h_{t-1} W_h + b_h      (B, 3H), column blocks [r | z | n]
+        r = σ(a_r + u_r)   z = σ(a_z + u_z)   n = tanh(a_n + r ⊙ u_n)     each (B, H)
+        h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}                                   (B, H)
+
+    Shapes: x_t (B, D); the carry is (h,), (B, H); W_x (D, 3H), W_h (H, 3H), b_x (3H,),
+    b_h (3H,). Whole sequences: x (T, B, D) -> h (T, B, H). The step's output is h_t.
+
+    One to one with torch.nn.GRU (layer k): W_x = weight_ih_lk.T, W_h = weight_hh_lk.T,
+    b_x = bias_ih_lk, b_h = bias_hh_lk; `from_torch` and `to_torch` convert.
+
+    Init: `uniform` draws all four from U(±1/√H) (PyTorch); `glorot_orthogonal` uses Glorot
+    W_x, three orthogonal blocks in W_h and zero biases (Keras).
+    """
+
+    name: ClassVar[str] = "gru"
+
+    class Spec(PluginSpec):
+        hidden: Annotated[int, Field(gt=0, description="hidden units")]
+        init: Literal["uniform", "glorot_orthogonal"] = Field(
+            "uniform",
+            description="uniform ±1/√H (PyTorch) or Glorot W_x with orthogonal W_h (Keras)",
+        )
+
+    def __init__(self, **options: Any) -> None:
+        self.spec = self.Spec(**options)
+        self.hidden = self.spec.hidden
+
+    def init(self, rng: np.random.Generator, input_size: int) -> Params:
+        H = self.hidden
+        if self.spec.init == "uniform":
+            return {
+                "W_x": uniform(rng, (input_size, 3 * H), H),
+                "W_h": uniform(rng, (H, 3 * H), H),
+                "b_x": uniform(rng, (3 * H,), H),
+                "b_h": uniform(rng, (3 * H,), H),
+            }
+        return {
+            "W_x": glorot_uniform(rng, (input_size, 3 * H)),
+            "W_h": orthogonal(rng, H, blocks=3),
+            "b_x": np.zeros(3 * H),
+            "b_h": np.zeros(3 * H),
+        }
+
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry:
+        return (np.zeros((batch, self.hidden), dtype=dtype),)
+
+    # ---- one step ---------------------------------------------------------------------------
+
+    def step(self, params: Params, x_t: Array, carry: Carry) -> tuple[Carry, Array, Any]:
+        (h_prev,) = carry
+        H = self.hidden
+        a = x_t @ params["W_x"] + params["b_x"]  # (B, 3H)
+        u = h_prev @ params["W_h"] + params["b_h"]  # (B, 3H)
+        rz = np.tanh((a[:, : 2 * H] + u[:, : 2 * H]) * 0.5) * 0.5 + 0.5  # σ, (B, 2H)
+        r, z = rz[:, :H], rz[:, H:]
+        u_n = u[:, 2 * H :]
+        n = np.tanh(a[:, 2 * H :] + r * u_n)
+        h = n + z * (h_prev - n)  # == (1 − z) ⊙ n + z ⊙ h_prev
+        return (h,), h, (x_t, h_prev, r, z, n, u_n)
+
+    def step_backward(
+        self, params: Params, cache: Any, dh_t: Array, dcarry: Carry
+    ) -> tuple[Array, Carry, Params]:
+        x_t, h_prev, r, z, n, u_n = cache
+        dh = dh_t + dcarry[0]  # h_t is both the step's output and the carry
+        # h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
+        dn, dz, dh_prev = dh * (1.0 - z), dh * (h_prev - n), dh * z
+        # n = tanh(a_n + r ⊙ u_n)
+        da_n = dn * (1.0 - n * n)
+        dr, du_n = da_n * u_n, da_n * r
+        # r = σ(a_r + u_r), z = σ(a_z + u_z)
+        da_r, da_z = dr * r * (1.0 - r), dz * z * (1.0 - z)
+        da = np.concatenate([da_r, da_z, da_n], axis=1)  # (B, 3H)
+        du = np.concatenate([da_r, da_z, du_n], axis=1)  # (B, 3H)
+        # u_t = h_{t-1} W_h + b_h;  a_t = x_t W_x + b_x
+        grads = {
+            "W_x": x_t.T @ da,
+            "W_h": h_prev.T @ du,
+            "b_x": da.sum(axis=0),
+            "b_h": du.sum(axis=0),
+        }
+        return da @ params["W_x"].T, (dh_prev + du @ params["W_h"].T,), grads
+
+    # ---- the whole sequence -----------------------------------------------------------------
+
+    def forward(self, params: Params, x: Array, carry: Carry) -> tuple[Array, Carry, Any]:
+        """All input projections in one GEMM; the loop does h W_h, the gates and the update."""
+        (h,) = carry
+        T, B, D = x.shape
+        H = self.hidden
+        scale = gate_scale(H, x.dtype)
+        W_h = params["W_h"] * scale  # (H, 3H): σ's halving folded into the weights
+        b_h = params["b_h"] * scale
+        gates = (x.reshape(T * B, D) @ params["W_x"]).reshape(T, B, 3 * H)  # a_t, becomes [r|z|n]
+        gates += params["b_x"]
+        gates *= scale
+        us = np.empty_like(gates)  # u_t (r and z blocks halved), (T, B, 3H)
+        hs = np.empty((T, B, H), dtype=gates.dtype)
+        tmp = np.empty((B, H), dtype=gates.dtype)
+        rz, r, z, n = (
+            gates[..., : 2 * H],
+            gates[..., :H],
+            gates[..., H : 2 * H],
+            gates[..., 2 * H :],
+        )
+        urz, un = us[..., : 2 * H], us[..., 2 * H :]
+        for t in range(T):
+            np.matmul(h, W_h, out=us[t])  # (B, 3H)
+            us[t] += b_h
+            rz[t] += urz[t]
+            np.tanh(rz[t], out=rz[t])
+            rz[t] *= 0.5
+            rz[t] += 0.5
+            np.multiply(r[t], un[t], out=tmp)
+            n[t] += tmp
+            np.tanh(n[t], out=n[t])
+            np.subtract(h, n[t], out=tmp)
+            tmp *= z[t]
+            np.add(n[t], tmp, out=hs[t])
+            h = hs[t]
+        return hs, (h,), (x, carry[0], gates, un, hs)
+
+    def backward(
+        self, params: Params, cache: Any, dh: Array, dcarry: Carry
+    ) -> tuple[Array, Carry, Params]:
+        """Every gradient of step t is dh_t times a factor known before the loop: 5 calls a step."""
+        x, h0, gates, u_n, hs = cache
+        T, B, D = x.shape
+        H = self.hidden
+        r, z, n = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]  # (T, B, H) views
+        h_prev = np.concatenate([h0[None], hs[:-1]])  # (T, B, H)
+
+        # factor (T, B, 4H), blocks [r | z | u_n | n]: ∂h_t/∂(a_r + u_r), ∂h_t/∂(a_z + u_z),
+        # ∂h_t/∂u_n, ∂h_t/∂a_n, read off the forward in reverse:
+        factor = np.empty((T, B, 4 * H), dtype=gates.dtype)
+        f_r, f_z, f_un, f_n = (factor[..., k * H : (k + 1) * H] for k in range(4))
+        # h_t = (1 − z) ⊙ n + z ⊙ h_{t-1};  n = tanh(a_n + r ⊙ u_n)
+        np.multiply(n, n, out=f_n)
+        np.subtract(1.0, f_n, out=f_n)
+        f_n *= 1.0 - z
+        np.multiply(f_n, r, out=f_un)
+        # r = σ(a_r + u_r), through n
+        np.multiply(f_n, u_n, out=f_r)
+        f_r *= r * (1.0 - r)
+        # z = σ(a_z + u_z), through h_t
+        np.subtract(h_prev, n, out=f_z)
+        f_z *= z * (1.0 - z)
+
+        grad = np.empty_like(factor)  # dh_t ⊙ factor_t, (T, B, 4H)
+        factor4 = factor.reshape(T, B, 4, H)
+        grad4 = grad.reshape(T, B, 4, H)
+        du = grad[..., : 3 * H]  # d u_t: [r | z | u_n] blocks, (T, B, 3H)
+        W_hT = params["W_h"].T
+        dh_next = np.array(dcarry[0], dtype=gates.dtype)  # a copy: the loop writes into it
+        dh_t = np.empty_like(dh_next)
+        for t in reversed(range(T)):
+            np.add(dh[t], dh_next, out=dh_t)  # h_t is both the output and the carry
+            # h_t = f(gates(a_t + u_t), h_{t-1}), all through the factors
+            np.multiply(factor4[t], dh_t[:, None, :], out=grad4[t])
+            # u_t = h_{t-1} W_h + b_h
+            np.matmul(du[t], W_hT, out=dh_next)
+            # h_t = ... + z ⊙ h_{t-1}
+            np.multiply(dh_t, z[t], out=dh_t)
+            dh_next += dh_t
+
+        # u_t = h_{t-1} W_h + b_h;  a_t = x_t W_x + b_x, for all t at once
+        flat_du = np.ascontiguousarray(du).reshape(T * B, 3 * H)
+        flat_da = np.concatenate([grad[..., : 2 * H], grad[..., 3 * H :]], axis=-1).reshape(
+            T * B, 3 * H
+        )
+        grads = {
+            "W_x": x.reshape(T * B, D).T @ flat_da,  # (D, 3H)
+            "W_h": h_prev.reshape(T * B, H).T @ flat_du,  # (H, 3H)
+            "b_x": flat_da.sum(axis=0),
+            "b_h": flat_du.sum(axis=0),
+        }
+        dx = (flat_da @ params["W_x"].T).reshape(T, B, D)
+        return dx, (dh_next,), grads
+
+    # ---- PyTorch ----------------------------------------------------------------------------
+
+    @staticmethod
+    def from_torch(weights: Mapping[str, Array], layer: int = 0) -> Params:
+        """Params from a torch.nn.GRU's state_dict (as numpy arrays) for one layer."""
+        k = f"_l{layer}"
+        return {
+            "W_x": np.array(weights["weight_ih" + k]).T.copy(),
+            "W_h": np.array(weights["weight_hh" + k]).T.copy(),
+            "b_x": np.array(weights["bias_ih" + k]),
+            "b_h": np.array(weights["bias_hh" + k]),
+        }
+
+    @staticmethod
+    def to_torch(params: Mapping[str, Array], layer: int = 0) -> dict[str, Array]:
+        """The torch.nn.GRU state_dict entries (numpy arrays) of one layer's params."""
+        k = f"_l{layer}"
+        return {
+            "weight_ih" + k: params["W_x"].T.copy(),
+            "weight_hh" + k: params["W_h"].T.copy(),
+            "bias_ih" + k: params["b_x"].copy(),
+            "bias_hh" + k: params["b_h"].copy(),
+        }

@@ -1,0 +1,232 @@
+"""The LSTM cell in PyTorch's gate order and layout: a step, a whole sequence, their backward."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from seqnet.init import glorot_uniform, orthogonal, uniform
+from seqnet.interfaces import Array, Carry, Params, PluginSpec
+
+
+def gate_affine(H: int, dtype: np.dtype[Any]) -> tuple[Array, Array]:
+    """scale, shift (4H,) so that gate(z) = tanh(z·scale)·scale + shift for all four blocks.
+
+    σ(z) = ½ tanh(½ z) + ½ (no overflow) and tanh(z) = tanh(z), so one tanh covers [i|f|g|o].
+    """
+    scale = np.full(4 * H, 0.5, dtype=dtype)
+    shift = np.full(4 * H, 0.5, dtype=dtype)
+    scale[2 * H : 3 * H] = 1.0
+    shift[2 * H : 3 * H] = 0.0
+    return scale, shift
+
+
+class LSTMCell:
+    """LSTM: gates i, f, g, o in PyTorch's order, with backprop through time through h and c.
+
+        z_t = x_t W_x + h_{t-1} W_h + b_x + b_h      (B, 4H), column blocks [i | f | g | o]
+        i = σ(z_i)   f = σ(z_f)   g = tanh(z_g)   o = σ(z_o)      each (B, H)
+        c_t = f ⊙ c_{t-1} + i ⊙ g                                  (B, H)
+        h_t = o ⊙ tanh(c_t)                                        (B, H)
+
+    Shapes: x_t (B, D); the carry is (h, c), each (B, H); W_x (D, 4H), W_h (H, 4H), b_x (4H,),
+    b_h (4H,). Whole sequences: x (T, B, D) -> h (T, B, H). The step's output is h_t.
+
+    One to one with torch.nn.LSTM (layer k): W_x = weight_ih_lk.T, W_h = weight_hh_lk.T,
+    b_x = bias_ih_lk, b_h = bias_hh_lk; `from_torch` and `to_torch` convert. The two biases
+    are redundant (they always get the same gradient), kept so the mapping is exact.
+
+    Init: `uniform` draws all four from U(±1/√H) (PyTorch); `glorot_orthogonal` uses Glorot
+    W_x, four orthogonal blocks in W_h and zero biases (Keras). Then, unless `forget_bias` is
+    None, the forget block of b_x is set to `forget_bias` and that of b_h to 0.
+    """
+
+    name: ClassVar[str] = "lstm"
+
+    class Spec(PluginSpec):
+        hidden: Annotated[int, Field(gt=0, description="hidden units (the size of h and of c)")]
+        init: Literal["uniform", "glorot_orthogonal"] = Field(
+            "uniform",
+            description="uniform ±1/√H (PyTorch) or Glorot W_x with orthogonal W_h (Keras)",
+        )
+        forget_bias: float | None = Field(
+            1.0,
+            allow_inf_nan=False,
+            description="initial forget-gate bias (b_x block; b_h block 0); null keeps the draw",
+        )
+
+    def __init__(self, **options: Any) -> None:
+        self.spec = self.Spec(**options)
+        self.hidden = self.spec.hidden
+
+    def init(self, rng: np.random.Generator, input_size: int) -> Params:
+        H = self.hidden
+        if self.spec.init == "uniform":
+            params = {
+                "W_x": uniform(rng, (input_size, 4 * H), H),
+                "W_h": uniform(rng, (H, 4 * H), H),
+                "b_x": uniform(rng, (4 * H,), H),
+                "b_h": uniform(rng, (4 * H,), H),
+            }
+        else:
+            params = {
+                "W_x": glorot_uniform(rng, (input_size, 4 * H)),
+                "W_h": orthogonal(rng, H, blocks=4),
+                "b_x": np.zeros(4 * H),
+                "b_h": np.zeros(4 * H),
+            }
+        if self.spec.forget_bias is not None:
+            params["b_x"][H : 2 * H] = self.spec.forget_bias
+            params["b_h"][H : 2 * H] = 0.0
+        return params
+
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry:
+        return tuple(np.zeros((batch, self.hidden), dtype=dtype) for _ in range(2))
+
+    # ---- one step ---------------------------------------------------------------------------
+
+    def step(self, params: Params, x_t: Array, carry: Carry) -> tuple[Carry, Array, Any]:
+        h_prev, c_prev = carry
+        H = self.hidden
+        scale, shift = gate_affine(H, x_t.dtype)
+        z = x_t @ params["W_x"] + h_prev @ params["W_h"] + params["b_x"] + params["b_h"]  # (B, 4H)
+        gates = np.tanh(z * scale) * scale + shift  # [i | f | g | o], (B, 4H)
+        i, f, g, o = (gates[:, k * H : (k + 1) * H] for k in range(4))
+        c = f * c_prev + i * g
+        tanh_c = np.tanh(c)
+        h = o * tanh_c
+        return (h, c), h, (x_t, h_prev, c_prev, gates, tanh_c)
+
+    def step_backward(
+        self, params: Params, cache: Any, dh_t: Array, dcarry: Carry
+    ) -> tuple[Array, Carry, Params]:
+        x_t, h_prev, c_prev, gates, tanh_c = cache
+        H = self.hidden
+        i, f, g, o = (gates[:, k * H : (k + 1) * H] for k in range(4))
+        dh = dh_t + dcarry[0]  # h_t is both the step's output and the carry
+        # h_t = o ⊙ tanh(c_t)
+        do = dh * tanh_c
+        dc = dcarry[1] + dh * o * (1.0 - tanh_c * tanh_c)
+        # c_t = f ⊙ c_{t-1} + i ⊙ g
+        di, df, dg, dc_prev = dc * g, dc * c_prev, dc * i, dc * f
+        # i, f, o = σ(z_i, z_f, z_o), g = tanh(z_g)
+        dz = np.concatenate(
+            [di * i * (1.0 - i), df * f * (1.0 - f), dg * (1.0 - g * g), do * o * (1.0 - o)],
+            axis=1,
+        )  # (B, 4H)
+        # z_t = x_t W_x + h_{t-1} W_h + b_x + b_h
+        db = dz.sum(axis=0)
+        grads = {"W_x": x_t.T @ dz, "W_h": h_prev.T @ dz, "b_x": db, "b_h": db.copy()}
+        return dz @ params["W_x"].T, (dz @ params["W_h"].T, dc_prev), grads
+
+    # ---- the whole sequence -----------------------------------------------------------------
+
+    def forward(self, params: Params, x: Array, carry: Carry) -> tuple[Array, Carry, Any]:
+        """All input projections in one GEMM; the loop does h W_h, one tanh and the cell update."""
+        h, c = carry
+        T, B, D = x.shape
+        H = self.hidden
+        scale, shift = gate_affine(H, x.dtype)
+        W_h = params["W_h"] * scale  # (H, 4H): σ's halving folded into the weights
+        gates = (x.reshape(T * B, D) @ params["W_x"]).reshape(T, B, 4 * H)  # becomes the gates
+        gates += params["b_x"] + params["b_h"]
+        gates *= scale
+        cs = np.empty((T, B, H), dtype=gates.dtype)
+        tanh_cs = np.empty_like(cs)
+        hs = np.empty_like(cs)
+        hz = np.empty((B, 4 * H), dtype=gates.dtype)
+        ig = np.empty((B, H), dtype=gates.dtype)
+        i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views
+        for t in range(T):
+            z = gates[t]
+            np.matmul(h, W_h, out=hz)  # (B, 4H)
+            z += hz
+            np.tanh(z, out=z)
+            z *= scale
+            z += shift
+            np.multiply(f[t], c, out=cs[t])
+            np.multiply(i[t], g[t], out=ig)
+            cs[t] += ig
+            np.tanh(cs[t], out=tanh_cs[t])
+            np.multiply(o[t], tanh_cs[t], out=hs[t])
+            h, c = hs[t], cs[t]
+        return hs, (h, c), (x, carry, gates, cs, tanh_cs, hs)
+
+    def backward(
+        self, params: Params, cache: Any, dh: Array, dcarry: Carry
+    ) -> tuple[Array, Carry, Params]:
+        """Everything off the recurrence is done for all steps at once; the loop is 7 calls."""
+        x, (h0, c0), gates, cs, tanh_cs, hs = cache
+        T, B, D = x.shape
+        H = self.hidden
+        i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views
+        c_prev = np.concatenate([c0[None], cs[:-1]])  # (T, B, H)
+        h_prev = np.concatenate([h0[None], hs[:-1]])  # (T, B, H)
+
+        # Per-step factors: with dc_t and dh_t known, dz_t = [dc, dc, dc, dh] ⊙ factor_t.
+        # gates: σ' = σ(1 − σ) for i, f, o; tanh' = 1 − g² for g
+        factor = gates * (1.0 - gates)  # (T, B, 4H)
+        np.multiply(g, g, out=factor[..., 2 * H : 3 * H])
+        np.subtract(1.0, factor[..., 2 * H : 3 * H], out=factor[..., 2 * H : 3 * H])
+        # c_t = f ⊙ c_{t-1} + i ⊙ g: ∂c/∂i = g, ∂c/∂f = c_{t-1}, ∂c/∂g = i; h_t = o ⊙ tanh(c_t)
+        factor *= np.concatenate([g, c_prev, i, tanh_cs], axis=-1)
+        dc_from_h = o * (1.0 - tanh_cs * tanh_cs)  # ∂h_t/∂c_t, (T, B, H)
+
+        dz = np.empty_like(gates)  # (T, B, 4H)
+        factor4 = factor.reshape(T, B, 4, H)
+        dz4 = dz.reshape(T, B, 4, H)
+        W_hT = params["W_h"].T
+        dh_next = np.array(dcarry[0], dtype=gates.dtype)  # copies: the loop writes into them
+        dc_next = np.array(dcarry[1], dtype=gates.dtype)
+        dh_t = np.empty_like(dh_next)
+        dc_t = np.empty_like(dc_next)
+        for t in reversed(range(T)):
+            np.add(dh[t], dh_next, out=dh_t)  # h_t is both the output and the carry
+            # h_t = o ⊙ tanh(c_t)
+            np.multiply(dh_t, dc_from_h[t], out=dc_t)
+            dc_t += dc_next
+            np.multiply(factor4[t, :, 3], dh_t, out=dz4[t, :, 3])
+            # c_t = f ⊙ c_{t-1} + i ⊙ g, with i, f, g = gates(z_t)
+            np.multiply(factor4[t, :, :3], dc_t[:, None, :], out=dz4[t, :, :3])
+            np.multiply(dc_t, f[t], out=dc_next)
+            # z_t = ... + h_{t-1} W_h
+            np.matmul(dz[t], W_hT, out=dh_next)
+
+        # z_t = x_t W_x + h_{t-1} W_h + b_x + b_h, for all t at once
+        flat_dz = dz.reshape(T * B, 4 * H)
+        db = flat_dz.sum(axis=0)
+        grads = {
+            "W_x": x.reshape(T * B, D).T @ flat_dz,  # (D, 4H)
+            "W_h": h_prev.reshape(T * B, H).T @ flat_dz,  # (H, 4H)
+            "b_x": db,
+            "b_h": db.copy(),
+        }
+        dx = (flat_dz @ params["W_x"].T).reshape(T, B, D)
+        return dx, (dh_next, dc_next), grads
+
+    # ---- PyTorch ----------------------------------------------------------------------------
+
+    @staticmethod
+    def from_torch(weights: Mapping[str, Array], layer: int = 0) -> Params:
+        """Params from a torch.nn.LSTM's state_dict (as numpy arrays) for one layer."""
+        k = f"_l{layer}"
+        return {
+            "W_x": np.array(weights["weight_ih" + k]).T.copy(),
+            "W_h": np.array(weights["weight_hh" + k]).T.copy(),
+            "b_x": np.array(weights["bias_ih" + k]),
+            "b_h": np.array(weights["bias_hh" + k]),
+        }
+
+    @staticmethod
+    def to_torch(params: Mapping[str, Array], layer: int = 0) -> dict[str, Array]:
+        """The torch.nn.LSTM state_dict entries (numpy arrays) of one layer's params."""
+        k = f"_l{layer}"
+        return {
+            "weight_ih" + k: params["W_x"].T.copy(),
+            "weight_hh" + k: params["W_h"].T.copy(),
+            "bias_ih" + k: params["b_x"].copy(),
+            "bias_hh" + k: params["b_h"].copy(),
+        }
