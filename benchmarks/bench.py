@@ -1,0 +1,224 @@
+"""Training-step speed of seqnet against PyTorch on the CPU, side by side, in rounds.
+
+    python benchmarks/bench.py                 # the whole grid, a table
+    python benchmarks/bench.py --json          # one JSON object per point
+    python benchmarks/bench.py --cells elman --rounds 3 --threads 1
+
+Each side runs in its own worker process (worker.py). For every point, each round measures
+seqnet and torch at every thread count, alternating which goes first; a side's thread count is
+the one with its best median, and the ratio is taken round by round (so drift on a shared machine
+hits both sides alike). The GEMM roof is numpy's float32 matmul rate, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from sides import Point, torch_available  # noqa: E402 -- after the path tweak above
+
+
+def grid(cells: list[str]) -> list[Point]:
+    points = []
+    if "elman" in cells:
+        points += [
+            Point("elman", B, H, T) for B in (1, 32, 256) for H in (16, 128, 512) for T in (8, 64)
+        ]
+    for cell in ("lstm", "gru"):
+        if cell in cells:
+            points += [Point(cell, 32, 128, 64), Point(cell, 256, 512, 64)]
+    return points
+
+
+def overhead_bound(p: Point) -> bool:
+    """Where per-operation overhead rules, the issue asks for ≥ 5× torch."""
+    return p.H <= 128 and p.B <= 32
+
+
+def largest(p: Point) -> bool:
+    return p.B == 256 and p.H == 512
+
+
+class Worker:
+    def __init__(self, side: str) -> None:
+        self.side = side
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "worker.py"), side],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def ask(self, **request: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.side} worker stopped")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def measure_roof(worker: Worker, threads: list[int], size: int) -> dict[int, float]:
+    return {n: worker.ask(op="roof", threads=n, size=size)["gflops"] for n in threads}
+
+
+def best_threads(by_threads: dict[int, list[float]]) -> int:
+    return max(by_threads, key=lambda n: statistics.median(by_threads[n]))
+
+
+def measure_point(
+    workers: dict[str, Worker], point: Point, threads: list[int], rounds: int, seconds: float
+) -> dict[str, Any]:
+    rates: dict[str, dict[int, list[float]]] = {s: {n: [] for n in threads} for s in workers}
+    sides = list(workers)
+    for r in range(rounds):
+        for n in threads:
+            for side in sides if r % 2 == 0 else reversed(sides):
+                reply = workers[side].ask(
+                    op="steps", point=asdict(point), threads=n, seconds=seconds
+                )
+                rates[side][n].append(reply["steps_per_s"])
+    best = {s: best_threads(rates[s]) for s in sides}
+    row: dict[str, Any] = {**asdict(point), "gemm_flops": point.flops()}
+    for s in sides:
+        row[f"{s}_threads"] = best[s]
+        row[f"{s}_steps_per_s"] = statistics.median(rates[s][best[s]])
+        row[f"{s}_rounds"] = rates[s][best[s]]
+    if "torch" in workers:
+        ratios = [
+            a / b
+            for a, b in zip(
+                rates["seqnet"][best["seqnet"]], rates["torch"][best["torch"]], strict=True
+            )
+        ]
+        row["ratio"] = statistics.median(ratios)
+        row["ratio_min"], row["ratio_max"] = min(ratios), max(ratios)
+    return row
+
+
+def verdict(row: dict[str, Any], point: Point) -> str:
+    notes = []
+    if "ratio" in row:
+        need = 5.0 if overhead_bound(point) else 1.0
+        notes.append(f"{'ok' if row['ratio'] >= need else 'MISS'} ≥{need:g}×")
+    if largest(point):
+        notes.append(f"{'ok' if row['roof_fraction'] >= 0.8 else 'MISS'} ≥80% roof")
+    return ", ".join(notes)
+
+
+def print_table(rows: list[dict[str, Any]], roofs: dict[int, float], has_torch: bool) -> None:
+    print(
+        "GEMM roof (numpy float32 matmul): "
+        + ", ".join(f"{n} thread{'s' * (n > 1)} {g:.0f} GFLOP/s" for n, g in roofs.items())
+    )
+    head = ["point", "seqnet steps/s", "thr"]
+    if has_torch:
+        head += ["torch steps/s", "thr", "ratio (min–max)"]
+    head += ["seqnet GFLOP/s", "% roof", "targets"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join(" --- " for _ in head) + "|")
+    for row in rows:
+        point = Point(row["cell"], row["B"], row["H"], row["T"], row["dtype"])
+        cells = [point.label, f"{row['seqnet_steps_per_s']:,.1f}", str(row["seqnet_threads"])]
+        if has_torch:
+            cells += [
+                f"{row['torch_steps_per_s']:,.1f}",
+                str(row["torch_threads"]),
+                f"{row['ratio']:.2f}× ({row['ratio_min']:.2f}–{row['ratio_max']:.2f})",
+            ]
+        cells += [
+            f"{row['seqnet_gflops']:.1f}",
+            f"{100 * row['roof_fraction']:.0f}%",
+            verdict(row, point),
+        ]
+        print("| " + " | ".join(cells) + " |", flush=True)
+
+
+def memory(point: Point, sides: list[str]) -> dict[str, dict[str, float]]:
+    """Each side in a fresh process: resident MiB before the first step, and the peak after."""
+    out = {}
+    for side in sides:
+        proc = subprocess.run(
+            [sys.executable, str(HERE / "worker.py"), side, "--memory", json.dumps(asdict(point))],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out[side] = json.loads(proc.stdout)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cells", default="elman,lstm,gru", help="comma-separated cell names")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=0.3, help="per measurement")
+    parser.add_argument("--threads", default="1,2", help="thread counts to try on each side")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--roof-size", type=int, default=2048)
+    parser.add_argument("--no-torch", action="store_true", help="seqnet only")
+    parser.add_argument("--memory", action="store_true", help="peak memory at the largest LSTM")
+    parser.add_argument("--json", action="store_true", help="one JSON object per point")
+    parser.add_argument("--only", default="", help="run only points whose label contains this")
+    args = parser.parse_args()
+
+    cells = [c for c in args.cells.split(",") if c]
+    threads = [int(n) for n in args.threads.split(",")]
+    points = [Point(p.cell, p.B, p.H, p.T, args.dtype) for p in grid(cells) if args.only in p.label]
+    has_torch = torch_available() and not args.no_torch
+    workers = {"seqnet": Worker("seqnet")}
+    if has_torch:
+        workers["torch"] = Worker("torch")
+    roofs = measure_roof(workers["seqnet"], threads, args.roof_size)
+    rows = []
+    try:
+        for point in points:
+            row = measure_point(workers, point, threads, args.rounds, args.seconds)
+            rows.append(row)
+            print(f"done: {point.label}", file=sys.stderr, flush=True)
+        # the roof again at the end: the better of the two readings
+        for n, g in measure_roof(workers["seqnet"], threads, args.roof_size).items():
+            roofs[n] = max(roofs[n], g)
+    finally:
+        for worker in workers.values():
+            worker.close()
+    for row in rows:
+        row["seqnet_gflops"] = row["gemm_flops"] * row["seqnet_steps_per_s"] / 1e9
+        row["roof_gflops"] = roofs[row["seqnet_threads"]]
+        row["roof_fraction"] = row["seqnet_gflops"] / row["roof_gflops"]
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        print(json.dumps({"roof_gflops": roofs}))
+    else:
+        print_table(rows, roofs, has_torch)
+    if args.memory:
+        big = Point("lstm", 256, 512, 64, args.dtype)
+        result = memory(big, list(workers))
+        print(json.dumps({"memory": big.label, **result}) if args.json else f"memory {big.label}:")
+        if not args.json:
+            for side, m in result.items():
+                print(
+                    f"  {side}: {m['before_mib']:.0f} MiB before the first step, "
+                    f"peak {m['peak_mib']:.0f} MiB (+{m['step_mib']:.0f} MiB for two steps)"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The two things compared: one training step of seqnet and of PyTorch at the same sizes.
+
+A training step is forward + loss + backward + an Adam step, on one fixed batch. seqnet's side
+uses its public objects (Model, a cell from the registry, the `adam` optimizer plugin, its MSE
+loss); torch's uses nn.RNN / nn.LSTM / nn.GRU, nn.Linear and torch.optim.Adam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+OUTPUTS = 8  # V: the head's width; small, as in the sequence tasks seqnet is for
+GATES = {"elman": 1, "lstm": 4, "gru": 3}
+TORCH_CLASSES = {"elman": "RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One grid point: a cell at batch B, hidden H, length T; the input width D equals H."""
+
+    cell: str
+    B: int
+    H: int
+    T: int
+    dtype: str = "float32"
+
+    @property
+    def D(self) -> int:
+        return self.H
+
+    @property
+    def label(self) -> str:
+        return f"{self.cell} B={self.B} H={self.H} T={self.T}"
+
+    def flops(self) -> float:
+        """Multiply-add FLOPs of the GEMMs in one training step (backward counted as 2× forward).
+
+        Forward: T·B·(D+H)·(gates·H) for the cell and T·B·H·V for the head, 2 FLOPs each.
+        """
+        G = GATES[self.cell]
+        forward = 2.0 * self.T * self.B * ((self.D + self.H) * G * self.H + self.H * OUTPUTS)
+        return 3.0 * forward
+
+
+def batch_data(point: Point, seed: int = 0) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Inputs x (T, B, D) and targets y (T, B, V), the same for both sides."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((point.T, point.B, point.D)).astype(point.dtype)
+    y = rng.standard_normal((point.T, point.B, OUTPUTS)).astype(point.dtype)
+    return x, y
+
+
+def seqnet_step(point: Point, seed: int = 0) -> Callable[[], float]:
+    """One seqnet training step as a closure returning the loss."""
+    from seqnet.losses import mse
+    from seqnet.model import Model
+    from seqnet.plugins import load_registry
+
+    registry = load_registry()
+    cell = registry.get("cell", point.cell).cls(hidden=point.H)
+    model = Model(cell, point.D, OUTPUTS, dtype=point.dtype)
+    params = model.init(np.random.default_rng(seed))
+    optimizer = registry.get("optimizer", "adam").cls(lr=1e-3)
+    x, y = batch_data(point, seed)
+    mask = np.ones((point.T, point.B), dtype=point.dtype)
+
+    def step() -> float:
+        logits, _, cache = model.forward(params, x)
+        loss, dlogits = mse(logits, y, mask)
+        grads, _ = model.backward(params, cache, dlogits)
+        optimizer.step(params, grads)
+        return loss
+
+    return step
+
+
+def torch_step(point: Point, seed: int = 0) -> Callable[[], float]:
+    """One PyTorch training step as a closure returning the loss (fused Adam where available)."""
+    import torch
+
+    torch.manual_seed(seed)
+    dtype = getattr(torch, point.dtype)
+    rnn = getattr(torch.nn, TORCH_CLASSES[point.cell])(point.D, point.H).to(dtype)
+    head = torch.nn.Linear(point.H, OUTPUTS).to(dtype)
+    parameters = [*rnn.parameters(), *head.parameters()]
+    try:
+        optimizer = torch.optim.Adam(parameters, lr=1e-3, fused=True)
+    except (RuntimeError, TypeError):  # older builds: no fused Adam on the CPU
+        optimizer = torch.optim.Adam(parameters, lr=1e-3, foreach=True)
+    xn, yn = batch_data(point, seed)
+    x, y = torch.from_numpy(xn), torch.from_numpy(yn)
+
+    def step() -> float:
+        optimizer.zero_grad(set_to_none=True)
+        out, _ = rnn(x)  # (T, B, H)
+        diff = head(out) - y
+        loss = (diff * diff).sum(-1).mean()  # seqnet's mse: summed over V, mean over steps
+        loss.backward()
+        optimizer.step()
+        return float(loss.detach())
+
+    return step
+
+
+SIDES: dict[str, Callable[[Point, int], Callable[[], float]]] = {
+    "seqnet": seqnet_step,
+    "torch": torch_step,
+}
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401 -- only asking whether it is installed
+    except ImportError:
+        return False
+    return True
