@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -49,6 +50,39 @@ def friendly(command: F) -> F:
             raise fail("interrupted", 130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def global_options(
+    ctx: typer.Context,
+    disable_plugin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--disable-plugin",
+            metavar="NAME",
+            help="Skip the plugin with this name (as `seqnet plugins` shows it) without"
+            " importing it. Repeatable. SEQNET_DISABLE_PLUGINS=NAME,NAME does the same.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Train recurrent networks on sequence tasks, in plain numpy."""
+    if disable_plugin:  # imported only when needed, so that plain commands start fast
+        from seqnet import plugins as loader
+
+        loader.configure(disable=disable_plugin)
+        ctx.call_on_close(loader.configure)  # the next command in this process starts clean
+
+
+def show_warning(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+    """seqnet's own warnings (a skipped plugin) as one `warning:` line; others as Python does."""
+    if category.__module__.startswith("seqnet"):
+        typer.echo(f"warning: {message}", err=True)
+    else:
+        PYTHON_SHOWWARNING(message, category, *args, **kw)
+
+
+PYTHON_SHOWWARNING = warnings.showwarning
 
 
 SpecArg = Annotated[
@@ -220,9 +254,11 @@ def spec_command(
 def plugins(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
-    """List every registered task, cell and optimizer, and the distribution that provides it."""
+    """List every registered task, cell and optimizer and who provides it; then the plugins
+    that were skipped (kind `plugin`, status `failed` with the reason, or `disabled`)."""
     from seqnet.plugins import default_registry
 
+    registry = default_registry()
     rows = [
         {
             "kind": e.kind,
@@ -231,8 +267,24 @@ def plugins(
             "distribution": e.distribution,
             "version": e.version,
             "description": e.description,
+            "status": "ok",
         }
-        for e in default_registry().all()
+        for e in registry.all()
+    ]
+    skipped = [(f.source, "failed", f.reason) for f in registry.failed]
+    skipped += [(source, "disabled", "") for source in registry.disabled]
+    rows += [
+        {
+            "kind": "plugin",
+            "name": source.name,
+            "plugin": source.name,
+            "distribution": source.distribution,
+            "version": source.version,
+            "description": f"{status}: {reason}" if reason else status,
+            "status": status,
+            **({"reason": reason} if reason else {}),
+        }
+        for source, status, reason in skipped
     ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
@@ -250,4 +302,5 @@ def plugins(
 
 
 def main() -> None:
+    warnings.showwarning = show_warning
     app()

@@ -4,12 +4,23 @@ A plugin is a module (or any object) named by an entry point in the group `seqne
 pyproject.toml::
 
     [project.entry-points.seqnet]
-    my_dist_name = "my_package"
+    seqnet-reverse = "seqnet_reverse"
 
-seqnet imports it, registers it with pluggy under the entry point's name, and calls each hook
-below once per plugin, when the registry is first built (the first time a command or
-`seqnet.registry()` needs one). Implement a hook with the `seqnet.hookimpl` marker; the hook
-names are checked when the plugin loads, so a misspelled one is an error, not silence.
+The entry point's name (here `seqnet-reverse`; third parties use their distribution name) is the
+plugin's name: `seqnet plugins` shows it, and SEQNET_DISABLE_PLUGINS=seqnet-reverse or
+`seqnet --disable-plugin seqnet-reverse ...` skips the plugin without importing it.
+
+When the registry is first built (the first time a command, `seqnet.load_registry()` or
+`seqnet.run()` needs one), seqnet imports each plugin, registers it with pluggy under its name
+and calls each hook below that the plugin implements, exactly once. Implement a hook with the
+`seqnet.hookimpl` marker; the hook names are checked when the plugin loads.
+
+A plugin is loaded whole or skipped whole. It is skipped, with one `seqnet.PluginWarning` that
+names it and its distribution (the CLI prints it as one `warning:` line), when its import
+raises, a hook raises, a hook registers a class that does not meet its contract, a function
+named `seqnet_register...` lacks the `@seqnet.hookimpl` marker, a marked function's name is not
+one of these hooks, or it implements no hook at all. `seqnet plugins` lists it as failed, with
+the reason. Under SEQNET_STRICT_PLUGINS=1 the first such plugin is an error instead (exit 1).
 """
 
 from __future__ import annotations
@@ -22,56 +33,86 @@ import pluggy
 hookspec = pluggy.HookspecMarker("seqnet")
 
 Register = Callable[[type[Any]], None]
-"""What each `seqnet_register_*` hook receives: call it once per class to register."""
+"""What each `seqnet_register_*` hook receives: call it once per class to register.
+
+`register(cls)` checks the class against its kind's contract at once (see each hook); a class
+that fails makes the whole plugin skipped, with the reason. It returns nothing.
+"""
 
 
 @hookspec
 def seqnet_register_tasks(register: Register) -> None:
-    """Register task classes.
+    """Register task classes: call ``register(cls)`` once for each.
 
-    Called once per plugin when the registry is built. Call ``register(cls)`` for each task
-    class. The class needs: a unique ``name`` (str, class attribute), a nested pydantic
-    ``Spec`` model of its options (use ``extra="forbid"`` so typos are errors), a constructor
-    taking those options as keywords (``cls(**options)``), and the members of
-    :class:`seqnet.interfaces.Task` (``loss``, ``target_metric``, ``defaults``, ``input_size``,
-    ``output_size``, ``sample``, ``metrics``, ``examples``). The first line of its docstring is
-    the description ``seqnet plugins`` shows.
+    Called once per plugin when the registry is built. A task class needs, on the class:
 
-    A name already registered by any plugin (this one included) is an error that names both
-    providers; nothing is silently replaced.
+    - ``name``: a unique string class attribute, the name used in specs and on the command line
+      (``seqnet run reverse``); letters, digits, ``_``, ``.`` and ``-``.
+    - ``Spec``: a nested pydantic model of the task's options, subclassing
+      :class:`seqnet.PluginSpec` (or setting ``extra="forbid"``) so a misspelled option is an
+      error. Every field needs a default, since ``seqnet run NAME`` starts from none.
+    - ``loss``: ``"sigmoid_bce"``, ``"softmax_ce"`` or ``"mse"``; ``target_metric``: the name of
+      the metric, in [0, 1] and 1.0 when perfect, that says the task is solved; ``defaults``: a
+      partial run spec (``{"model": {...}, "optimizer": {...}, "train": {...}}``, may be ``{}``)
+      that ``seqnet run NAME`` starts from.
+    - the methods of :class:`seqnet.Task`: ``sample(rng, batch) -> Batch``,
+      ``metrics(outputs, batch) -> dict``, ``examples(outputs, batch, count) -> list[str]``;
+      and ``input_size`` and ``output_size`` (properties or attributes of an instance).
+    - a constructor taking the ``Spec`` fields as keywords: ``cls(**options)``.
+
+    The first line of the class docstring is the description ``seqnet plugins`` shows. Check a
+    task with :func:`seqnet.testing.check_task`.
+
+    A name already registered by another plugin is an error that names both providers (skip
+    one of them with ``--disable-plugin``); nothing is silently replaced. Registering the same
+    name twice in one plugin makes that plugin skipped.
 
     Example::
 
         @seqnet.hookimpl
-        def seqnet_register_tasks(register):
+        def seqnet_register_tasks(register: seqnet.Register) -> None:
             register(ReverseTask)
     """
 
 
 @hookspec
 def seqnet_register_cells(register: Register) -> None:
-    """Register recurrent cell classes.
+    """Register recurrent cell classes: call ``register(cls)`` once for each.
 
-    Called once per plugin when the registry is built. Call ``register(cls)`` for each cell
-    class. The class needs: a unique ``name``, a nested pydantic ``Spec`` whose fields include
-    ``hidden`` (the engine passes ``model.hidden`` and the other ``model`` options not its own),
-    a constructor ``cls(**options)``, and the members of :class:`seqnet.interfaces.Cell`
-    (``init``, ``initial_carry``, ``step``, ``step_backward``; optionally whole-sequence
-    ``forward`` and ``backward`` for speed). Check it with :mod:`seqnet.testing`.
+    Called once per plugin when the registry is built. A cell class needs a unique ``name``, a
+    nested ``Spec`` (a :class:`seqnet.PluginSpec`) with a ``hidden`` field (the engine passes
+    ``model.hidden``, and the other ``model`` options it does not own, e.g.
+    ``model.activation``), a constructor ``cls(**options)`` that sets ``self.hidden``, and the
+    methods of :class:`seqnet.Cell`: ``init``, ``initial_carry``, ``step``,
+    ``step_backward``; optionally whole-sequence ``forward`` and ``backward`` for speed. Check it
+    with :func:`seqnet.testing.check_cell_gradients` and
+    :func:`seqnet.testing.check_sequence_matches_steps`.
 
-    Duplicate names are errors naming both providers.
+    Duplicate names across plugins are errors naming both providers.
+
+    Example::
+
+        @seqnet.hookimpl
+        def seqnet_register_cells(register: seqnet.Register) -> None:
+            register(IndRNNCell)
     """
 
 
 @hookspec
 def seqnet_register_optimizers(register: Register) -> None:
-    """Register optimizer classes.
+    """Register optimizer classes: call ``register(cls)`` once for each.
 
-    Called once per plugin when the registry is built. Call ``register(cls)`` for each
-    optimizer class. The class needs a unique ``name``, a nested pydantic ``Spec`` of its
-    options (which must include ``lr``, the target of ``--lr``), a constructor
-    ``cls(**options)``, and :class:`seqnet.interfaces.Optimizer`'s ``step(params, grads)``
-    (update in place), ``state_dict()`` and ``load_state_dict(state)``.
+    Called once per plugin when the registry is built. An optimizer class needs a unique
+    ``name``, a nested ``Spec`` (a :class:`seqnet.PluginSpec`) with an ``lr`` field (the target
+    of ``--lr``), a constructor ``cls(**options)``, and the methods of
+    :class:`seqnet.Optimizer`: ``step(params, grads)`` (update in place),
+    ``state_dict()`` and ``load_state_dict(state)``.
 
-    Duplicate names are errors naming both providers.
+    Duplicate names across plugins are errors naming both providers.
+
+    Example::
+
+        @seqnet.hookimpl
+        def seqnet_register_optimizers(register: seqnet.Register) -> None:
+            register(Lion)
     """

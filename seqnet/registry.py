@@ -1,14 +1,63 @@
-"""What the plugins registered: tasks, cells and optimizers, looked up by name with clear errors."""
+"""What the plugins registered: tasks, cells and optimizers, looked up by name with clear errors.
+
+Also the contract each registered class must meet to be accepted (`contract_problems`), and the
+record of plugins that were skipped (failed or disabled), which `seqnet plugins` shows.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel
 
 from seqnet.errors import PluginError
+from seqnet.interfaces import LossName
 
 Kind = Literal["task", "cell", "optimizer"]
 KINDS: tuple[Kind, ...] = ("task", "cell", "optimizer")
+LOSS_NAMES: tuple[str, ...] = get_args(LossName)
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+# What each kind must have on the class itself: (attribute, what it is). Sizes may be
+# properties or instance attributes, so the conformance kit checks those on an instance.
+METHODS: dict[Kind, tuple[str, ...]] = {
+    "task": ("sample", "metrics", "examples"),
+    "cell": ("init", "initial_carry", "step", "step_backward"),
+    "optimizer": ("step", "state_dict", "load_state_dict"),
+}
+SPEC_FIELDS: dict[Kind, tuple[str, ...]] = {"task": (), "cell": ("hidden",), "optimizer": ("lr",)}
+
+
+class ContractError(PluginError):
+    """A registered class that does not meet its kind's contract."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a plugin came from: its entry-point name and its distribution."""
+
+    name: str
+    distribution: str
+    version: str
+
+    @property
+    def label(self) -> str:
+        version = f" {self.version}" if self.version else ""
+        return f"plugin '{self.name}' ({self.distribution}{version})"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A plugin that was skipped because it is broken, and why."""
+
+    source: Source
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.source.label} skipped: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -32,33 +81,82 @@ class Entry:
         return f"plugin '{self.plugin}' ({self.distribution} {self.version})"
 
 
+def contract_problems(kind: Kind, cls: object) -> list[str]:
+    """What keeps `cls` from being a registrable `kind`: empty when it meets the contract.
+
+    Checked on the class, before anything is instantiated: a `name`, a nested pydantic `Spec`
+    that forbids unknown options (and has the fields the engine fills in), the methods of the
+    kind, and for a task its `loss`, `target_metric` and `defaults`.
+    """
+    if not isinstance(cls, type):
+        return [f"register() takes a class; got {cls!r}"]
+    label = cls.__qualname__
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        return [f"{kind} class {label} needs a class attribute `name` (letters, digits, _ . -)"]
+    problems = []
+    spec = getattr(cls, "Spec", None)
+    if not (isinstance(spec, type) and issubclass(spec, BaseModel)):
+        problems.append("no nested pydantic `Spec` (subclass seqnet.PluginSpec)")
+    else:
+        if spec.model_config.get("extra") != "forbid":
+            problems.append("its `Spec` must forbid unknown options (subclass seqnet.PluginSpec)")
+        problems += [
+            f"its `Spec` has no `{f}` field"
+            for f in SPEC_FIELDS[kind]
+            if f not in spec.model_fields
+        ]
+    problems += [f"no method `{m}`" for m in METHODS[kind] if not callable(getattr(cls, m, None))]
+    if kind == "task":
+        loss = getattr(cls, "loss", None)
+        if loss not in LOSS_NAMES:
+            problems.append(f"`loss` must be one of {', '.join(LOSS_NAMES)} (got {loss!r})")
+        if not isinstance(getattr(cls, "target_metric", None), str):
+            problems.append("no `target_metric` (the metric name that says the task is solved)")
+        if not isinstance(getattr(cls, "defaults", None), dict):
+            problems.append("no `defaults` dict (a partial run spec; may be {})")
+    return [f"{kind} '{name}' ({label}): {problem}" for problem in problems]
+
+
 @dataclass
 class Registry:
-    """Name -> Entry for each kind. Build one with `seqnet.plugins.load_registry()`."""
+    """Name -> Entry for each kind, plus the plugins that were skipped.
+
+    Build one with `seqnet.load_registry()`.
+    """
 
     entries: dict[Kind, dict[str, Entry]] = field(
         default_factory=lambda: {kind: {} for kind in KINDS}
     )
+    plugins: list[Source] = field(default_factory=list)
+    """Plugins that loaded and registered their classes."""
+    failed: list[Failure] = field(default_factory=list)
+    """Plugins skipped because they are broken, with the reason."""
+    disabled: list[Source] = field(default_factory=list)
+    """Plugins skipped because SEQNET_DISABLE_PLUGINS or --disable-plugin named them."""
 
     def add(self, entry: Entry) -> None:
+        """Add one class; a name already taken, or a class off its contract, is an error."""
         known = self.entries[entry.kind]
         if entry.name in known:
             raise PluginError(
                 f"{entry.kind} '{entry.name}' is registered twice: by {known[entry.name].provider}"
-                f" and by {entry.provider}"
+                f" and by {entry.provider}; skip one with SEQNET_DISABLE_PLUGINS=NAME or"
+                " --disable-plugin NAME"
             )
-        for attr in ("Spec",):
-            if not hasattr(entry.cls, attr):
-                raise PluginError(
-                    f"{entry.kind} '{entry.name}' from {entry.provider} has no nested {attr}"
-                )
+        problems = contract_problems(entry.kind, entry.cls)
+        if problems:
+            raise ContractError(f"{entry.provider}: {'; '.join(problems)}")
         known[entry.name] = entry
 
     def get(self, kind: str, name: str) -> Entry:
         known = self.entries[kind]  # type: ignore[index]
         if name not in known:
             available = ", ".join(sorted(known)) or "none"
-            raise PluginError(f"unknown {kind} '{name}'; available: {available}")
+            skipped = [f"'{f.source.name}' failed" for f in self.failed]
+            skipped += [f"'{s.name}' disabled" for s in self.disabled]
+            hint = f" (skipped plugins: {', '.join(skipped)})" if skipped else ""
+            raise PluginError(f"unknown {kind} '{name}'; available: {available}{hint}")
         return known[name]
 
     def names(self, kind: Kind) -> list[str]:
