@@ -1,10 +1,12 @@
 """The training loop: random streams from one seed, clipping, held-out evaluation, early stop.
 
-No printing here: a caller watches progress through `on_log`. The CLI draws bars from it.
+No printing and no files here: a caller watches through `on_log`, saves through `on_checkpoint`
+(seqnet.rundir), and resumes by passing the `LoopState` a checkpoint held.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -13,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from seqnet.errors import NonFiniteError
+from seqnet.errors import NonFiniteError, SeqnetError
 from seqnet.interfaces import Array, Batch, Optimizer, Params, Task
 from seqnet.losses import get_loss
 from seqnet.model import Model
@@ -34,6 +36,54 @@ class Streams:
         children = np.random.SeedSequence(seed).spawn(4)
         return cls(*(np.random.default_rng(child) for child in children))
 
+    def state(self) -> dict[str, Any]:
+        """Each generator's bit_generator state (plain JSON: names, ints, strings)."""
+        return {name: copy.deepcopy(rng.bit_generator.state) for name, rng in self.items()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Put every generator back where `state()` found it."""
+        for name, rng in self.items():
+            rng.bit_generator.state = copy.deepcopy(state[name])
+
+    def items(self) -> list[tuple[str, np.random.Generator]]:
+        return [("init", self.init), ("data", self.data), ("eval", self.eval),
+                ("dropout", self.dropout)]  # fmt: skip
+
+
+@dataclass
+class LoopState:
+    """Where a training loop stands between two steps: enough, with params and the optimizer's
+    state, to continue exactly as if it had never stopped."""
+
+    step: int
+    streams: dict[str, Any]
+    hits: int = 0
+    reached: bool = False
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"hits": self.hits, "reached": self.reached, "seconds": self.seconds}
+
+
+@dataclass
+class Snapshot:
+    """What `on_checkpoint` receives at a step boundary; the arrays are live, copy to keep."""
+
+    step: int
+    params: Params
+    optimizer: Optimizer
+    state: LoopState
+
+
+class Interrupted(SeqnetError):
+    """Training was asked to stop (Ctrl-C, SIGTERM) and stopped cleanly after a whole step."""
+
+    exit_code = 130
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"interrupted after step {step}")
+        self.step = step
+
 
 @dataclass
 class Record:
@@ -51,7 +101,8 @@ class Record:
             "loss": self.loss,
             "grad_norm": self.grad_norm,
             "seconds": self.seconds,
-            **self.metrics,
+            # the held-out loss is a metric too; keep it apart from the training loss
+            **{("val_loss" if k == "loss" else k): v for k, v in self.metrics.items()},
         }
 
 
@@ -84,6 +135,25 @@ def evaluate(
     return {"loss": loss, **task.metrics(logits, batch)}, logits
 
 
+def margin(loss: str, logits: Array, batch: Batch) -> float:
+    """The smallest margin by which a scored output is right (negative if one is wrong).
+
+    sigmoid_bce: (2y - 1)·z per output; softmax_ce: z[y] - max of the other logits. A
+    regression loss (mse) has no margin: +inf.
+    """
+    scored = batch.mask > 0  # (T, B)
+    if loss == "sigmoid_bce":
+        signed = (2.0 * batch.y - 1.0) * logits  # (T, B, V)
+        return float(signed.min(axis=-1)[scored].min(initial=np.inf))
+    if loss == "softmax_ce":
+        classes = batch.y[..., None].astype(np.intp)
+        right = np.take_along_axis(logits, classes, axis=-1)[..., 0]  # (T, B)
+        others = logits.copy()
+        np.put_along_axis(others, classes, -np.inf, axis=-1)
+        return float((right - others.max(axis=-1))[scored].min(initial=np.inf))
+    return math.inf
+
+
 def global_norm(grads: Params) -> float:
     return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
 
@@ -105,8 +175,16 @@ def train(
     params: Params | None = None,
     on_log: Callable[[Record], None] | None = None,
     examples: int = 5,
+    resume: LoopState | None = None,
+    on_checkpoint: Callable[[Snapshot], None] | None = None,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> Result:
     """Train `model` on `task` from `spec.seed` until the target is met or `spec.steps` run out.
+
+    To continue a run, pass its `params`, load its optimizer state into `optimizer`, and pass
+    its `resume` state: the steps that follow are the ones an unbroken run would have taken.
+    `on_checkpoint` is called at step 0 of a fresh run, after every evaluation, and before
+    raising `Interrupted` when `stop_requested()` turns true (checked between steps).
 
     Raises NonFiniteError (naming the step and the parameter) before a non-finite gradient
     touches the parameters, so `params` always holds the last good values.
@@ -115,14 +193,26 @@ def train(
     streams = Streams.from_seed(spec.seed)
     params = model.init(streams.init) if params is None else params
     loss_fn = get_loss(task.loss)
+    # The validation set is the eval stream's first draw, so a resumed run redraws the same one.
     validation = task.sample(streams.eval, spec.eval_samples)
+    state = resume or LoopState(0, {})
+    if resume is not None:
+        streams.restore(resume.streams)
     dropout_rng = streams.dropout if model.dropout > 0.0 else None
     history: list[Record] = []
-    hits = 0
-    reached = False
-    start = time.perf_counter()
-    step = 0
-    for step in range(1, spec.steps + 1):
+    start = time.perf_counter() - state.seconds
+
+    def checkpoint(step: int) -> None:
+        if on_checkpoint is not None:
+            state.step, state.streams = step, streams.state()
+            state.seconds = time.perf_counter() - start
+            on_checkpoint(Snapshot(step, params, optimizer, state))
+
+    if resume is None:
+        checkpoint(0)
+    step = state.step
+    saved_at = step
+    for step in range(state.step + 1, spec.steps + 1):
         batch = cast_batch(task.sample(streams.data, spec.batch), model.dtype)
         logits, _, cache = model.forward(params, batch.x, rng=dropout_rng)
         loss, dlogits = loss_fn(logits, batch.y, batch.mask)
@@ -139,19 +229,30 @@ def train(
         optimizer.step(params, grads)
 
         if step % spec.eval_every == 0 or step == spec.steps:
-            metrics, _ = evaluate(model, params, task, validation)
+            metrics, val_logits = evaluate(model, params, task, validation)
+            held_margin = margin(task.loss, val_logits, validation)
+            if math.isfinite(held_margin):
+                metrics["margin"] = held_margin
             record = Record(step, loss, norm, time.perf_counter() - start, metrics)
             history.append(record)
             if on_log is not None:
                 on_log(record)
-            hits = hits + 1 if metrics[task.target_metric] >= spec.target else 0
-            if hits >= spec.patience:
-                reached = True
+            hit = metrics[task.target_metric] >= spec.target and held_margin >= spec.margin
+            state.hits = state.hits + 1 if hit else 0
+            state.reached = state.hits >= spec.patience
+            checkpoint(step)
+            saved_at = step
+            if state.reached:
                 break
+        if stop_requested is not None and stop_requested():
+            if saved_at != step:
+                checkpoint(step)
+            raise Interrupted(step)
     seconds = time.perf_counter() - start
 
-    # Score on data no decision was made on: a fresh draw from the evaluation stream.
-    test = task.sample(streams.eval, spec.eval_samples)
+    # Score on data no decision was made on: the eval stream's next draw, taken from a copy so
+    # that the saved stream (and so a resumed run) is the same whether or not this ran.
+    test = task.sample(copy.deepcopy(streams.eval), spec.eval_samples)
     metrics, logits = evaluate(model, params, task, test)
     shown = task.examples(logits, cast_batch(test, model.dtype), examples) if examples else []
-    return Result(params, step, seconds, metrics, history, shown, reached)
+    return Result(params, step, seconds, metrics, history, shown, state.reached)

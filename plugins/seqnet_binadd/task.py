@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
@@ -21,6 +24,33 @@ def from_bits(bits: Array) -> int:
     return int.from_bytes(np.packbits(bits.astype(np.uint8), bitorder="little").tobytes(), "little")
 
 
+@contextlib.contextmanager
+def any_length_ints() -> Iterator[None]:
+    """Lift Python's 4,300-digit cap on int <-> str for a while: numbers of any length."""
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(old)
+
+
+def parse_number(text: str) -> int:
+    """A non-negative integer in decimal, or 0b/0x-prefixed; ValueError with one line if not."""
+    word = text.strip().replace("_", "")
+    if word.startswith("-") and word[1:].isdigit():
+        raise ValueError(f"'{text}' is negative; binadd adds non-negative integers")
+    base = {"0b": 2, "0x": 16}.get(word[:2].lower(), 10)
+    digits = word[2:] if base != 10 else word
+    try:
+        if not digits or not digits.isascii() or not digits.isalnum():
+            raise ValueError
+        with any_length_ints():
+            return int(digits, base)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a non-negative integer") from None
+
+
 class BinaryAdditionTask:
     """Binary addition of two n-bit numbers, read and written least-significant bit first.
 
@@ -32,6 +62,7 @@ class BinaryAdditionTask:
     name: ClassVar[str] = "binadd"
     loss: ClassVar[LossName] = "sigmoid_bce"
     target_metric: ClassVar[str] = "exact_match"
+    length_option: ClassVar[str] = "bits"
     defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "model": {"cell": "elman", "hidden": 16, "layers": 1},
         "optimizer": {"name": "adam", "lr": 0.01, "clip": 1.0},
@@ -99,3 +130,23 @@ class BinaryAdditionTask:
             mark = "✓" if s == p + q else f"✗ (want {p + q})"
             lines.append(f"{p:>{width}} + {q:>{width}} = {s:>{width}}  {mark}")
         return lines
+
+    def parse(self, args: list[str]) -> Batch:
+        """`["12345", "67890"]` -> the batch that adds them (any length; targets are the sum)."""
+        if len(args) != 2:
+            raise ValueError(f"binadd adds two numbers; got {len(args)}")
+        a, b = (parse_number(text) for text in args)
+        return self.encode([a], [b])
+
+    def format(self, outputs: Array, batch: Batch) -> list[str]:
+        """The sum each sequence spells, in decimal."""
+        with any_length_ints():
+            return [str(s) for s in self.decode((outputs[..., 0] > 0.0).astype(np.uint8))]
+
+    def step_rows(self, batch: Batch) -> dict[str, Array]:
+        """Per step (T, B): the bits of a and b, the carry into the step, and the sum bit."""
+        a, b = batch.x[..., 0], batch.x[..., 1]
+        carry = np.zeros_like(a)
+        for t in range(1, a.shape[0]):  # carry into step t: majority of step t-1's three bits
+            carry[t] = (a[t - 1] + b[t - 1] + carry[t - 1]) >= 2
+        return {"a": a, "b": b, "carry in": carry, "sum": batch.y[..., 0]}

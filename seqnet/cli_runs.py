@@ -1,0 +1,245 @@
+"""Commands on run folders: `resume`, `eval`, `predict`, `plot`, and the training shared with `run`.
+
+Registered on `seqnet.cli.app` when seqnet.cli imports this module (at its end).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from seqnet.cli import ProgressDisplay, SetOpt, app, fail, friendly, summary_line
+
+if TYPE_CHECKING:
+    from seqnet.checkpoint import Checkpoint
+    from seqnet.rundir import RunDir
+    from seqnet.specs import RunSpec
+
+DirArg = Annotated[
+    Path, typer.Argument(metavar="DIR", help="A run folder (from seqnet run --out).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no examples.")]
+
+
+class StopOnSignal:
+    """While training: the first Ctrl-C or SIGTERM asks the loop to stop after the current step
+    (it saves a checkpoint first); a second one stops at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.previous: dict[int, Any] = {}
+
+    def __call__(self) -> bool:
+        return self.received is not None
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __enter__(self) -> StopOnSignal:
+        try:
+            for sig in self.SIGNALS:
+                self.previous[sig] = signal.signal(sig, self.handle)
+        except ValueError:  # not the main thread: leave the signals alone
+            pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def train_folder(
+    folder: RunDir, spec: RunSpec, quiet: bool, as_json: bool, resume_from: Checkpoint | None
+) -> None:
+    """Train into `folder`, show progress and the result; turn a stop into a saved checkpoint."""
+    from seqnet import checkpoint
+    from seqnet.errors import NonFiniteError
+    from seqnet.rundir import train_in
+    from seqnet.train import Interrupted
+
+    try:
+        with StopOnSignal() as stop, ProgressDisplay(spec, quiet) as on_log:
+            result, summary, _ = train_in(
+                folder, spec, resume_from=resume_from, on_log=on_log, stop_requested=stop
+            )
+    except Interrupted as stopped:
+        left = spec.train.steps - stopped.step
+        typer.echo(f"interrupted after step {stopped.step}; checkpoint saved in {folder.path}",
+                   err=True)  # fmt: skip
+        typer.echo(f"resume with: seqnet resume {folder.path} --steps {left}", err=True)
+        raise typer.Exit(130) from None
+    except NonFiniteError as error:
+        kept = checkpoint.load(folder.checkpoint_path).step
+        typer.echo(f"error: {error}", err=True)
+        typer.echo(f"the last good checkpoint (step {kept}) is in {folder.path}", err=True)
+        raise typer.Exit(1) from None
+    if not quiet:
+        for line in result.examples:
+            typer.echo(f"  {line}")
+        typer.echo(summary_line(summary, result.reached_target))
+        typer.echo(f"run folder: {folder.path}")
+    if as_json:
+        typer.echo(json.dumps(summary))
+
+
+@app.command()
+@friendly
+def resume(
+    folder: DirArg,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Train N more steps (default: what is left of train.steps).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Continue a run from its checkpoint, exactly as if it had never stopped."""
+    from seqnet import specs
+    from seqnet.rundir import SPEC, RunDir, write_atomic
+
+    run_dir = RunDir.open(folder)
+    ckpt, spec = run_dir.load()
+    if steps is None:
+        steps = spec.train.steps - ckpt.step
+        if steps <= 0:
+            raise fail(f"the run's budget of {spec.train.steps} steps is spent; pass --steps N", 2)
+    spec = spec.model_copy(
+        update={"train": spec.train.model_copy(update={"steps": ckpt.step + steps})}
+    )
+    write_atomic(run_dir.path / SPEC, specs.dump(spec, "yaml"))
+    train_folder(run_dir, spec, quiet, as_json, ckpt)
+
+
+def parse_lengths(text: str) -> list[int]:
+    try:
+        lengths = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise fail(
+            f"--lengths must be whole numbers separated by commas (got '{text}')", 2
+        ) from None
+    if not lengths or min(lengths) < 1:
+        raise fail(f"--lengths must be positive whole numbers (got '{text}')", 2)
+    return lengths
+
+
+@app.command("eval")
+@friendly
+def eval_command(
+    folder: DirArg,
+    lengths: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N,N,...",
+            help="Lengths to score (default: the trained length).",
+            show_default=False,
+        ),
+    ] = None,
+    samples: Annotated[
+        int, typer.Option(min=1, metavar="N", help="Fresh sequences per length.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option(min=0, metavar="N", help="Seed of the fresh data.")] = 0,
+    set_: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score a trained run at other lengths on fresh data: exact_match and bit_accuracy."""
+    from threadpoolctl import threadpool_limits
+
+    from seqnet import specs
+    from seqnet.errors import SpecError
+    from seqnet.lengths import evaluate_lengths, length_option
+    from seqnet.plugins import default_registry
+    from seqnet.run import build
+    from seqnet.rundir import RunDir
+
+    registry = default_registry()
+    ckpt, spec = RunDir.open(folder).load(registry)
+    parsed = [specs.parse_override(text) for text in set_ or []]
+    for path, _ in parsed:
+        if not path.startswith("task.") or path == "task.name":
+            raise SpecError(f"eval can change task options only (task.<option>), not '{path}'")
+    spec = specs.resolve(specs.apply_overrides(ckpt.spec, parsed, registry), registry)
+    parts = build(spec, registry)
+    task_cls = type(parts.task)
+    key = length_option(task_cls)
+    options = spec.options("task")
+    wanted = parse_lengths(lengths) if lengths else [int(options[key])]
+    with threadpool_limits(1):  # tiny matrices: one BLAS thread is the fastest
+        table = evaluate_lengths(parts.model, ckpt.params, task_cls, options, wanted, samples, seed)
+    if as_json:
+        typer.echo(json.dumps({"lengths": table}))
+        return
+    names = sorted({name for row in table.values() for name in row} - {"loss"})
+    typer.echo("  ".join([f"{key:>8}", *(f"{n:>13}" for n in names)]))
+    for length, row in table.items():
+        typer.echo("  ".join([f"{length:>8}", *(f"{row[n]:>13.6f}" for n in names)]))
+
+
+@app.command()
+@friendly
+def predict(
+    folder: DirArg,
+    words: Annotated[
+        list[str], typer.Argument(metavar="INPUT...", help="The task's input, e.g. 12345 67890.")
+    ],
+) -> None:
+    """Run a trained model on your own input: `seqnet predict DIR 12345 67890` prints 80235."""
+    from seqnet.interfaces import Predicting
+    from seqnet.run import build
+    from seqnet.rundir import RunDir
+    from seqnet.train import cast_batch
+
+    ckpt, spec = RunDir.open(folder).load()
+    parts = build(spec)
+    if not isinstance(parts.task, Predicting):
+        raise fail(f"task '{spec.task.name}' cannot read input (it has no parse/format)", 2)
+    try:
+        batch = cast_batch(parts.task.parse(list(words)), parts.model.dtype)
+    except ValueError as error:
+        raise fail(str(error), 2) from None
+    from seqnet.lengths import forward_chunked
+
+    logits = forward_chunked(parts.model, ckpt.params, batch.x)
+    for line in parts.task.format(logits, batch):
+        typer.echo(line)
+
+
+@app.command()
+@friendly
+def plot(
+    folder: DirArg,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR", help="Where to write PNGs (default DIR/plots).", show_default=False
+        ),
+    ] = None,
+    length: Annotated[
+        int, typer.Option(min=2, metavar="N", help="Length of the example the hidden plot shows.")
+    ] = 48,
+) -> None:
+    """Draw a run: learning curves, and the hidden activations across one long example."""
+    from seqnet.plots import PlotError, matplotlib_or_fail, plot_run
+    from seqnet.rundir import RunDir
+
+    run_dir = RunDir.open(folder)
+    try:
+        matplotlib_or_fail()
+    except PlotError as error:
+        raise fail(str(error), 2) from None
+    for path in plot_run(run_dir, out or run_dir.path / "plots", length):
+        typer.echo(str(path))

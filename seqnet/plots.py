@@ -1,0 +1,127 @@
+"""PNG plots of a run folder: learning curves, and hidden activations across one long example.
+
+matplotlib is optional (`pip install 'seqnet[plot]'`); it is imported only here, only when asked.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqnet import recurrent
+from seqnet.errors import SeqnetError
+from seqnet.lengths import length_option
+from seqnet.run import build
+from seqnet.rundir import RunDir
+
+
+class PlotError(SeqnetError):
+    exit_code = 2
+
+
+def matplotlib_or_fail() -> None:
+    if importlib.util.find_spec("matplotlib") is None:
+        raise PlotError(
+            "plotting needs matplotlib, which is not installed; get it with:"
+            " pip install 'seqnet[plot]'"
+        )
+
+
+def pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
+    """Training and held-out loss (log scale) and each held-out accuracy against step."""
+    plt = pyplot()
+    steps = [r["step"] for r in rows]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    for key, label in (("loss", "training loss"), ("val_loss", "held-out loss")):
+        values = [r.get(key) for r in rows]
+        if all(isinstance(v, (int, float)) and v > 0 for v in values):
+            top.plot(steps, values, label=label)
+    top.set_yscale("log")
+    top.set_ylabel("loss")
+    top.legend()
+    top.set_title(title)
+    skip = {"step", "loss", "val_loss", "grad_norm", "lr", "seconds", "margin"}
+    metrics = sorted({k for r in rows for k in r} - skip)
+    for key in metrics:
+        bottom.plot(steps, [r.get(key, np.nan) for r in rows], label=key, marker=".")
+    bottom.set_ylim(-0.02, 1.02)
+    bottom.set_xlabel("step")
+    bottom.set_ylabel("held-out")
+    bottom.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -> Path | None:
+    """Heatmap of the first layer's hidden units across one example `length` long, with the
+    task's own per-step rows (binadd: a, b, carry, sum) above it. None if the task has no length.
+    """
+    ckpt, spec = folder.load()
+    parts = build(spec)
+    task_cls = type(parts.task)
+    try:
+        key = length_option(task_cls)
+    except SeqnetError:
+        return None
+    task = task_cls(**{**spec.options("task"), key: length})
+    batch = task.sample(np.random.default_rng([seed, length]), 1)
+    x = batch.x.astype(parts.model.dtype)
+    params = parts.model.sub(ckpt.params, "cells.0.")
+    carry = parts.model.cell.initial_carry(1, parts.model.dtype)
+    h, _, _ = recurrent.sequence_forward(parts.model.cell, params, x, carry)  # (T, 1, H)
+    hidden = h[:, 0, :].T  # (H, T)
+    rows_fn = getattr(parts.task, "step_rows", None)
+    rows = rows_fn(batch) if rows_fn is not None else {"target": batch.y[..., 0]}
+    # order units by how they follow the first row that is not an input (binadd: the carry)
+    names = list(rows)
+    guide = np.asarray(rows[names[min(2, len(names) - 1)]])[:, 0]
+    if guide.std() > 0:
+        corr = [np.corrcoef(guide, unit)[0, 1] if unit.std() > 0 else 0.0 for unit in hidden]
+        hidden = hidden[np.argsort(corr)[::-1]]
+
+    plt = pyplot()
+    ratio = [len(rows), hidden.shape[0]]
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(max(7, length * 0.16), 5), sharex=True, height_ratios=ratio
+    )
+    table = np.stack([np.asarray(v)[:, 0] for v in rows.values()])  # (rows, T)
+    top.imshow(table, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+    top.set_yticks(range(len(rows)), list(rows))
+    top.set_title(f"{spec.task.name}, {key}={length}: one example (time runs left to right)")
+    image = bottom.imshow(
+        hidden, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest"
+    )
+    bottom.set_ylabel(f"{spec.model.cell} hidden unit\n(sorted by correlation with {names[2]})"
+                      if len(names) > 2 else f"{spec.model.cell} hidden unit")  # fmt: skip
+    bottom.set_xlabel("step")
+    fig.colorbar(image, ax=[top, bottom], shrink=0.6, label="activation")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_run(folder: RunDir, out: Path, length: int = 48) -> list[Path]:
+    """Write the run's PNGs into `out`; returns their paths."""
+    matplotlib_or_fail()
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_spec = folder.load()[1]
+    title = f"{ckpt_spec.task.name} with {ckpt_spec.model.cell}, seed {ckpt_spec.train.seed}"
+    written = [learning_curves(folder.records(), out / "learning_curves.png", title)]
+    hidden = hidden_activations(folder, out / "hidden.png", length)
+    if hidden is not None:
+        written.append(hidden)
+    return written
