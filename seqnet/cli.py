@@ -146,22 +146,30 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress and no examples.")
     ] = False,
+    out: Annotated[
+        str | None,
+        opt(
+            "Run folder for spec, metrics, checkpoint and summary"
+            " (default runs/<task>-<cell>-<timestamp>).",
+            "DIR",
+        ),
+    ] = None,
 ) -> None:
-    """Train a model on a task until it is solved or the step budget runs out."""
+    """Train a model on a task until it is solved or the step budget runs out.
+
+    Everything lands in a run folder; Ctrl-C saves a checkpoint to `seqnet resume` from.
+    """
+    from pathlib import Path
+
+    from seqnet.cli_runs import train_folder
     from seqnet.run import load_spec
-    from seqnet.run import run as run_spec
+    from seqnet.rundir import RunDir, default_folder
 
     flags = {"cell": cell, "hidden": hidden, "layers": layers, "steps": steps, "batch": batch,
              "lr": lr, "optimizer": optimizer, "seed": seed}  # fmt: skip
     resolved = load_spec(spec, overrides(flags, set_))
-    with ProgressDisplay(resolved, quiet) as on_log:
-        result, summary = run_spec(resolved, on_log=on_log)
-    if not quiet:
-        for line in result.examples:
-            typer.echo(f"  {line}")
-        typer.echo(summary_line(summary, result.reached_target))
-    if as_json:
-        typer.echo(json.dumps(summary))
+    folder = RunDir.create(Path(out) if out else default_folder(resolved), resolved)
+    train_folder(folder, resolved, quiet, as_json, None)
 
 
 def summary_line(summary: dict[str, Any], reached: bool) -> str:
@@ -304,3 +312,7 @@ def plugins(
 def main() -> None:
     warnings.showwarning = show_warning
     app()
+
+
+# The run-folder commands (resume, eval, predict, plot) register themselves on `app`.
+from seqnet import cli_runs  # noqa: E402, F401  (registers commands; needs `app` above)

@@ -100,6 +100,23 @@ class Task(Protocol):
     def examples(self, outputs: Array, batch: Batch, count: int) -> list[str]: ...
 
 
+@runtime_checkable
+class Predicting(Protocol):
+    """Optional task methods behind `seqnet predict` and `seqnet eval` (checked with isinstance).
+
+    `parse(args)` turns the words a user typed (`["12345", "67890"]`) into a Batch (the targets
+    may be zeros) and raises ValueError with a one-line message on bad input; `format(outputs,
+    batch)` gives one line per sequence (`"80235"`). A task that can be scored at other lengths
+    also sets the class attribute `length_option` to the name of its length option (binadd:
+    `"bits"`); `step_rows(batch)` may return named (T, B) rows (binadd: a, b, carry, sum) that
+    `seqnet plot` draws above the hidden activations.
+    """
+
+    def parse(self, args: list[str]) -> Batch: ...
+
+    def format(self, outputs: Array, batch: Batch) -> list[str]: ...
+
+
 class Optimizer(Protocol):
     """Updates parameters in place from gradients; the one place where arrays change."""
 

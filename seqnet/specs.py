@@ -67,6 +67,11 @@ class TrainSpec(BaseModel):
     patience: Annotated[int, Field(ge=1)] = Field(
         1, description="evaluations in a row that must reach the target before stopping"
     )
+    margin: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = Field(
+        0.0,
+        description="an evaluation reaches the target only if also every scored output is right"
+        " by at least this margin (logit of the right answer over the best wrong one)",
+    )
 
 
 class RunSpec(BaseModel):
