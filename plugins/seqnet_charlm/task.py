@@ -1,0 +1,168 @@
+"""A character language model of any UTF-8 text: predict each next character, scored in bits.
+
+Training windows come from the head of the file; held-out windows from its tail, which no
+training window reads a target from.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from seqnet.errors import SpecError
+from seqnet.interfaces import Array, Batch, LossName, PluginSpec
+
+SHOWN_CHARS = 32
+"""Characters of each example shown, so each stays one readable line."""
+VISIBLE = str.maketrans({"\n": "⏎", "\t": "⇥", "\r": "␍"})
+
+
+def builtin_text() -> str:
+    """Python's own reference text (the `pydoc_data` topics that ship with CPython), ~465k chars."""
+    from pydoc_data.topics import topics
+
+    return "\n".join(topics[key] for key in sorted(topics))
+
+
+def read_text(path: Path) -> str:
+    """The file's text, or a SpecError with one line saying why it cannot be used."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(f"task.path: no such file '{path}'") from None
+    except IsADirectoryError:
+        raise SpecError(f"task.path: '{path}' is a directory, not a text file") from None
+    except OSError as error:
+        raise SpecError(f"task.path: cannot read '{path}': {error.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError(
+            f"task.path: '{path}' is not UTF-8 text (byte {error.start} cannot be decoded)"
+        ) from None
+    if not text:
+        raise SpecError(f"task.path: '{path}' is empty")
+    return text
+
+
+class CharLMTask:
+    """Character language model: one-hot characters in, softmax over the vocabulary out.
+
+    x: (W, B, V) one-hot characters, y: (W, B) the next character's index, every step scored.
+    Training windows (truncated backprop through time over `window` steps) start at random in
+    the head of the text; `heldout` draws consecutive windows from the tail. The vocabulary is
+    every character of the file, sorted.
+    """
+
+    name: ClassVar[str] = "charlm"
+    loss: ClassVar[LossName] = "softmax_ce"
+    target_metric: ClassVar[str] = "accuracy"
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {
+        "model": {"cell": "lstm", "hidden": 128, "layers": 1},
+        "optimizer": {"name": "adam", "lr": 0.005, "clip": 1.0},
+        "train": {"steps": 2000, "batch": 32, "eval_every": 200, "eval_samples": 200},
+    }
+
+    class Spec(PluginSpec):
+        path: Path | None = Field(
+            None,
+            description="a UTF-8 text file; null: Python's reference text (pydoc_data topics)",
+        )
+        window: Annotated[
+            int, Field(ge=1, description="steps per training window (backprop truncation)")
+        ] = 64
+        heldout: Annotated[
+            float,
+            Field(gt=0.0, lt=1.0, allow_inf_nan=False, description="fraction held out at the end"),
+        ] = 0.1
+
+    def __init__(self, **options: Any) -> None:
+        self.spec = self.Spec(**options)
+        text = builtin_text() if self.spec.path is None else read_text(self.spec.path)
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        self.codes = np.unique(codes)  # (V,) sorted code points
+        self.ids = np.searchsorted(self.codes, codes)  # (N,) the text as vocabulary indices
+        self.vocabulary = "".join(map(chr, self.codes))
+        W, n = self.spec.window, len(self.ids)
+        self.split = math.floor(n * (1.0 - self.spec.heldout))
+        if self.split < W + 1 or n - self.split < W:
+            source = "the built-in text" if self.spec.path is None else f"'{self.spec.path}'"
+            raise SpecError(
+                f"task.path: {source} has {n} characters, too few for task.window={W} with "
+                f"task.heldout={self.spec.heldout} (training needs {W + 1}, got {self.split}; "
+                f"the held-out tail needs {W}, got {n - self.split}); "
+                "use a longer file or a smaller task.window"
+            )
+
+    @property
+    def input_size(self) -> int:
+        return len(self.codes)
+
+    @property
+    def output_size(self) -> int:
+        return len(self.codes)
+
+    def encode(self, text: str) -> Array:
+        """The vocabulary indices of `text`; a SpecError names characters the file never had."""
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        ids = np.searchsorted(self.codes, codes)
+        known = (ids < len(self.codes)) & (
+            self.codes[np.minimum(ids, len(self.codes) - 1)] == codes
+        )
+        if not known.all():
+            unknown = "".join(sorted({chr(c) for c in codes[~known]}))
+            raise SpecError(f"characters not in the text's vocabulary: {unknown!r}")
+        return ids
+
+    def decode(self, ids: Array) -> str:
+        return "".join(self.vocabulary[int(i)] for i in ids)
+
+    def windows(self, starts: Array) -> Batch:
+        """The windows that read ids[s : s + W] and predict ids[s + 1 : s + W + 1]."""
+        W = self.spec.window
+        index = starts[None, :] + np.arange(W)[:, None]  # (W, B)
+        x = np.eye(len(self.codes))[self.ids[index]]  # (W, B, V)
+        y = self.ids[index + 1]  # (W, B)
+        return Batch(x, y, np.ones(index.shape))
+
+    def sample(self, rng: np.random.Generator, batch: int) -> Batch:
+        """Random training windows, every target inside the head of the text."""
+        return self.windows(rng.integers(0, self.split - self.spec.window, size=batch))
+
+    def heldout(self, rng: np.random.Generator, batch: int) -> Batch:
+        """Consecutive windows whose targets tile the tail; `batch` of them at random if more.
+
+        Fewer than `batch` windows when the tail is short: all of them, in order.
+        """
+        W = self.spec.window
+        count = (len(self.ids) - self.split) // W
+        chosen = np.arange(count)
+        if count > batch:
+            chosen = np.sort(rng.choice(count, size=batch, replace=False))
+        return self.windows(self.split - 1 + chosen * W)
+
+    def metrics(self, outputs: Array, batch: Batch) -> dict[str, float]:
+        scored = batch.mask > 0  # (T, B)
+        shifted = outputs - outputs.max(axis=-1, keepdims=True)
+        log_z = np.log(np.exp(shifted).sum(axis=-1))  # (T, B)
+        picked = np.take_along_axis(shifted, batch.y[..., None].astype(np.intp), axis=-1)[..., 0]
+        nats = (log_z - picked)[scored]
+        right = (outputs.argmax(axis=-1) == batch.y)[scored]
+        return {"bpc": float(nats.mean() / math.log(2.0)), "accuracy": float(right.mean())}
+
+    def examples(self, outputs: Array, batch: Batch, count: int) -> list[str]:
+        count = min(count, batch.x.shape[1])
+        lines = []
+        for i in range(count):
+            want = self.decode(batch.y[-SHOWN_CHARS:, i])
+            got = self.decode(outputs[-SHOWN_CHARS:, i].argmax(axis=-1))
+            right = sum(a == b for a, b in zip(want, got, strict=True))
+            lines.append(
+                f"{want.translate(VISIBLE)!r} guessed {got.translate(VISIBLE)!r}"
+                f"  ({right} of {len(want)} right)"
+            )
+        return lines

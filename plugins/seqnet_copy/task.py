@@ -1,0 +1,95 @@
+"""The copy task: read a few random symbols, wait through blank steps, then write them back."""
+
+from __future__ import annotations
+
+import string
+from typing import Annotated, Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from seqnet.interfaces import Array, Batch, LossName, PluginSpec
+
+
+def spell(symbols: Array) -> str:
+    """Symbols as letters (A, B, ...) when there are few enough, else numbers."""
+    if symbols.size and int(symbols.max()) < 26:
+        return "".join(string.ascii_uppercase[int(s)] for s in symbols)
+    return " ".join(str(int(s)) for s in symbols)
+
+
+class CopyTask:
+    """Copy L symbols after a delay: L symbols, `delay` blanks, a go marker, L output steps.
+
+    T = 2L + delay + 1. x: (T, B, K + 1), a one-hot symbol (K of them) on the first L steps,
+    the go marker (channel K) on step L + delay, zeros elsewhere. y: (T, B) symbol classes,
+    scored (mask) only on the last L steps, where the net must write the symbols in order.
+    """
+
+    name: ClassVar[str] = "copy"
+    loss: ClassVar[LossName] = "softmax_ce"
+    target_metric: ClassVar[str] = "exact_match"
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {
+        "model": {"cell": "lstm", "hidden": 64, "layers": 1},
+        "optimizer": {"name": "adam", "lr": 0.01, "clip": 1.0},
+        "train": {"steps": 5000, "batch": 32, "eval_every": 50, "eval_samples": 1000},
+    }
+
+    class Spec(PluginSpec):
+        symbols: Annotated[int, Field(ge=2, description="alphabet size K")] = 8
+        length: Annotated[int, Field(ge=1, description="symbols to copy, L")] = 5
+        delay: Annotated[int, Field(ge=0, description="blank steps before the go marker")] = 10
+
+    def __init__(self, **options: Any) -> None:
+        self.spec = self.Spec(**options)
+
+    @property
+    def input_size(self) -> int:
+        return self.spec.symbols + 1
+
+    @property
+    def output_size(self) -> int:
+        return self.spec.symbols
+
+    @property
+    def steps(self) -> int:
+        return 2 * self.spec.length + self.spec.delay + 1
+
+    def encode(self, symbols: Array) -> Batch:
+        """The batch that copies each column of `symbols` (L, B), ints in [0, K)."""
+        K, delay = self.spec.symbols, self.spec.delay
+        L, B = symbols.shape
+        T = 2 * L + delay + 1
+        columns = np.arange(B)
+        x = np.zeros((T, B, K + 1))
+        for t in range(L):
+            x[t, columns, symbols[t]] = 1.0
+        x[L + delay, :, K] = 1.0  # go
+        y = np.zeros((T, B), dtype=np.int64)
+        y[T - L :] = symbols
+        mask = np.zeros((T, B))
+        mask[T - L :] = 1.0
+        return Batch(x, y, mask)
+
+    def sample(self, rng: np.random.Generator, batch: int) -> Batch:
+        return self.encode(rng.integers(0, self.spec.symbols, size=(self.spec.length, batch)))
+
+    def metrics(self, outputs: Array, batch: Batch) -> dict[str, float]:
+        scored = batch.mask > 0  # (T, B)
+        right = outputs.argmax(axis=-1) == batch.y  # (T, B)
+        return {
+            "symbol_accuracy": float(right[scored].mean()),
+            "exact_match": float((right | ~scored).all(axis=0).mean()),
+        }
+
+    def examples(self, outputs: Array, batch: Batch, count: int) -> list[str]:
+        count = min(count, batch.x.shape[1])
+        lines = []
+        for i in range(count):
+            scored = batch.mask[:, i] > 0
+            want = batch.y[scored, i]
+            got = outputs[scored, i].argmax(axis=-1)
+            wrong = int((got != want).sum())
+            mark = "✓" if wrong == 0 else f"✗ ({wrong} wrong)"
+            lines.append(f"{spell(want)} → {spell(got)}  {mark}")
+        return lines
