@@ -80,6 +80,9 @@ class Task(Protocol):
     `target_metric` names the metric that says the task is solved (reaching
     `TrainSpec.target` on held-out data stops training). `defaults` is a partial run spec
     (model, optimizer and train sections) that `seqnet run <task>` starts from.
+
+    Optional: `heldout(rng, batch) -> Batch`, data the task never trains on (charlm: windows of
+    the file's tail); the engine evaluates on it instead of on `sample` when a task has one.
     """
 
     name: ClassVar[str]

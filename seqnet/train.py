@@ -154,6 +154,13 @@ def margin(loss: str, logits: Array, batch: Batch) -> float:
     return math.inf
 
 
+def heldout(task: Task, rng: np.random.Generator, count: int) -> Batch:
+    """Evaluation data: the task's optional `heldout(rng, count)` (data it never trains on, such
+    as charlm's tail of the file), else `sample` from the generator given."""
+    draw = getattr(task, "heldout", None)
+    return draw(rng, count) if callable(draw) else task.sample(rng, count)
+
+
 def global_norm(grads: Params) -> float:
     return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
 
@@ -194,7 +201,7 @@ def train(
     params = model.init(streams.init) if params is None else params
     loss_fn = get_loss(task.loss)
     # The validation set is the eval stream's first draw, so a resumed run redraws the same one.
-    validation = task.sample(streams.eval, spec.eval_samples)
+    validation = heldout(task, streams.eval, spec.eval_samples)
     state = resume or LoopState(0, {})
     if resume is not None:
         streams.restore(resume.streams)
@@ -252,7 +259,7 @@ def train(
 
     # Score on data no decision was made on: the eval stream's next draw, taken from a copy so
     # that the saved stream (and so a resumed run) is the same whether or not this ran.
-    test = task.sample(copy.deepcopy(streams.eval), spec.eval_samples)
+    test = heldout(task, copy.deepcopy(streams.eval), spec.eval_samples)
     metrics, logits = evaluate(model, params, task, test)
     shown = task.examples(logits, cast_batch(test, model.dtype), examples) if examples else []
     return Result(params, step, seconds, metrics, history, shown, state.reached)
