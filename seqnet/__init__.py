@@ -12,107 +12,91 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    # contracts
+    # contracts: what a plugin implements and the plain data it passes
     "Array": "seqnet.interfaces",
     "Batch": "seqnet.interfaces",
+    "Cache": "seqnet.interfaces",
     "Carry": "seqnet.interfaces",
     "Cell": "seqnet.interfaces",
     "Layer": "seqnet.interfaces",
+    "LossName": "seqnet.interfaces",
     "Optimizer": "seqnet.interfaces",
     "Params": "seqnet.interfaces",
     "PluginSpec": "seqnet.interfaces",
     "Task": "seqnet.interfaces",
-    # plugins
-    "Register": "seqnet.hookspecs",
+    # plugins: the hook marker, what a hook receives, what was registered
     "hookimpl": "seqnet.plugins",
+    "Register": "seqnet.hookspecs",
     "load_registry": "seqnet.plugins",
-    "default_registry": "seqnet.plugins",
     "Registry": "seqnet.registry",
-    # specs
+    "PluginWarning": "seqnet.plugins",
+    # specs of a run
     "RunSpec": "seqnet.specs",
+    "TaskSection": "seqnet.specs",
+    "ModelSection": "seqnet.specs",
+    "OptimizerSection": "seqnet.specs",
     "TrainSpec": "seqnet.specs",
+    "load_spec": "seqnet.run",
     "resolve": "seqnet.specs",
-    # building blocks and training
-    "Dense": "seqnet.layers",
+    # building and training
     "Model": "seqnet.model",
-    "Result": "seqnet.train",
-    "train": "seqnet.train",
-    "evaluate": "seqnet.train",
     "build": "seqnet.run",
     "run": "seqnet.run",
+    "train": "seqnet.train",
+    "evaluate": "seqnet.train",
+    "Record": "seqnet.train",
+    "Result": "seqnet.train",
     # errors
     "SeqnetError": "seqnet.errors",
     "SpecError": "seqnet.errors",
     "PluginError": "seqnet.errors",
     "NonFiniteError": "seqnet.errors",
 }
+_SUBMODULES = ("testing",)  # seqnet.testing: the gradient checker and the conformance kits
 
-__all__ = [*_EXPORTS, "__version__"]
+__all__ = [*_EXPORTS, *_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads them
-    from seqnet.errors import (
-        NonFiniteError as NonFiniteError,
-    )
-    from seqnet.errors import (
-        PluginError as PluginError,
-    )
-    from seqnet.errors import (
-        SeqnetError as SeqnetError,
-    )
-    from seqnet.errors import (
-        SpecError as SpecError,
-    )
+    from seqnet import testing as testing
+    from seqnet.errors import NonFiniteError as NonFiniteError
+    from seqnet.errors import PluginError as PluginError
+    from seqnet.errors import SeqnetError as SeqnetError
+    from seqnet.errors import SpecError as SpecError
     from seqnet.hookspecs import Register as Register
-    from seqnet.interfaces import (
-        Array as Array,
-    )
-    from seqnet.interfaces import (
-        Batch as Batch,
-    )
-    from seqnet.interfaces import (
-        Carry as Carry,
-    )
-    from seqnet.interfaces import (
-        Cell as Cell,
-    )
-    from seqnet.interfaces import (
-        Layer as Layer,
-    )
-    from seqnet.interfaces import (
-        Optimizer as Optimizer,
-    )
-    from seqnet.interfaces import (
-        Params as Params,
-    )
-    from seqnet.interfaces import (
-        PluginSpec as PluginSpec,
-    )
-    from seqnet.interfaces import (
-        Task as Task,
-    )
-    from seqnet.layers import Dense as Dense
+    from seqnet.interfaces import Array as Array
+    from seqnet.interfaces import Batch as Batch
+    from seqnet.interfaces import Cache as Cache
+    from seqnet.interfaces import Carry as Carry
+    from seqnet.interfaces import Cell as Cell
+    from seqnet.interfaces import Layer as Layer
+    from seqnet.interfaces import LossName as LossName
+    from seqnet.interfaces import Optimizer as Optimizer
+    from seqnet.interfaces import Params as Params
+    from seqnet.interfaces import PluginSpec as PluginSpec
+    from seqnet.interfaces import Task as Task
     from seqnet.model import Model as Model
-    from seqnet.plugins import (
-        default_registry as default_registry,
-    )
-    from seqnet.plugins import (
-        hookimpl as hookimpl,
-    )
-    from seqnet.plugins import (
-        load_registry as load_registry,
-    )
+    from seqnet.plugins import PluginWarning as PluginWarning
+    from seqnet.plugins import hookimpl as hookimpl
+    from seqnet.plugins import load_registry as load_registry
     from seqnet.registry import Registry as Registry
     from seqnet.run import build as build
+    from seqnet.run import load_spec as load_spec
     from seqnet.run import run as run
+    from seqnet.specs import ModelSection as ModelSection
+    from seqnet.specs import OptimizerSection as OptimizerSection
     from seqnet.specs import RunSpec as RunSpec
+    from seqnet.specs import TaskSection as TaskSection
     from seqnet.specs import TrainSpec as TrainSpec
     from seqnet.specs import resolve as resolve
+    from seqnet.train import Record as Record
     from seqnet.train import Result as Result
     from seqnet.train import evaluate as evaluate
     from seqnet.train import train as train
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"seqnet.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'seqnet' has no attribute {name!r}")

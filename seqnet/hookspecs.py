@@ -50,11 +50,12 @@ def seqnet_register_tasks(register: Register) -> None:
       (``seqnet run reverse``); letters, digits, ``_``, ``.`` and ``-``.
     - ``Spec``: a nested pydantic model of the task's options, subclassing
       :class:`seqnet.PluginSpec` (or setting ``extra="forbid"``) so a misspelled option is an
-      error. Every field needs a default, since ``seqnet run NAME`` starts from none.
-    - ``loss``: ``"sigmoid_bce"``, ``"softmax_ce"`` or ``"mse"``; ``target_metric``: the name of
-      the metric, in [0, 1] and 1.0 when perfect, that says the task is solved; ``defaults``: a
-      partial run spec (``{"model": {...}, "optimizer": {...}, "train": {...}}``, may be ``{}``)
-      that ``seqnet run NAME`` starts from.
+      error. Give every field a default, so that ``seqnet run NAME`` starts.
+    - ``loss``: ``"sigmoid_bce"``, ``"softmax_ce"`` or ``"mse"``.
+    - ``target_metric``: the name of the metric that says the task is solved: higher is better,
+      at most 1.0, and 1.0 when every output is right (an accuracy, or R²).
+    - ``defaults``: a partial run spec that ``seqnet run NAME`` starts from, e.g.
+      ``{"model": {"cell": "elman", "hidden": 32}, "train": {"steps": 2000}}``; may be ``{}``.
     - the methods of :class:`seqnet.Task`: ``sample(rng, batch) -> Batch``,
       ``metrics(outputs, batch) -> dict``, ``examples(outputs, batch, count) -> list[str]``;
       and ``input_size`` and ``output_size`` (properties or attributes of an instance).

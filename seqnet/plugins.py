@@ -88,7 +88,7 @@ def _source(ep: EntryPoint) -> Source:
 
 def _describe(error: BaseException) -> str:
     """`ZeroDivisionError: division by zero (task.py:12)`: the error and where it was raised."""
-    frames = traceback.extract_tb(error.__traceback__)
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if "<frozen" not in f.filename]
     where = f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
     return f"{type(error).__name__}: {error}{where}"
 

@@ -1,6 +1,7 @@
 """The conformance kit, shared by seqnet's tests and plugin authors' tests.
 
-`gradients`: the float64 gradient checker; `cells`: the cell conformance kit. Import from here.
+`gradients`: the float64 gradient checker; `cells`: the cell conformance kit. `tasks`: the task
+conformance kit. Import from here.
 """
 
 from seqnet.testing.cells import (
@@ -20,8 +21,10 @@ from seqnet.testing.gradients import (
     numeric_gradient,
     relative_error,
 )
+from seqnet.testing.tasks import CONFIDENT, check_task, perfect_outputs, wrong_outputs
 
 __all__ = [
+    "CONFIDENT",
     "SHAPES",
     "TOLERANCE",
     "check_cell",
@@ -31,8 +34,11 @@ __all__ = [
     "check_gradients",
     "check_sequence_matches_steps",
     "check_stacked_gradients",
+    "check_task",
     "numeric_gradient",
     "option_variants",
+    "perfect_outputs",
     "random_problem",
     "relative_error",
+    "wrong_outputs",
 ]
