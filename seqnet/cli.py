@@ -316,3 +316,4 @@ def main() -> None:
 
 # The run-folder commands (resume, eval, predict, plot) register themselves on `app`.
 from seqnet import cli_runs  # noqa: E402, F401  (registers commands; needs `app` above)
+from seqnet import cli_sweep  # noqa: E402, F401  (registers `seqnet sweep`)

@@ -117,3 +117,39 @@ def seqnet_register_optimizers(register: Register) -> None:
         def seqnet_register_optimizers(register: seqnet.Register) -> None:
             register(Lion)
     """
+
+
+@hookspec
+def seqnet_register_engines(register: Register) -> None:
+    """Register sweep engines, the places `seqnet sweep` runs its runs: ``register(cls)`` each.
+
+    Called once per plugin when the registry is built. ``seqnet sweep --engine NAME`` picks an
+    engine; the built-in ``process`` (a local process pool) and ``dask`` (Dask distributed) are
+    registered by ``seqnet.sweep_engines`` through this same hook. An engine class needs:
+
+    - ``name``: a unique class attribute (letters, digits, ``_``, ``.``, ``-``).
+    - ``Spec``: a nested :class:`seqnet.PluginSpec` of its options, all with defaults. The
+      command line fills them from ``--workers N`` (``workers``), ``--scheduler ADDRESS``
+      (``scheduler``) and ``--engine-opt KEY=VALUE``; an option the ``Spec`` does not have is an
+      error naming it. A constructor ``cls(**options)``.
+    - ``executor()``: a context manager yielding a :class:`concurrent.futures.Executor`. The
+      sweep submits ``seqnet.sweep_runner.execute`` with one picklable job per run and reads the
+      futures; a run's own errors come back as a failed result, so an exception from a future
+      means the run's worker was lost (the run is retried once, alone). Leaving the block
+      normally shuts the executor down; leaving it with an exception (Ctrl-C) must stop the
+      runs still running without waiting for them. An executor may break
+      (:class:`concurrent.futures.BrokenExecutor`); the sweep then leaves the block and enters
+      a fresh ``executor()``.
+    - ``slots()``: called inside the block, how many runs to keep in flight at once (e.g. the
+      number of worker processes).
+
+    Results never depend on the engine: each run's numbers come from its spec alone.
+
+    Duplicate names across plugins are errors naming both providers.
+
+    Example::
+
+        @seqnet.hookimpl
+        def seqnet_register_engines(register: seqnet.Register) -> None:
+            register(RayEngine)
+    """

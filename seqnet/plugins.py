@@ -40,6 +40,7 @@ HOOKS: dict[str, Kind] = {
     "seqnet_register_tasks": "task",
     "seqnet_register_cells": "cell",
     "seqnet_register_optimizers": "optimizer",
+    "seqnet_register_engines": "engine",
 }
 DISABLE_ENV = "SEQNET_DISABLE_PLUGINS"
 STRICT_ENV = "SEQNET_STRICT_PLUGINS"

@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from seqnet.errors import PluginError
 from seqnet.interfaces import LossName
 
-Kind = Literal["task", "cell", "optimizer"]
-KINDS: tuple[Kind, ...] = ("task", "cell", "optimizer")
+Kind = Literal["task", "cell", "optimizer", "engine"]
+KINDS: tuple[Kind, ...] = ("task", "cell", "optimizer", "engine")
 LOSS_NAMES: tuple[str, ...] = get_args(LossName)
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -26,8 +26,14 @@ METHODS: dict[Kind, tuple[str, ...]] = {
     "task": ("sample", "metrics", "examples"),
     "cell": ("init", "initial_carry", "step", "step_backward"),
     "optimizer": ("step", "state_dict", "load_state_dict"),
+    "engine": ("executor", "slots"),  # where `seqnet sweep` runs its runs (seqnet.sweep_engines)
 }
-SPEC_FIELDS: dict[Kind, tuple[str, ...]] = {"task": (), "cell": ("hidden",), "optimizer": ("lr",)}
+SPEC_FIELDS: dict[Kind, tuple[str, ...]] = {
+    "task": (),
+    "cell": ("hidden",),
+    "optimizer": ("lr",),
+    "engine": (),
+}
 
 
 class ContractError(PluginError):

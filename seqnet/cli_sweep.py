@@ -1,0 +1,278 @@
+"""`seqnet sweep`: many runs across settings and seeds, on local processes or a Dask cluster.
+
+The library calls are seqnet.sweep.plan and seqnet.sweep_runner.run_sweep; this module parses,
+shows progress and prints the summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from seqnet.cli import SetOpt, app, fail, friendly
+
+if TYPE_CHECKING:
+    from seqnet.registry import Registry
+    from seqnet.sweep_engines import Engine
+    from seqnet.sweep_runner import Event
+
+
+def many(help_text: str, metavar: str) -> Any:
+    return typer.Option(help=help_text, metavar=metavar, show_default=False)
+
+
+@app.command()
+@friendly
+def sweep(
+    spec: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[SPEC]",
+            help="A task name or a spec file (its `sweep:` section adds to the options below).",
+            show_default=False,
+        ),
+    ] = None,
+    grid: Annotated[
+        list[str] | None,
+        many(
+            "Values to try, e.g. model.hidden=8,16,32; every combination runs. Repeatable.",
+            "PATH=V,V,...",
+        ),
+    ] = None,
+    range_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--range",
+            metavar="PATH=LOW:HIGH[:log|int]",
+            help="A range to draw from with --samples, e.g. optimizer.lr=0.001:0.1:log.",
+            show_default=False,
+        ),
+    ] = None,
+    samples: Annotated[
+        int | None, many("Draw N random settings instead of the whole grid.", "N")
+    ] = None,
+    seeds: Annotated[
+        str | None, many("Seeds for every setting: 0-9, 0,3,7 or 0-4,10.", "LIST")
+    ] = None,
+    repeats: Annotated[
+        int | None, many("N seeds for every setting, spawned from --root-seed.", "N")
+    ] = None,
+    root_seed: Annotated[
+        int | None, many("Seeds the sampling and --repeats (default 0).", "N")
+    ] = None,
+    set_: SetOpt = None,
+    out: Annotated[
+        str | None, many("Sweep folder (default sweeps/<task>-<timestamp>).", "DIR")
+    ] = None,
+    resume: Annotated[
+        str | None, many("Continue the sweep in DIR: run only what is missing.", "DIR")
+    ] = None,
+    engine: Annotated[
+        str | None,
+        many("Where runs run: process (default), dask, or an engine plugin.", "NAME"),
+    ] = None,
+    workers: Annotated[
+        int | None, many("Worker processes (default: the number of cores).", "N")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        many("A Dask scheduler, e.g. tcp://host:8786 (or DASK_SCHEDULER_ADDRESS).", "ADDRESS"),
+    ] = None,
+    engine_opt: Annotated[
+        list[str] | None, many("An engine option, for engine plugins. Repeatable.", "KEY=VALUE")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object instead.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+) -> None:
+    """Run a spec over a grid or random samples of settings, each with several seeds.
+
+    Each run is exactly what `seqnet run` does with the same spec.
+
+    The folder holds a folder per run, results.jsonl (a line per finished run) and summary.json.
+
+    The summary gives each setting's metrics across seeds (mean [min, max]) and how many seeds
+    reached the target. Ctrl-C stops; --resume DIR runs what is missing.
+    """
+    from seqnet import sweep as sweeps
+    from seqnet.plugins import default_registry
+    from seqnet.sweep_folder import SweepFolder, write_text
+    from seqnet.sweep_runner import run_sweep
+
+    registry = default_registry()
+    given: dict[str, Any] = {
+        "grid": dict(sweeps.parse_grid(text) for text in grid or []),
+        "ranges": dict(sweeps.parse_range(text) for text in range_ or []),
+        "samples": samples,
+        "seeds": sweeps.parse_seeds(seeds) if seeds is not None else None,
+        "repeats": repeats,
+        "root_seed": root_seed,
+    }
+    if resume is not None:
+        planning = [spec, *given["grid"], *given["ranges"], *(set_ or []), out]
+        planning += [v for k, v in given.items() if k not in ("grid", "ranges")]
+        if any(v is not None and v != {} for v in planning):
+            raise fail("--resume DIR takes engine options only; the sweep is in DIR", 2)
+        folder = SweepFolder.open(Path(resume))
+    elif spec is None:
+        raise fail("name a task or a spec file to sweep, or --resume DIR", 2)
+    else:
+        planned = sweeps.plan(spec, set_ or [], given, registry)
+        path = Path(out) if out else default_folder(planned.base["task"]["name"])
+        folder = SweepFolder.create(path, planned)
+    chosen = make_engine(registry, engine, workers, scheduler, engine_opt or [])
+    todo = len(folder.missing())
+    with SweepProgress(len(folder.sweep.runs), todo, quiet) as on_event:
+        summary = run_sweep(folder, chosen, on_event)
+    summary = {"sweep": str(folder.path), **summary}
+    write_text(folder.path / "summary.json", json.dumps(summary, indent=2) + "\n")
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        show(summary, task_target(registry, folder.sweep.base["task"]["name"]))
+
+
+def default_folder(task: str, root: Path = Path("sweeps")) -> Path:
+    base = root / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def make_engine(
+    registry: Registry,
+    name: str | None,
+    workers: int | None,
+    scheduler: str | None,
+    extra: list[str],
+) -> Engine:
+    """The engine named (default: dask if a scheduler address is given, else process), built
+    from its own `Spec`, so a wrong option is an error naming it."""
+    from seqnet import specs
+    from seqnet.sweep_engines import SCHEDULER_ENV
+
+    if name is None:
+        name = "dask" if scheduler or os.environ.get(SCHEDULER_ENV) else "process"
+    cls = registry.get("engine", name).cls
+    options: dict[str, Any] = dict(specs.parse_override(text) for text in extra)
+    if workers is not None:
+        options["workers"] = workers
+    if scheduler is not None:
+        options["scheduler"] = scheduler
+    checked = specs.validate(cls.Spec, options, ("engine",))
+    return cls(**checked.model_dump(exclude_unset=True))  # type: ignore[no-any-return]
+
+
+def task_target(registry: Registry, task: str) -> str | None:
+    try:
+        return str(registry.get("task", task).cls.target_metric)
+    except Exception:  # the table is still useful without knowing which metric to show first
+        return None
+
+
+class SweepProgress:
+    """Progress over runs on stderr: a rich bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, total: int, todo: int, quiet: bool) -> None:
+        self.total, self.todo, self.quiet = total, todo, quiet
+        self.done = self.failed = self.running = 0
+        self.before = total - todo
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        if self.quiet:
+            return None
+        if not sys.stderr.isatty():
+            typer.echo(f"{self.todo} of {self.total} runs to go", err=True)
+            return self.plain
+        from rich import progress
+        from rich.console import Console
+
+        self.bar = progress.Progress(
+            progress.TextColumn("sweep"),
+            progress.BarColumn(),
+            progress.MofNCompleteColumn(),
+            progress.TextColumn("failed {task.fields[failed]}  running {task.fields[running]}"),
+            progress.TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self.bar.start()
+        self.task_id = self.bar.add_task("runs", total=self.total, completed=self.before,
+                                         failed=0, running=0)  # fmt: skip
+        return self.rich
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def count(self, event: Event) -> None:
+        if event.kind == "start":
+            self.running += 1
+        else:
+            self.running -= 1
+        if event.kind == "finish":
+            self.done += 1
+            self.failed += event.record is not None and event.record["status"] != "ok"
+
+    def plain(self, event: Event) -> None:
+        self.count(event)
+        where = f"[{self.before + self.done}/{self.total}] {event.run.name}"
+        if event.kind == "lost":
+            typer.echo(f"{where}: its worker was lost; running it again, alone", err=True)
+        elif event.kind == "finish" and event.record is not None:
+            typer.echo(f"{where}: {line(event.record)}", err=True)
+
+    def rich(self, event: Event) -> None:
+        self.count(event)
+        self.bar.update(self.task_id, completed=self.before + self.done, failed=self.failed,
+                        running=self.running)  # fmt: skip
+
+
+def line(record: dict[str, Any]) -> str:
+    if record["status"] != "ok":
+        return f"failed: {record['error']}"
+    s = record["summary"]
+    solved = "solved" if s.get("reached_target") else "not solved"
+    return f"{solved} in {s.get('steps')} steps, {s.get('seconds', 0.0):.2f} s"
+
+
+def show(summary: dict[str, Any], target: str | None) -> None:
+    """The summary as a rich table: a row per setting, a column per metric (mean [min, max])."""
+    from rich.console import Console
+    from rich.table import Table
+
+    groups = summary["groups"]
+    paths = list(groups[0]["setting"]) if groups else []
+    names = list(groups[0]["metrics"]) if groups else []
+    for group in groups:
+        names += [n for n in group["metrics"] if n not in names]
+    if target in names:
+        names.remove(target)
+        names.insert(0, target)
+    table = Table(box=None, title=f"{summary['sweep']}: {summary['done']} of {summary['runs']}"
+                  f" runs, {summary['failed']} failed")  # fmt: skip
+    for path in paths:
+        table.add_column(path.rsplit(".", 1)[-1])
+    for column in ("ok/seeds", "reached", *names):
+        table.add_column(column, justify="right")
+    for group in groups:
+        cells = [str(group["setting"][p]) for p in paths]
+        cells += [f"{group['ok']}/{group['seeds']}", str(group["reached_target"])]
+        for name in names:
+            m = group["metrics"].get(name)
+            cells.append(f"{m['mean']:.4g}\n[{m['min']:.3g}, {m['max']:.3g}]" if m else "-")
+        table.add_row(*cells)
+    console = Console()
+    console.print(table)
+    for group in groups:
+        for error in group["errors"]:
+            console.print(f"failed: {error}", markup=False, highlight=False)

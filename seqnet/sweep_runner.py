@@ -1,0 +1,204 @@
+"""Running a sweep's missing runs on an engine: the worker's side (`execute`) and the loop.
+
+A run's own failure (an exception, non-finite values) comes back as a failed result. A run
+whose worker is lost is retried once, alone, so the loss is pinned on the right run. Ctrl-C
+stops the engine at once; what had finished is already on disk, so `--resume` runs the rest.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import math
+import os
+import traceback
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, CancelledError, Future, wait
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from seqnet.errors import SeqnetError
+from seqnet.plugins import default_registry, load_registry
+from seqnet.registry import Registry, Source
+from seqnet.sweep import RunPlan
+from seqnet.sweep_engines import Engine
+from seqnet.sweep_folder import SweepFolder, summarize, write_run
+
+
+class SweepInterrupted(SeqnetError):
+    """Ctrl-C during a sweep: finished runs are kept; `seqnet sweep --resume DIR` does the rest."""
+
+    exit_code = 130
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs for one run: plain data, so any engine can ship it."""
+
+    name: str
+    spec: dict[str, Any]
+    plugins: tuple[str, ...] = ()
+    disabled: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    """A run started, finished (ok or failed; `record` is its results line) or lost its worker."""
+
+    kind: Literal["start", "finish", "lost"]
+    run: RunPlan
+    record: dict[str, Any] | None = None
+
+
+def quiet(message: str) -> None:
+    """Plugin warnings in workers: the parent has already shown them once."""
+
+
+@functools.cache
+def registry_for(plugins: tuple[str, ...], disabled: tuple[str, ...]) -> Registry:
+    """The registry a sweep uses: the installed plugins plus `plugins` (module names)."""
+    if not plugins and not disabled:
+        return default_registry()
+    extra = [(Source(name, "local", ""), importlib.import_module(name)) for name in plugins]
+    return load_registry(extra=extra, disable=disabled, report=quiet)
+
+
+def describe(error: BaseException) -> str:
+    """One line: seqnet's own errors as they read; others with their type and where."""
+    if isinstance(error, SeqnetError):
+        return str(error)
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+def execute(job: Job) -> dict[str, Any]:
+    """Run one job exactly as `seqnet run` would (seqnet.run.run on the same resolved spec).
+
+    Returns {"status": "ok", "summary", "history"} or {"status": "failed", "error"}; raises
+    only if the worker itself is going down.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from seqnet import specs
+    from seqnet.run import run
+
+    try:
+        registry = registry_for(job.plugins, job.disabled)
+        spec = specs.resolve(job.spec, registry)
+        with threadpool_limits(1):  # small matrices: one BLAS thread per run is fastest
+            result, summary = run(spec, registry)
+    except Exception as error:
+        return {"status": "failed", "error": describe(error)}
+    bad = [k for k, v in summary.items() if isinstance(v, float) and not math.isfinite(v)]
+    history = [record.as_dict() for record in result.history]
+    if bad:
+        reason = f"non-finite {', '.join(f'{k} ({summary[k]})' for k in bad)}"
+        return {"status": "failed", "error": reason, "summary": summary, "history": history}
+    return {"status": "ok", "summary": summary, "history": history}
+
+
+class Loop:
+    """Keeps an engine's slots full, records each result as it comes, retries lost runs."""
+
+    def __init__(
+        self,
+        folder: SweepFolder,
+        registry: Registry,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.folder = folder
+        self.registry = registry
+        self.on_event = on_event or (lambda event: None)
+        self.todo = deque(folder.missing())
+        self.suspects: deque[RunPlan] = deque()  # lost their worker once: rerun alone
+        self.retried: set[str] = set()
+        self.disabled = tuple(source.name for source in registry.disabled)
+
+    def job(self, run: RunPlan) -> Job:
+        spec = self.folder.sweep.run_spec(run, self.registry)
+        write_run(self.folder.run_folder(run), spec)
+        data = spec.model_dump(mode="json")
+        return Job(run.name, data, self.folder.sweep.plugins, self.disabled)
+
+    def run(self, engine: Engine) -> None:
+        while self.todo or self.suspects:
+            with engine.executor() as pool:
+                started = self.drive(pool, engine.slots())
+            if not started and (self.todo or self.suspects):
+                raise SeqnetError(f"the {engine.name} engine broke before it could start a run")
+
+    def next_run(
+        self, inflight: dict[Future[dict[str, Any]], RunPlan], slots: int
+    ) -> RunPlan | None:
+        if any(run.name in self.retried for run in inflight.values()):
+            return None  # a retried run runs alone
+        if self.suspects:
+            if inflight:
+                return None
+            run = self.suspects.popleft()
+            self.retried.add(run.name)
+            return run
+        if self.todo and len(inflight) < slots:
+            return self.todo.popleft()
+        return None
+
+    def drive(self, pool: Any, slots: int) -> int:
+        """Until there is nothing left to run, or the executor breaks; how many runs started."""
+        inflight: dict[Future[dict[str, Any]], RunPlan] = {}
+        broken = False
+        started = 0
+        while True:
+            while not broken and (run := self.next_run(inflight, slots)) is not None:
+                try:
+                    future = pool.submit(execute, self.job(run))
+                except BrokenExecutor:
+                    broken = True
+                    (self.suspects if run.name in self.retried else self.todo).appendleft(run)
+                    self.retried.discard(run.name)
+                    break
+                inflight[future] = run
+                started += 1
+                self.on_event(Event("start", run))
+            if not inflight:
+                return started
+            finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=lambda f: inflight[f].name):
+                run = inflight.pop(future)
+                try:
+                    outcome = future.result()
+                except (Exception, CancelledError) as error:
+                    broken = broken or isinstance(error, BrokenExecutor)
+                    if run.name not in self.retried:
+                        self.suspects.append(run)
+                        self.on_event(Event("lost", run))
+                        continue
+                    outcome = {
+                        "status": "failed",
+                        "error": f"worker lost twice ({describe(error)})",
+                    }
+                self.on_event(Event("finish", run, self.folder.record(run, outcome)))
+
+
+def run_sweep(
+    folder: SweepFolder,
+    engine: Engine,
+    on_event: Callable[[Event], None] | None = None,
+) -> dict[str, Any]:
+    """Run the folder's missing runs on `engine`; the summary of all its results.
+
+    Raises SweepInterrupted on Ctrl-C, after stopping the engine; every run that had finished
+    is recorded, and `folder.missing()` is exactly what is left.
+    """
+    registry = registry_for(folder.sweep.plugins, ())
+    loop = Loop(folder, registry, on_event)
+    try:
+        loop.run(engine)
+    except KeyboardInterrupt:
+        done = len(folder.results())
+        raise SweepInterrupted(
+            f"interrupted: {done} of {len(folder.sweep.runs)} runs recorded in {folder.path};"
+            f" run the rest with: seqnet sweep --resume {folder.path}"
+        ) from None
+    return summarize(folder.sweep, folder.results())
