@@ -1,0 +1,103 @@
+"""The public API: `seqnet` re-exports exactly what plugin authors and library users need.
+
+A change to the exported names fails here on purpose: update EXPECTED in the same commit, and
+say why in its message, so the API changes only deliberately.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import seqnet
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "docs" / "examples" / "seqnet-reverse"
+
+EXPECTED = {
+    # contracts
+    "Array", "Batch", "Cache", "Carry", "Cell", "Layer", "LossName", "Optimizer", "Params",
+    "PluginSpec", "Task",
+    # plugins
+    "hookimpl", "Register", "load_registry", "Registry", "PluginWarning",
+    # specs
+    "RunSpec", "TaskSection", "ModelSection", "OptimizerSection", "TrainSpec", "load_spec",
+    "resolve",
+    # building and training
+    "Model", "build", "run", "train", "evaluate", "Record", "Result",
+    # errors
+    "SeqnetError", "SpecError", "PluginError", "NonFiniteError",
+    # the testing kit, a subpackage
+    "testing",
+    "__version__",
+}  # fmt: skip
+
+
+def test_the_exported_names_are_the_expected_ones() -> None:
+    assert set(seqnet.__all__) == EXPECTED
+    assert dir(seqnet) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_exported_name_resolves(name: str) -> None:
+    assert getattr(seqnet, name) is not None
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="has no attribute 'Dense'"):
+        getattr(seqnet, "Dense")  # noqa: B009  (the name is the point)
+
+
+def test_the_testing_kit_is_reachable_from_seqnet() -> None:
+    assert seqnet.testing.check_task is not None
+    assert seqnet.testing.check_cell_gradients is not None
+
+
+def test_type_checkers_see_the_same_names_as_run_time() -> None:
+    """The TYPE_CHECKING imports in seqnet/__init__.py mirror the _EXPORTS table."""
+    tree = ast.parse((ROOT / "seqnet" / "__init__.py").read_text())
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    seen = set()
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom)
+        for alias in node.names:
+            assert alias.asname == alias.name  # `as` re-exports the name for mypy
+            seen.add((alias.name, node.module))
+    tables = {(name, module) for name, module in seqnet._EXPORTS.items()}
+    assert seen == tables | {("testing", "seqnet")}
+
+
+def test_import_seqnet_stays_light() -> None:
+    """`import seqnet` loads no numpy, pydantic or plugin, so `seqnet --help` starts fast."""
+    code = "import sys, seqnet; print(sorted(m for m in ('numpy', 'pydantic', 'pluggy', " \
+        "'seqnet.plugins') if m in sys.modules))"  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    assert done.stdout.strip() == "[]"
+
+
+def seqnet_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        found |= {n for n in names if n == "seqnet" or n.startswith("seqnet.")}
+    return found
+
+
+def test_the_example_plugin_imports_only_the_public_api() -> None:
+    files = sorted(EXAMPLE.rglob("*.py"))
+    assert len(files) >= 4
+    used = set().union(*(seqnet_imports(f) for f in files))
+    assert used == {"seqnet", "seqnet.testing"}
