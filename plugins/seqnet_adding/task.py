@@ -30,6 +30,7 @@ class AddingTask:
     name: ClassVar[str] = "adding"
     loss: ClassVar[LossName] = "mse"
     target_metric: ClassVar[str] = "r2"
+    length_option: ClassVar[str] = "length"  # `seqnet eval --lengths` scores other lengths
     defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "model": {"cell": "lstm", "hidden": 32, "layers": 1},
         "optimizer": {"name": "adam", "lr": 0.01, "clip": 1.0},

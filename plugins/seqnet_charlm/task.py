@@ -11,42 +11,17 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from seqnet.errors import SpecError
 from seqnet.interfaces import Array, Batch, LossName, PluginSpec
+from seqnet.specs import format_validation_error
+from seqnet_charlm.text import builtin_text, check_length, load_text, split_point
 
 SHOWN_CHARS = 32
 """Characters of each example shown, so each stays one readable line."""
 VISIBLE = str.maketrans({"\n": "⏎", "\t": "⇥", "\r": "␍"})
-
-
-def builtin_text() -> str:
-    """Python's own reference text (the `pydoc_data` topics that ship with CPython), ~465k chars."""
-    from pydoc_data.topics import topics
-
-    return "\n".join(topics[key] for key in sorted(topics))
-
-
-def read_text(path: Path) -> str:
-    """The file's text, or a SpecError with one line saying why it cannot be used."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError(f"task.path: no such file '{path}'") from None
-    except IsADirectoryError:
-        raise SpecError(f"task.path: '{path}' is a directory, not a text file") from None
-    except OSError as error:
-        raise SpecError(f"task.path: cannot read '{path}': {error.strerror}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise SpecError(
-            f"task.path: '{path}' is not UTF-8 text (byte {error.start} cannot be decoded)"
-        ) from None
-    if not text:
-        raise SpecError(f"task.path: '{path}' is empty")
-    return text
 
 
 class CharLMTask:
@@ -68,10 +43,6 @@ class CharLMTask:
     }
 
     class Spec(PluginSpec):
-        path: Path | None = Field(
-            None,
-            description="a UTF-8 text file; null: Python's reference text (pydoc_data topics)",
-        )
         window: Annotated[
             int, Field(ge=1, description="steps per training window (backprop truncation)")
         ] = 64
@@ -79,24 +50,42 @@ class CharLMTask:
             float,
             Field(gt=0.0, lt=1.0, allow_inf_nan=False, description="fraction held out at the end"),
         ] = 0.1
+        path: Path | None = Field(
+            None,
+            description="a UTF-8 text file; null: Python's reference text (pydoc_data topics)",
+        )
+
+        @field_validator("path")
+        @classmethod
+        def usable_text(cls, path: Path | None) -> Path | None:
+            """Checked here, so a bad file stops a run before anything is written (its length
+            against task.window is checked when the task is built, as the two may be set in
+            either order); kept absolute, so a saved run finds its text from any directory."""
+            if path is None:
+                return None
+            path = path.expanduser().absolute()
+            try:
+                load_text(path)
+            except ValueError as error:
+                raise PydanticCustomError("text_file", "{reason}", {"reason": str(error)}) from None
+            return path
 
     def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
-        text = builtin_text() if self.spec.path is None else read_text(self.spec.path)
+        try:
+            self.spec = self.Spec(**options)
+        except ValidationError as error:  # e.g. the file changed since the spec was checked
+            raise SpecError(format_validation_error(error, ("task",))) from None
+        path, W, h = self.spec.path, self.spec.window, self.spec.heldout
+        text = builtin_text() if path is None else load_text(path)
+        try:
+            check_length(len(text), W, h)
+        except ValueError as error:
+            raise SpecError(f"task.path: {error}") from None
         codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         self.codes = np.unique(codes)  # (V,) sorted code points
         self.ids = np.searchsorted(self.codes, codes)  # (N,) the text as vocabulary indices
         self.vocabulary = "".join(map(chr, self.codes))
-        W, n = self.spec.window, len(self.ids)
-        self.split = math.floor(n * (1.0 - self.spec.heldout))
-        if self.split < W + 1 or n - self.split < W:
-            source = "the built-in text" if self.spec.path is None else f"'{self.spec.path}'"
-            raise SpecError(
-                f"task.path: {source} has {n} characters, too few for task.window={W} with "
-                f"task.heldout={self.spec.heldout} (training needs {W + 1}, got {self.split}; "
-                f"the held-out tail needs {W}, got {n - self.split}); "
-                "use a longer file or a smaller task.window"
-            )
+        self.split = split_point(len(self.ids), h)
 
     @property
     def input_size(self) -> int:

@@ -29,6 +29,8 @@ class CopyTask:
     name: ClassVar[str] = "copy"
     loss: ClassVar[LossName] = "softmax_ce"
     target_metric: ClassVar[str] = "exact_match"
+    # `seqnet eval --lengths` varies the delay: how long the net can hold what it read
+    length_option: ClassVar[str] = "delay"
     defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "model": {"cell": "lstm", "hidden": 64, "layers": 1},
         "optimizer": {"name": "adam", "lr": 0.01, "clip": 1.0},
@@ -70,6 +72,22 @@ class CopyTask:
         mask = np.zeros((T, B))
         mask[T - L :] = 1.0
         return Batch(x, y, mask)
+
+    def parse(self, args: list[str]) -> Batch:
+        """Words of letters typed by a user (`CAB HEAD`), each L letters from the alphabet."""
+        K, L = self.spec.symbols, self.spec.length
+        letters = string.ascii_uppercase[: min(K, 26)]
+        words = [word.upper() for word in args]
+        if not words or any(len(w) != L or set(w) - set(letters) for w in words):
+            raise ValueError(f"give words of {L} letters from {letters}, like {letters[:L]}")
+        symbols = np.array([[letters.index(c) for c in w] for w in words]).T  # (L, B)
+        return self.encode(symbols)
+
+    def format(self, outputs: Array, batch: Batch) -> list[str]:
+        """What the net writes back for each word."""
+        return [
+            spell(outputs[batch.mask[:, i] > 0, i].argmax(axis=-1)) for i in range(outputs.shape[1])
+        ]
 
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
         return self.encode(rng.integers(0, self.spec.symbols, size=(self.spec.length, batch)))

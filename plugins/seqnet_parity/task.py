@@ -28,10 +28,19 @@ class ParityTask:
     name: ClassVar[str] = "parity"
     loss: ClassVar[LossName] = "sigmoid_bce"
     target_metric: ClassVar[str] = "exact_match"
+    length_option: ClassVar[str] = "length"  # `seqnet eval --lengths` scores other lengths
     defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "model": {"cell": "elman", "hidden": 16, "layers": 1},
         "optimizer": {"name": "adam", "lr": 0.01, "clip": 1.0},
-        "train": {"steps": 3000, "batch": 32, "eval_every": 50, "eval_samples": 1000},
+        # patience 3: stop at the third perfect evaluation in a row, so the automaton is firm
+        # enough to hold on streams far longer than the ones it trained on
+        "train": {
+            "steps": 3000,
+            "batch": 32,
+            "eval_every": 50,
+            "eval_samples": 1000,
+            "patience": 3,
+        },
     }
 
     class Spec(PluginSpec):
@@ -55,6 +64,27 @@ class ParityTask:
         x = bits[..., None].astype(np.float64)  # (T, B, 1)
         y = parity[..., None].astype(np.float64)  # (T, B, 1)
         return Batch(x, y, np.ones(bits.shape))
+
+    def parse(self, args: list[str]) -> Batch:
+        """Bit strings typed by a user (`1011 001`), one stream each; shorter ones are padded
+        with unscored steps."""
+        if not args or any(not word or set(word) - {"0", "1"} for word in args):
+            raise ValueError("give one or more streams of bits, like 1011 0110")
+        T = max(map(len, args))
+        bits = np.zeros((T, len(args)), dtype=np.uint8)
+        mask = np.zeros((T, len(args)))
+        for i, word in enumerate(args):
+            bits[: len(word), i] = [int(c) for c in word]
+            mask[: len(word), i] = 1.0
+        batch = self.encode(bits)
+        return Batch(batch.x, batch.y, mask)
+
+    def format(self, outputs: Array, batch: Batch) -> list[str]:
+        """The running parity the net gives for each stream, one bit per scored step."""
+        return [
+            "".join("1" if o > 0.0 else "0" for o in outputs[batch.mask[:, i] > 0, i, 0])
+            for i in range(outputs.shape[1])
+        ]
 
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
         return self.encode(rng.integers(0, 2, size=(self.spec.length, batch), dtype=np.uint8))
