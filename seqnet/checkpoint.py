@@ -167,7 +167,7 @@ def read(path: Path) -> tuple[dict[str, Any], dict[str, Array]]:
         raise _refuse(path, "is not a seqnet checkpoint (not an .npz archive)")
     arrays: dict[str, Array] = {}
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with path.open("rb") as raw, np.load(raw, allow_pickle=False) as npz:
             if MANIFEST not in npz.files:
                 raise _refuse(path, "has no manifest; not a seqnet checkpoint")
             manifest = json.loads(bytes(npz[MANIFEST]).decode("utf-8"))

@@ -1,0 +1,73 @@
+"""Binary addition: reading numbers a user typed, writing sums, and the carry it shows in plots."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from seqnet.interfaces import Predicting
+from seqnet_binadd import BinaryAdditionTask
+
+
+def test_is_a_predicting_task_with_a_length() -> None:
+    task = BinaryAdditionTask()
+    assert isinstance(task, Predicting)
+    assert BinaryAdditionTask.length_option == "bits"
+
+
+@given(st.integers(0, 2**200), st.integers(0, 2**200))
+def test_parse_then_format_of_the_true_sum_round_trips(a: int, b: int) -> None:
+    task = BinaryAdditionTask(bits=8)
+    batch = task.parse([str(a), str(b)])
+    assert batch.x.shape == (max(8, a.bit_length(), b.bit_length()) + 1, 1, 2)
+    perfect = np.where(batch.y > 0.5, 5.0, -5.0)  # logits that say exactly the targets
+    assert task.format(perfect, batch) == [str(a + b)]
+
+
+def test_numbers_past_pythons_digit_limit() -> None:
+    task = BinaryAdditionTask()
+    big = "9" * 5000  # int(big) alone raises ValueError under the default 4,300-digit limit
+    batch = task.parse([big, "1"])
+    text = task.format(np.where(batch.y > 0.5, 1.0, -1.0), batch)[0]
+    assert text == "1" + "0" * 5000
+    assert sys.get_int_max_str_digits() == 4300  # the limit is put back
+
+
+def test_binary_and_hex_input() -> None:
+    task = BinaryAdditionTask()
+    batch = task.parse(["0b101", "0x10"])
+    assert task.format(np.where(batch.y > 0.5, 1.0, -1.0), batch) == ["21"]
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (["-3", "4"], "'-3' is negative; binadd adds non-negative integers"),
+        (["3", "four"], "'four' is not a non-negative integer"),
+        (["3", "1.5"], "'1.5' is not a non-negative integer"),
+        (["3", ""], "'' is not a non-negative integer"),
+        (["3", "0b102"], "'0b102' is not a non-negative integer"),
+        (["3"], "binadd adds two numbers; got 1"),
+    ],
+)
+def test_bad_input_is_one_clear_line(words: list[str], message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        BinaryAdditionTask().parse(words)
+    assert str(info.value) == message
+
+
+def test_step_rows_carry_is_the_carry_into_each_step() -> None:
+    task = BinaryAdditionTask(bits=4)
+    batch = task.encode([0b0111], [0b0001])  # 7 + 1: the carry ripples through three steps
+    rows = task.step_rows(batch)
+    assert rows["carry in"][:, 0].tolist() == [0, 1, 1, 1, 0]
+    assert rows["sum"][:, 0].tolist() == [0, 0, 0, 1, 0]  # 8, least significant bit first
+
+
+def test_default_trains_to_a_margin() -> None:
+    train = BinaryAdditionTask.defaults["train"]
+    assert train["margin"] > 0 and train["patience"] >= 2
