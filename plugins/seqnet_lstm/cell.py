@@ -166,14 +166,17 @@ class LSTMCell:
         c_prev = np.concatenate([c0[None], cs[:-1]])  # (T, B, H)
         h_prev = np.concatenate([h0[None], hs[:-1]])  # (T, B, H)
 
-        # Per-step factors: with dc_t and dh_t known, dz_t = [dc, dc, dc, dh] ⊙ factor_t.
-        # gates: σ' = σ(1 − σ) for i, f, o; tanh' = 1 − g² for g
-        factor = gates * (1.0 - gates)  # (T, B, 4H)
-        np.multiply(g, g, out=factor[..., 2 * H : 3 * H])
-        np.subtract(1.0, factor[..., 2 * H : 3 * H], out=factor[..., 2 * H : 3 * H])
-        # c_t = f ⊙ c_{t-1} + i ⊙ g: ∂c/∂i = g, ∂c/∂f = c_{t-1}, ∂c/∂g = i; h_t = o ⊙ tanh(c_t)
-        factor *= np.concatenate([g, c_prev, i, tanh_cs], axis=-1)
-        dc_from_h = o * (1.0 - tanh_cs * tanh_cs)  # ∂h_t/∂c_t, (T, B, H)
+        # Per-step factors, for all steps at once: given dh_t and dc_t, dz_t is
+        # [dc_t | dc_t | dc_t | dh_t] ⊙ factor_t, blocks [i | f | g | o].
+        # h_t = o ⊙ tanh(c_t): ∂h/∂c = o ⊙ (1 − tanh² c), ∂h/∂o = tanh c
+        dc_from_h = o * (1.0 - tanh_cs * tanh_cs)  # (T, B, H)
+        # c_t = f ⊙ c_{t-1} + i ⊙ g: ∂c/∂i = g, ∂c/∂f = c_{t-1}, ∂c/∂g = i
+        factor = np.concatenate([g, c_prev, i, tanh_cs], axis=-1)  # (T, B, 4H)
+        # i, f, o = σ(z_i, z_f, z_o): σ' = σ(1 − σ);  g = tanh(z_g): tanh' = 1 − g²
+        slope = gates * (1.0 - gates)  # (T, B, 4H)
+        np.multiply(g, g, out=slope[..., 2 * H : 3 * H])
+        np.subtract(1.0, slope[..., 2 * H : 3 * H], out=slope[..., 2 * H : 3 * H])
+        factor *= slope
 
         dz = np.empty_like(gates)  # (T, B, 4H)
         factor4 = factor.reshape(T, B, 4, H)
