@@ -38,11 +38,10 @@ _EXPORTS: dict[str, str] = {
     "TrainSpec": "seqnet.specs",
     "load_spec": "seqnet.run",
     "resolve": "seqnet.specs",
-    # building and training
+    # building and training (`run` and `train` wait for their modules to be renamed: a package
+    # attribute cannot be both the submodule seqnet.train and the function train)
     "Model": "seqnet.model",
     "build": "seqnet.run",
-    "run": "seqnet.run",
-    "train": "seqnet.train",
     "evaluate": "seqnet.train",
     "Record": "seqnet.train",
     "Result": "seqnet.train",
@@ -81,7 +80,6 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.registry import Registry as Registry
     from seqnet.run import build as build
     from seqnet.run import load_spec as load_spec
-    from seqnet.run import run as run
     from seqnet.specs import ModelSection as ModelSection
     from seqnet.specs import OptimizerSection as OptimizerSection
     from seqnet.specs import RunSpec as RunSpec
@@ -91,7 +89,6 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.train import Record as Record
     from seqnet.train import Result as Result
     from seqnet.train import evaluate as evaluate
-    from seqnet.train import train as train
 
 
 def __getattr__(name: str) -> Any:

@@ -7,6 +7,8 @@ say why in its message, so the API changes only deliberately.
 from __future__ import annotations
 
 import ast
+import importlib
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +30,7 @@ EXPECTED = {
     "RunSpec", "TaskSection", "ModelSection", "OptimizerSection", "TrainSpec", "load_spec",
     "resolve",
     # building and training
-    "Model", "build", "run", "train", "evaluate", "Record", "Result",
+    "Model", "build", "evaluate", "Record", "Result",
     # errors
     "SeqnetError", "SpecError", "PluginError", "NonFiniteError",
     # the testing kit, a subpackage
@@ -45,6 +47,16 @@ def test_the_exported_names_are_the_expected_ones() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_every_exported_name_resolves(name: str) -> None:
     assert getattr(seqnet, name) is not None
+
+
+def test_no_exported_name_is_shadowed_by_a_submodule() -> None:
+    """Importing seqnet.X sets the package attribute X to that module, so an export named like a
+    submodule (a function `train` beside seqnet/train.py) turns into the module as soon as
+    anything imports it."""
+    submodules = {info.name for info in pkgutil.iter_modules(seqnet.__path__)}
+    assert not submodules & set(seqnet._EXPORTS)
+    for name, module in seqnet._EXPORTS.items():
+        assert getattr(seqnet, name) is getattr(importlib.import_module(module), name), name
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:

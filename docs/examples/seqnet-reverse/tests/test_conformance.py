@@ -1,0 +1,22 @@
+"""seqnet's conformance kit, run on this package's task and cell."""
+
+import seqnet
+from seqnet.testing import check_cell_gradients, check_task
+
+from seqnet_reverse import IndRNNCell, ReverseTask
+
+
+def test_the_task_meets_the_contract() -> None:
+    check_task(ReverseTask())
+    check_task(ReverseTask(length=1, symbols=2))
+
+
+def test_the_cell_backward_matches_finite_differences() -> None:
+    check_cell_gradients(IndRNNCell(hidden=4))
+    check_cell_gradients(IndRNNCell(hidden=3), input_size=5, T=7, B=2)
+
+
+def test_seqnet_finds_both() -> None:
+    registry = seqnet.load_registry()
+    assert registry.get("task", "reverse").cls is ReverseTask
+    assert registry.get("cell", "indrnn").cls is IndRNNCell
