@@ -13,6 +13,14 @@ from typer.testing import CliRunner
 from seqnet.cli import app
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`seqnet run` writes a run folder under ./runs: keep it out of the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 QUICK = ["--set", "train.eval_samples=200"]
 
 

@@ -11,17 +11,21 @@ from pathlib import Path
 README = Path(__file__).parents[1] / "README.md"
 
 
-def test_readme_example_is_the_same_run_as_the_cli() -> None:
+def test_readme_example_is_the_same_run_as_the_cli(tmp_path: Path) -> None:
     code = re.search(r"```python\n(.*?)```", README.read_text(), re.S)
     assert code is not None
     # a fresh interpreter, as a reader would run it
     example = subprocess.run(
-        [sys.executable, "-c", code.group(1)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code.group(1)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
     )
     steps, exact = example.stdout.split()
     cli = subprocess.run(
         [sys.executable, "-m", "seqnet", "run", "binadd", "--json", "-q"],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, cwd=tmp_path,
     )  # fmt: skip
     summary = json.loads(cli.stdout.splitlines()[-1])
     assert int(steps) == summary["steps"]
