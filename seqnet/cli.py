@@ -316,4 +316,5 @@ def main() -> None:
 
 # The run-folder commands (resume, eval, predict, plot) register themselves on `app`.
 from seqnet import cli_runs  # noqa: E402, F401  (registers commands; needs `app` above)
+from seqnet import cli_sample  # noqa: E402, F401  (registers `seqnet sample`)
 from seqnet import cli_sweep  # noqa: E402, F401  (registers `seqnet sweep`)

@@ -149,3 +149,56 @@ def test_a_repetitive_text_is_learned(corpus: Path) -> None:
     logits, _, _ = parts.model.forward(result.params, head.x)
     assert parts.task.metrics(logits, head)["bpc"] < 0.5
     assert result.metrics["bpc"] > 3.0  # nothing seen of the tail's "xyz"
+
+
+@pytest.fixture(scope="module")
+def trained(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("runs") / "charlm"
+    args = ["run", "charlm", "--set", f"task.path={corpus}", "--set", "task.window=8",
+            "--cell", "elman", "--hidden", "16", "--lr", "0.02", "--steps", "300",
+            "--out", str(folder), "-q"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_sample_continues_what_it_learned(trained: Path) -> None:
+    result = runner.invoke(
+        app, ["sample", str(trained), "--chars", "11", "--temperature", "0", "--prime", "abc"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "abcd abcd abcd\n"
+
+
+def test_sample_draws_are_seeded(trained: Path) -> None:
+    def draw(seed: str) -> str:
+        args = ["sample", str(trained), "--chars", "40", "--temperature", "5", "--seed", seed]
+        result = runner.invoke(app, [*args, "--prime", "a"])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    assert draw("1") == draw("1") != draw("2")
+
+
+@pytest.mark.parametrize(
+    ("prime", "message"),
+    [
+        ("Q", "error: --prime: characters not in the text's vocabulary: 'Q'\n"),
+        ("", "error: --prime must hold at least one character\n"),
+    ],
+)
+def test_sample_refuses_a_prime_it_cannot_read(trained: Path, prime: str, message: str) -> None:
+    result = runner.invoke(app, ["sample", str(trained), "--prime", prime])
+    assert result.exit_code == 2
+    assert result.stderr == message
+
+
+def test_sample_needs_a_text_task(tmp_path: Path) -> None:
+    folder = tmp_path / "parity"
+    assert (
+        runner.invoke(app, ["run", "parity", "--steps", "1", "--out", str(folder), "-q"]).exit_code
+        == 0
+    )
+    result = runner.invoke(app, ["sample", str(folder)])
+    assert result.exit_code == 2
+    assert result.stderr == "error: task 'parity' does not generate text (try a charlm run)\n"
