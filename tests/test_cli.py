@@ -91,7 +91,7 @@ def test_seeds_change_the_numbers_and_repeat_them() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run", "nosuch"], "unknown task 'nosuch'; available: binadd"),
+        (["run", "nosuch"], "unknown task 'nosuch'; available: adding, binadd"),
         (["run", "binadd", "--cell", "nosuch"], "unknown cell 'nosuch'; available:"),
         (["run", "binadd", "--optimizer", "nosuch"], "unknown optimizer 'nosuch'; available:"),
         (["run", "binadd", "--set", "task.bitz=3"], "unknown setting 'task.bitz'"),
