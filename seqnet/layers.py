@@ -24,11 +24,16 @@ class Dense:
         }
 
     def forward(self, params: Params, x: Array) -> tuple[Array, Cache]:
-        return x @ params["W"] + params["b"], x  # (..., V)
+        W = params["W"]
+        flat_x = x.reshape(-1, x.shape[-1])  # (N, D): one GEMM, not one per leading index
+        y = flat_x @ W  # (N, V)
+        y += params["b"]
+        return y.reshape(*x.shape[:-1], W.shape[1]), x  # (..., V)
 
     def backward(self, params: Params, cache: Cache, dy: Array) -> tuple[Array, Params]:
         x = cache
+        W = params["W"]
         flat_x = x.reshape(-1, x.shape[-1])  # (N, D)
         flat_dy = dy.reshape(-1, dy.shape[-1])  # (N, V)
-        grads = {"W": flat_x.T @ flat_dy, "b": flat_dy.sum(axis=0)}  # (D, V), (V,)
-        return dy @ params["W"].T, grads  # (..., D)
+        grads = {"W": flat_x.T @ flat_dy, "b": np.add.reduce(flat_dy, axis=0)}  # (D, V), (V,)
+        return (flat_dy @ W.T).reshape(x.shape), grads  # (..., D)

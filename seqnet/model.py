@@ -1,6 +1,8 @@
 """Model: a stack of recurrent layers of one cell type and a dense head, over one flat params dict.
 
-Parameter names are dotted: `cells.0.W_h`, `head.W`. The model holds no arrays of its own.
+Parameter names are dotted: `cells.0.W_h`, `head.W`. The model holds no arrays of its own;
+`init` places every parameter in one flat buffer (each entry is a view), so an optimizer can
+update them all in a few vectorised passes.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class Model:
             size = self.cell.hidden
         for name, value in self.head.init(rng, size).items():
             params["head." + name] = value
-        return {name: np.ascontiguousarray(v, dtype=self.dtype) for name, v in params.items()}
+        return flat_params(params, self.dtype)
 
     def initial_carries(self, batch: int) -> list[Carry]:
         return [self.cell.initial_carry(batch, self.dtype) for _ in range(self.layers)]
@@ -122,3 +124,17 @@ class Model:
     def sub(params: Params, prefix: str) -> Params:
         n = len(prefix)
         return {name[n:]: value for name, value in params.items() if name.startswith(prefix)}
+
+
+def flat_params(params: Params, dtype: np.dtype[Any]) -> Params:
+    """The same parameters cast to `dtype`, as views of one contiguous buffer in dict order."""
+    sizes = [np.size(value) for value in params.values()]
+    flat = np.empty(sum(sizes), dtype=dtype)
+    out: Params = {}
+    start = 0
+    for (name, value), size in zip(params.items(), sizes, strict=True):
+        view = flat[start : start + size].reshape(np.shape(value))
+        view[...] = value
+        out[name] = view
+        start += size
+    return out

@@ -87,33 +87,59 @@ class ElmanCell:
         grads = {"W_x": x_t.T @ da, "W_h": h_prev.T @ da, "b": da.sum(axis=0)}
         return da @ params["W_x"].T, (da @ params["W_h"].T,), grads
 
+    def _slope_into(self, h: Array, out: Array) -> Array:
+        """act'(a) from h = act(a), for a whole sequence at once, written into `out`."""
+        if self.spec.activation == "tanh":
+            np.multiply(h, h, out=out)  # 1 - h²
+            return np.subtract(1.0, out, out=out)
+        if self.spec.activation == "sigmoid":
+            np.subtract(1.0, h, out=out)  # h (1 - h)
+            out *= h
+            return out
+        return np.greater(h, 0.0, out=out)
+
     def forward(self, params: Params, x: Array, carry: Carry) -> tuple[Array, Carry, Any]:
         """The whole sequence: all input projections in one GEMM, only h W_h in the loop."""
         (h,) = carry
+        T, B, D = x.shape
         W_h = params["W_h"]
-        hs = x @ params["W_x"] + params["b"]  # (T, B, H), becomes h in place
-        for t in range(x.shape[0]):
-            hs[t] += h @ W_h
-            h = self._activate(hs[t], out=hs[t])
+        hs = (x.reshape(T * B, D) @ params["W_x"]).reshape(T, B, self.hidden)  # becomes h
+        hs += params["b"]
+        hW = np.empty((B, self.hidden), dtype=hs.dtype)
+        for t in range(T):
+            a = hs[t]
+            np.matmul(h, W_h, out=hW)  # (B, H)
+            a += hW
+            h = self._activate(a, out=a)
         return hs, (h,), (x, carry[0], hs)
 
     def backward(
         self, params: Params, cache: Any, dh: Array, dcarry: Carry
     ) -> tuple[Array, Carry, Params]:
+        """The loop keeps only the recurrent multiply; act' and every weight gradient are
+        computed for all steps at once."""
         x, h0, hs = cache
+        T, B, D = x.shape
+        H = self.hidden
         W_hT = params["W_h"].T
-        da = np.empty_like(hs)  # (T, B, H)
-        dh_next = dcarry[0]
-        for t in reversed(range(x.shape[0])):
-            # h_t = act(a_t), with a_t = ... + h_{t-1} W_h
-            np.multiply(dh[t] + dh_next, self._slope(hs[t]), out=da[t])
-            dh_next = da[t] @ W_hT
-        H, D = self.hidden, x.shape[-1]
-        h_prev = np.concatenate([h0[None], hs[:-1]])  # (T, B, H)
-        flat_da = da.reshape(-1, H)  # (T·B, H)
+        # h_t = act(a_t): da_t = (dh_t + dh_{t+1→t}) ⊙ act'(a_t); act' first, for every t
+        da = self._slope_into(hs, np.empty_like(hs))  # (T, B, H)
+        total = np.empty((B, H), dtype=da.dtype)
+        dh_next = np.array(dcarry[0], dtype=da.dtype)  # a copy: the loop writes into it
+        for t in reversed(range(T)):
+            np.add(dh[t], dh_next, out=total)
+            da[t] *= total
+            # a_t = x_t W_x + h_{t-1} W_h + b
+            np.matmul(da[t], W_hT, out=dh_next)  # (B, H)
+        flat_da = da.reshape(T * B, H)
+        # a_t = x_t W_x + h_{t-1} W_h + b, for all t at once; h_{t-1} is h0 then hs[:-1]
+        dW_h = h0.T @ da[0]  # (H, H)
+        if T > 1:
+            dW_h += hs[:-1].reshape((T - 1) * B, H).T @ da[1:].reshape((T - 1) * B, H)
         grads = {
-            "W_x": x.reshape(-1, D).T @ flat_da,  # (D, H)
-            "W_h": h_prev.reshape(-1, H).T @ flat_da,  # (H, H)
-            "b": flat_da.sum(axis=0),
+            "W_x": x.reshape(T * B, D).T @ flat_da,  # (D, H)
+            "W_h": dW_h,
+            "b": np.add.reduce(flat_da, axis=0),  # (H,)
         }
-        return da @ params["W_x"].T, (dh_next,), grads  # dx (T, B, D)
+        dx = (flat_da @ params["W_x"].T).reshape(T, B, D)
+        return dx, (dh_next,), grads

@@ -1,16 +1,19 @@
 """Optimizers: each updates parameters in place and keeps its state as named arrays.
 
 State is `{"step": int, "slots": {slot: {param: array}}}`, which a checkpoint stores as is.
+Each update is a few passes over flat buffers (flat.py), in the order torch.optim computes it.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
 from pydantic import Field
 
 from seqnet.interfaces import Array, Params, PluginSpec
+from seqnet_optim.flat import FlatState
 
 LearningRate = Annotated[float, Field(gt=0.0, allow_inf_nan=False, description="learning rate")]
 Decay = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
@@ -18,33 +21,26 @@ Epsilon = Annotated[float, Field(gt=0.0, allow_inf_nan=False, description="added
 
 
 class SlotOptimizer:
-    """Shared bookkeeping: named per-parameter slots (moments), created on first use."""
+    """Shared bookkeeping: named slots (moments), kept flat over all parameters (flat.py)."""
 
     name: ClassVar[str]
     slot_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         self.t = 0
-        self.slots: dict[str, dict[str, Array]] = {slot: {} for slot in self.slot_names}
+        self.flat = FlatState(self.slot_names)
 
-    def slot(self, slot: str, name: str, like: Array) -> Array:
-        table = self.slots[slot]
-        if name not in table:
-            table[name] = np.zeros_like(like)
-        return table[name]
+    @property
+    def slots(self) -> dict[str, dict[str, Array]]:
+        """slot -> parameter name -> array (views of the flat buffers)."""
+        return self.flat.slots
 
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "step": self.t,
-            "slots": {s: {n: a.copy() for n, a in t.items()} for s, t in self.slots.items()},
-        }
+        return {"step": self.t, "slots": self.flat.state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.t = int(state["step"])
-        self.slots = {
-            slot: {n: np.array(a) for n, a in state["slots"].get(slot, {}).items()}
-            for slot in self.slot_names
-        }
+        self.flat.load(state["slots"])
 
 
 class SGD(SlotOptimizer):
@@ -65,15 +61,21 @@ class SGD(SlotOptimizer):
     def step(self, params: Params, grads: Params) -> None:
         self.t += 1
         lr, mu = self.spec.lr, self.spec.momentum
-        for name, p in params.items():
-            g = grads[name]
-            if mu == 0.0:
-                p -= lr * g
-                continue
-            v = self.slot("velocity", name, p)
+        g = self.flat.prepare(params, grads)
+        update = self.flat.scratch
+        if mu == 0.0:
+            np.multiply(g, -lr, out=update)
+        else:
+            v = self.flat.slot("velocity")
             v *= mu  # v = mu v + g
             v += g
-            p -= lr * (g + mu * v) if self.spec.nesterov else lr * v
+            if self.spec.nesterov:  # p -= lr (g + mu v)
+                np.multiply(v, mu, out=update)
+                update += g
+                update *= -lr
+            else:  # p -= lr v
+                np.multiply(v, -lr, out=update)
+        self.flat.apply(params, update)
 
 
 class Adam(SlotOptimizer):
@@ -94,22 +96,24 @@ class Adam(SlotOptimizer):
 
     def step(self, params: Params, grads: Params) -> None:
         self.t += 1
-        b1, b2 = self.spec.beta1, self.spec.beta2
+        b1, b2, eps = self.spec.beta1, self.spec.beta2, self.spec.eps
         step_size = self.spec.lr / (1.0 - b1**self.t)
-        root_correction = np.sqrt(1.0 - b2**self.t)
-        for name, p in params.items():
-            g = grads[name]
-            m = self.slot("m", name, p)
-            v = self.slot("v", name, p)
-            m *= b1  # m = b1 m + (1 - b1) g
-            m += (1.0 - b1) * g
-            v *= b2  # v = b2 v + (1 - b2) g²
-            v += (1.0 - b2) * (g * g)
-            # p -= lr m̂ / (√v̂ + eps), with the bias corrections folded into two scalars
-            denom = np.sqrt(v)
-            denom /= root_correction
-            denom += self.spec.eps
-            p -= step_size * (m / denom)
+        root_correction = math.sqrt(1.0 - b2**self.t)
+        g = self.flat.prepare(params, grads)
+        m, v, work = self.flat.slot("m"), self.flat.slot("v"), self.flat.scratch
+        np.subtract(g, m, out=work)  # m = b1 m + (1 - b1) g == m + (1 - b1)(g - m)
+        work *= 1.0 - b1
+        m += work
+        np.multiply(g, g, out=work)  # v = b2 v + (1 - b2) g²
+        work *= 1.0 - b2
+        v *= b2
+        v += work
+        # p -= lr/(1 - b1^t) · m / (√v / √(1 - b2^t) + eps), with √(1 - b2^t) moved out front
+        np.sqrt(v, out=work)
+        work += eps * root_correction
+        np.divide(m, work, out=work)
+        work *= -step_size * root_correction
+        self.flat.apply(params, work)
 
 
 class RMSProp(SlotOptimizer):
@@ -130,12 +134,17 @@ class RMSProp(SlotOptimizer):
     def step(self, params: Params, grads: Params) -> None:
         self.t += 1
         alpha = self.spec.alpha
-        for name, p in params.items():
-            g = grads[name]
-            s = self.slot("square_avg", name, p)
-            s *= alpha  # s = alpha s + (1 - alpha) g²
-            s += (1.0 - alpha) * (g * g)
-            p -= self.spec.lr * g / (np.sqrt(s) + self.spec.eps)
+        g = self.flat.prepare(params, grads)
+        s, work = self.flat.slot("square_avg"), self.flat.scratch
+        np.multiply(g, g, out=work)  # s = alpha s + (1 - alpha) g²
+        work *= 1.0 - alpha
+        s *= alpha
+        s += work
+        np.sqrt(s, out=work)  # p -= lr g / (√s + eps)
+        work += self.spec.eps
+        np.divide(g, work, out=work)
+        work *= -self.spec.lr
+        self.flat.apply(params, work)
 
 
 class Adagrad(SlotOptimizer):
@@ -154,8 +163,12 @@ class Adagrad(SlotOptimizer):
 
     def step(self, params: Params, grads: Params) -> None:
         self.t += 1
-        for name, p in params.items():
-            g = grads[name]
-            s = self.slot("sum", name, p)
-            s += g * g
-            p -= self.spec.lr * g / (np.sqrt(s) + self.spec.eps)
+        g = self.flat.prepare(params, grads)
+        s, work = self.flat.slot("sum"), self.flat.scratch
+        np.multiply(g, g, out=work)  # s = s + g²
+        s += work
+        np.sqrt(s, out=work)  # p -= lr g / (√s + eps)
+        work += self.spec.eps
+        np.divide(g, work, out=work)
+        work *= -self.spec.lr
+        self.flat.apply(params, work)
