@@ -262,8 +262,9 @@ def show(summary: dict[str, Any], target: str | None) -> None:
                   f" runs, {summary['failed']} failed")  # fmt: skip
     for path in paths:
         table.add_column(path.rsplit(".", 1)[-1])
-    for column in ("ok/seeds", "reached", *names):
-        table.add_column(column, justify="right")
+    names = [n for n in names if n != "seconds"]  # wall time is in the JSON; not a result
+    for column in ("ok", "reached", *names):
+        table.add_column(column, justify="right", min_width=len(column))
     for group in groups:
         cells = [str(group["setting"][p]) for p in paths]
         cells += [f"{group['ok']}/{group['seeds']}", str(group["reached_target"])]

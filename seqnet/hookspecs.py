@@ -135,7 +135,7 @@ def seqnet_register_engines(register: Register) -> None:
     - ``executor()``: a context manager yielding a :class:`concurrent.futures.Executor`. The
       sweep submits ``seqnet.sweep_runner.execute`` with one picklable job per run and reads the
       futures; a run's own errors come back as a failed result, so an exception from a future
-      means the run's worker was lost (the run is retried once, alone). Leaving the block
+      means the run's worker was lost (the run is rerun, alone). Leaving the block
       normally shuts the executor down; leaving it with an exception (Ctrl-C) must stop the
       runs still running without waiting for them. An executor may break
       (:class:`concurrent.futures.BrokenExecutor`); the sweep then leaves the block and enters

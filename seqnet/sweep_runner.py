@@ -1,7 +1,8 @@
 """Running a sweep's missing runs on an engine: the worker's side (`execute`) and the loop.
 
 A run's own failure (an exception, non-finite values) comes back as a failed result. A run
-whose worker is lost is retried once, alone, so the loss is pinned on the right run. Ctrl-C
+whose worker is lost is rerun alone, so the loss is pinned on the right run, and retried once
+more if it killed its worker alone. Ctrl-C
 stops the engine at once; what had finished is already on disk, so `--resume` runs the rest.
 """
 
@@ -94,13 +95,20 @@ def execute(job: Job) -> dict[str, Any]:
     bad = [k for k, v in summary.items() if isinstance(v, float) and not math.isfinite(v)]
     history = [record.as_dict() for record in result.history]
     if bad:
+        # results.jsonl stays strict JSON: the values go into the error, None into the summary
         reason = f"non-finite {', '.join(f'{k} ({summary[k]})' for k in bad)}"
+        summary.update(dict.fromkeys(bad))
         return {"status": "failed", "error": reason, "summary": summary, "history": history}
     return {"status": "ok", "summary": summary, "history": history}
 
 
 class Loop:
-    """Keeps an engine's slots full, records each result as it comes, retries lost runs."""
+    """Keeps an engine's slots full, records each result as it comes, reruns lost runs.
+
+    When a worker is lost, every run in flight may have been lost with it (a broken process
+    pool fails them all), so each is rerun alone. A run lost while it was the only one in
+    flight killed its worker itself: it gets one more try, alone, and is then recorded failed.
+    """
 
     def __init__(
         self,
@@ -112,8 +120,9 @@ class Loop:
         self.registry = registry
         self.on_event = on_event or (lambda event: None)
         self.todo = deque(folder.missing())
-        self.suspects: deque[RunPlan] = deque()  # lost their worker once: rerun alone
-        self.retried: set[str] = set()
+        self.suspects: deque[RunPlan] = deque()  # lost a worker: rerun alone
+        self.alone: set[str] = set()  # suspects in flight
+        self.deaths: dict[str, int] = {}  # workers each run lost while it ran alone
         self.disabled = tuple(source.name for source in registry.disabled)
 
     def job(self, run: RunPlan) -> Job:
@@ -129,18 +138,16 @@ class Loop:
             if not started and (self.todo or self.suspects):
                 raise SeqnetError(f"the {engine.name} engine broke before it could start a run")
 
-    def next_run(
-        self, inflight: dict[Future[dict[str, Any]], RunPlan], slots: int
-    ) -> RunPlan | None:
-        if any(run.name in self.retried for run in inflight.values()):
-            return None  # a retried run runs alone
+    def next_run(self, inflight: int, slots: int) -> RunPlan | None:
+        if self.alone:
+            return None
         if self.suspects:
             if inflight:
-                return None
+                return None  # let the others finish, then run the suspect alone
             run = self.suspects.popleft()
-            self.retried.add(run.name)
+            self.alone.add(run.name)
             return run
-        if self.todo and len(inflight) < slots:
+        if self.todo and inflight < slots:
             return self.todo.popleft()
         return None
 
@@ -150,13 +157,13 @@ class Loop:
         broken = False
         started = 0
         while True:
-            while not broken and (run := self.next_run(inflight, slots)) is not None:
+            while not broken and (run := self.next_run(len(inflight), slots)) is not None:
                 try:
                     future = pool.submit(execute, self.job(run))
                 except BrokenExecutor:
                     broken = True
-                    (self.suspects if run.name in self.retried else self.todo).appendleft(run)
-                    self.retried.discard(run.name)
+                    (self.suspects if run.name in self.alone else self.todo).appendleft(run)
+                    self.alone.discard(run.name)
                     break
                 inflight[future] = run
                 started += 1
@@ -164,20 +171,22 @@ class Loop:
             if not inflight:
                 return started
             finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            crowd = len(inflight)
             for future in sorted(finished, key=lambda f: inflight[f].name):
                 run = inflight.pop(future)
+                self.alone.discard(run.name)
                 try:
                     outcome = future.result()
                 except (Exception, CancelledError) as error:
                     broken = broken or isinstance(error, BrokenExecutor)
-                    if run.name not in self.retried:
+                    if crowd == 1:
+                        self.deaths[run.name] = self.deaths.get(run.name, 0) + 1
+                    if self.deaths.get(run.name, 0) < 2:
                         self.suspects.append(run)
                         self.on_event(Event("lost", run))
                         continue
-                    outcome = {
-                        "status": "failed",
-                        "error": f"worker lost twice ({describe(error)})",
-                    }
+                    reason = f"its worker was lost twice while it ran alone ({describe(error)})"
+                    outcome = {"status": "failed", "error": reason}
                 self.on_event(Event("finish", run, self.folder.record(run, outcome)))
 
 
