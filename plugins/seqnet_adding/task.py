@@ -32,15 +32,16 @@ class AddingTask:
     target_metric: ClassVar[str] = "r2"
     length_option: ClassVar[str] = "length"  # `seqnet eval --lengths` scores other lengths
     defaults: ClassVar[dict[str, dict[str, Any]]] = {
-        "model": {"cell": "lstm", "hidden": 32, "layers": 1},
-        "optimizer": {"name": "adam", "lr": 0.01, "clip": 1.0},
-        # r2 >= 0.94 is exactly validation MSE <= 0.01 (the "solved")
+        "model": {"cell": "lstm", "hidden": 16, "layers": 1},
+        "optimizer": {"name": "adam", "lr": 0.02, "clip": 1.0},
+        # r2 >= 0.95 is validation MSE <= 0.0083, a margin under the 0.01 that counts as
+        # solved, so the fresh test set scored at the end lands below 0.01 too
         "train": {
             "steps": 3000,
-            "batch": 64,
+            "batch": 32,
             "eval_every": 50,
-            "eval_samples": 1000,
-            "target": 0.94,
+            "eval_samples": 500,
+            "target": 0.95,
         },
     }
 
