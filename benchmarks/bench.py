@@ -7,7 +7,8 @@
 Each side runs in its own worker process (worker.py). For every point, each round measures
 seqnet and torch at every thread count, alternating which goes first; a side's thread count is
 the one with its best median, and the ratio is taken round by round (so drift on a shared machine
-hits both sides alike). The GEMM roof is numpy's float32 matmul rate, measured in the same run.
+hits both sides alike). The GEMM roof is numpy's float32 N×N matmul rate (best of 5), measured
+in every round next to seqnet, so "% roof" is also a same-moment ratio.
 """
 
 from __future__ import annotations
@@ -74,21 +75,27 @@ class Worker:
         self.proc.wait()
 
 
-def measure_roof(worker: Worker, threads: list[int], size: int) -> dict[int, float]:
-    return {n: worker.ask(op="roof", threads=n, size=size)["gflops"] for n in threads}
-
-
 def best_threads(by_threads: dict[int, list[float]]) -> int:
     return max(by_threads, key=lambda n: statistics.median(by_threads[n]))
 
 
 def measure_point(
-    workers: dict[str, Worker], point: Point, threads: list[int], rounds: int, seconds: float
+    workers: dict[str, Worker],
+    point: Point,
+    threads: list[int],
+    rounds: int,
+    seconds: float,
+    roof_size: int,
 ) -> dict[str, Any]:
-    rates: dict[str, dict[int, list[float]]] = {s: {n: [] for n in threads} for s in workers}
+    """Every round: at each thread count, the GEMM roof, then both sides in alternating order."""
     sides = list(workers)
+    rates: dict[str, dict[int, list[float]]] = {
+        s: {n: [] for n in threads} for s in [*sides, "roof"]
+    }
     for r in range(rounds):
         for n in threads:
+            roof = workers["seqnet"].ask(op="roof", threads=n, size=roof_size)["gflops"]
+            rates["roof"][n].append(roof)
             for side in sides if r % 2 == 0 else reversed(sides):
                 reply = workers[side].ask(
                     op="steps", point=asdict(point), threads=n, seconds=seconds
@@ -100,15 +107,18 @@ def measure_point(
         row[f"{s}_threads"] = best[s]
         row[f"{s}_steps_per_s"] = statistics.median(rates[s][best[s]])
         row[f"{s}_rounds"] = rates[s][best[s]]
+    ours = rates["seqnet"][best["seqnet"]]
+    roofs = rates["roof"][best["seqnet"]]
+    fractions = [point.flops() * a / 1e9 / g for a, g in zip(ours, roofs, strict=True)]
+    row["seqnet_gflops"] = point.flops() * row["seqnet_steps_per_s"] / 1e9
+    row["roof_gflops"] = statistics.median(roofs)
+    row["roof_fraction"] = statistics.median(fractions)
     if "torch" in workers:
-        ratios = [
-            a / b
-            for a, b in zip(
-                rates["seqnet"][best["seqnet"]], rates["torch"][best["torch"]], strict=True
-            )
-        ]
+        theirs = rates["torch"][best["torch"]]
+        ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
         row["ratio"] = statistics.median(ratios)
         row["ratio_min"], row["ratio_max"] = min(ratios), max(ratios)
+    row["roofs_by_threads"] = {n: statistics.median(g) for n, g in rates["roof"].items()}
     return row
 
 
@@ -124,7 +134,7 @@ def verdict(row: dict[str, Any], point: Point) -> str:
 
 def print_table(rows: list[dict[str, Any]], roofs: dict[int, float], has_torch: bool) -> None:
     print(
-        "GEMM roof (numpy float32 matmul): "
+        "GEMM roof (numpy float32 matmul, median over all rounds): "
         + ", ".join(f"{n} thread{'s' * (n > 1)} {g:.0f} GFLOP/s" for n, g in roofs.items())
     )
     head = ["point", "seqnet steps/s", "thr"]
@@ -171,7 +181,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=0.3, help="per measurement")
     parser.add_argument("--threads", default="1,2", help="thread counts to try on each side")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    parser.add_argument("--roof-size", type=int, default=2048)
+    parser.add_argument("--roof-size", type=int, default=1024, help="N of the N³ roof GEMM")
     parser.add_argument("--no-torch", action="store_true", help="seqnet only")
     parser.add_argument("--memory", action="store_true", help="peak memory at the largest LSTM")
     parser.add_argument("--json", action="store_true", help="one JSON object per point")
@@ -185,27 +195,20 @@ def main() -> None:
     workers = {"seqnet": Worker("seqnet")}
     if has_torch:
         workers["torch"] = Worker("torch")
-    roofs = measure_roof(workers["seqnet"], threads, args.roof_size)
     rows = []
     try:
         for point in points:
-            row = measure_point(workers, point, threads, args.rounds, args.seconds)
+            row = measure_point(workers, point, threads, args.rounds, args.seconds, args.roof_size)
             rows.append(row)
             print(f"done: {point.label}", file=sys.stderr, flush=True)
-        # the roof again at the end: the better of the two readings
-        for n, g in measure_roof(workers["seqnet"], threads, args.roof_size).items():
-            roofs[n] = max(roofs[n], g)
     finally:
         for worker in workers.values():
             worker.close()
-    for row in rows:
-        row["seqnet_gflops"] = row["gemm_flops"] * row["seqnet_steps_per_s"] / 1e9
-        row["roof_gflops"] = roofs[row["seqnet_threads"]]
-        row["roof_fraction"] = row["seqnet_gflops"] / row["roof_gflops"]
+    roofs = {n: statistics.median(row["roofs_by_threads"][n] for row in rows) for n in threads}
     if args.json:
         for row in rows:
             print(json.dumps(row))
-        print(json.dumps({"roof_gflops": roofs}))
+        print(json.dumps({"roof_gflops_median": roofs}))
     else:
         print_table(rows, roofs, has_torch)
     if args.memory:
