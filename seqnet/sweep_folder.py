@@ -30,29 +30,25 @@ class SweepFolderError(SeqnetError):
     exit_code = 2
 
 
-def write_text(path: Path, text: str) -> None:
+def write_bytes(path: Path, data: bytes) -> None:
     """Write through a temporary file and rename, so that no reader sees half a file."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
-def write_run(folder: Path, spec: RunSpec | None, outcome: dict[str, Any] | None = None) -> None:
-    """A run's folder: spec.yaml before it runs; metrics.jsonl and summary.json after.
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
 
-    Kept small on purpose: seqnet.rundir's RunDir can take its place once runs save checkpoints
-    on the workers' side.
-    """
+
+def write_run(folder: Path, spec: RunSpec | None, outcome: dict[str, Any] | None = None) -> None:
+    """A run's folder: its spec.yaml before it runs; after, the files of the seqnet run folder
+    (seqnet.rundir) the worker trained in, so `seqnet resume`, `eval` and `predict` work on it."""
     folder.mkdir(parents=True, exist_ok=True)
     if spec is not None:
         write_text(folder / "spec.yaml", specs.dump(spec, "yaml"))
-    if outcome is not None:
-        lines = [json.dumps(record) + "\n" for record in outcome.get("history", [])]
-        write_text(folder / "metrics.jsonl", "".join(lines))
-        shown = {"status": outcome["status"], **(outcome.get("summary") or {})}
-        if outcome.get("error"):
-            shown["error"] = outcome["error"]
-        write_text(folder / "summary.json", json.dumps(shown, indent=2) + "\n")
+    for name, data in (outcome or {}).get("files", {}).items():
+        write_bytes(folder / Path(name).name, data)
 
 
 @dataclass

@@ -12,11 +12,13 @@ import functools
 import importlib
 import math
 import os
+import tempfile
 import traceback
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, CancelledError, Future, wait
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from seqnet.errors import SeqnetError
@@ -75,31 +77,43 @@ def describe(error: BaseException) -> str:
 
 
 def execute(job: Job) -> dict[str, Any]:
-    """Run one job exactly as `seqnet run` would (seqnet.run.run on the same resolved spec).
+    """Run one job exactly as `seqnet run` does (seqnet.rundir.train_in on the same resolved
+    spec), in a scratch run folder whose files come back with the result.
 
-    Returns {"status": "ok", "summary", "history"} or {"status": "failed", "error"}; raises
-    only if the worker itself is going down.
+    Returns {"status": "ok", "summary", "files"} or {"status": "failed", "error", "files"};
+    raises only if the worker itself is going down. The files (spec.yaml, metrics.jsonl,
+    checkpoint.npz, summary.json) travel back so that workers need no shared disk.
     """
     from threadpoolctl import threadpool_limits
 
     from seqnet import specs
-    from seqnet.run import run
+    from seqnet.rundir import RunDir, train_in
 
-    try:
-        registry = registry_for(job.plugins, job.disabled)
-        spec = specs.resolve(job.spec, registry)
-        with threadpool_limits(1):  # small matrices: one BLAS thread per run is fastest
-            result, summary = run(spec, registry)
-    except Exception as error:
-        return {"status": "failed", "error": describe(error)}
+    with tempfile.TemporaryDirectory(prefix="seqnet-sweep-") as scratch:
+        path = Path(scratch) / "run"
+        try:
+            registry = registry_for(job.plugins, job.disabled)
+            spec = specs.resolve(job.spec, registry)
+            folder = RunDir.create(path, spec)
+            with threadpool_limits(1):  # small matrices: one BLAS thread per run is fastest
+                _, summary, _ = train_in(folder, spec, registry=registry)
+        except Exception as error:
+            return {"status": "failed", "error": describe(error), "files": collect(path)}
+        files = collect(path)
     bad = [k for k, v in summary.items() if isinstance(v, float) and not math.isfinite(v)]
-    history = [record.as_dict() for record in result.history]
     if bad:
         # results.jsonl stays strict JSON: the values go into the error, None into the summary
         reason = f"non-finite {', '.join(f'{k} ({summary[k]})' for k in bad)}"
         summary.update(dict.fromkeys(bad))
-        return {"status": "failed", "error": reason, "summary": summary, "history": history}
-    return {"status": "ok", "summary": summary, "history": history}
+        return {"status": "failed", "error": reason, "summary": summary, "files": files}
+    return {"status": "ok", "summary": summary, "files": files}
+
+
+def collect(path: Path) -> dict[str, bytes]:
+    """A run folder's files by name (none if it was never created)."""
+    if not path.is_dir():
+        return {}
+    return {f.name: f.read_bytes() for f in sorted(path.iterdir()) if f.is_file()}
 
 
 class Loop:

@@ -21,6 +21,7 @@ from seqnet.cli import app
 from seqnet.errors import SpecError
 from seqnet.registry import Registry
 from seqnet.run import load_spec, run
+from seqnet.rundir import RunDir
 from seqnet.sweep import Range, SweepSpec, expand, parse_grid, parse_range, parse_seeds, plan
 from seqnet.sweep_engines import ProcessEngine
 from seqnet.sweep_folder import RESULTS, SweepFolder, summarize
@@ -172,9 +173,12 @@ def test_a_sweep_run_gives_the_numbers_seqnet_run_gives(tmp_path: Path) -> None:
     _, alone = run(load_spec("binadd", [*TINY[1::2], "model.hidden=12", "train.seed=4"]))
     alone.pop("seconds")
     assert line["summary"] == alone
+    # each run's folder is a seqnet run folder: `seqnet resume`, `eval`, `predict` take it
     folder = tmp_path / "s" / "runs" / line["run"]
     assert json.loads((folder / "summary.json").read_text())["loss"] == alone["loss"]
     assert len((folder / "metrics.jsonl").read_text().splitlines()) >= 1
+    ckpt, spec = RunDir.open(folder).load()
+    assert ckpt.step == 20 and spec.model.hidden == 12
 
 
 def test_results_never_depend_on_the_engine(tmp_path: Path, dask_scheduler: str) -> None:
