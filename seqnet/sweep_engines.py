@@ -57,6 +57,11 @@ def ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def dask_setup(worker: Any) -> None:
+    """Dask preload hook in each worker of a local cluster: ignore Ctrl-C (see above)."""
+    ignore_interrupts()
+
+
 class ProcessEngine:
     """Worker processes on this machine (concurrent.futures.ProcessPoolExecutor)."""
 
@@ -93,9 +98,11 @@ class ProcessEngine:
 
 def terminate(pool: ProcessPoolExecutor) -> None:
     """Stop the pool's workers now, mid-run (Python 3.14 has `terminate_workers` for this)."""
+    # `_processes` is private, but the only handle on the workers before Python 3.14; take
+    # it before shutdown(), which drops it.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
-    # `_processes` is private, but the only handle on the workers before Python 3.14.
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    for process in processes:
         if process.is_alive():
             process.terminate()
 
@@ -142,6 +149,7 @@ class DaskEngine:
                         host="127.0.0.1",
                         dashboard_address="127.0.0.1:0",  # loopback only, any free port
                         silence_logs=logging.ERROR,
+                        preload=[__name__],  # dask_setup below: Ctrl-C is the sweep's
                     )
                 )
                 address = cluster.scheduler_address
