@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -87,3 +90,20 @@ def test_a_small_copy_is_learned() -> None:
     parts = build(spec)
     result = train(parts.model, parts.task, parts.optimizer, spec.train, examples=0)
     assert result.metrics["exact_match"] == 1.0
+
+
+def test_eval_varies_the_delay_and_predict_copies_words(tmp_path: Path) -> None:
+    folder = tmp_path / "copy"
+    args = ["run", "copy", "--cell", "elman", "--hidden", "16", "--set", "task.symbols=3",
+            "--set", "task.length=2", "--set", "task.delay=1", "--steps", "600",
+            "--out", str(folder), "-q", "--json"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[-1])["exact_match"] == 1.0
+    result = runner.invoke(app, ["eval", str(folder), "--lengths", "1,2", "--json"])
+    assert result.exit_code == 0, result.output
+    assert set(json.loads(result.stdout)["lengths"]) == {"1", "2"}
+    assert json.loads(result.stdout)["lengths"]["1"]["exact_match"] == 1.0
+    result = runner.invoke(app, ["predict", str(folder), "CA", "bb"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "CA\nBB\n"
