@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from typing import Any, ClassVar, Protocol
 
 from pydantic import Field
@@ -85,6 +85,14 @@ class ProcessEngine:
             initializer=ignore_interrupts,
         )
         try:
+            try:  # start the workers now, so that a worker that cannot start is told apart
+                pool.submit(os.getpid).result()
+            except BrokenExecutor:
+                raise EngineError(
+                    "the sweep's worker processes could not start; when a script starts a"
+                    ' sweep, guard it with `if __name__ == "__main__":` (each worker imports'
+                    " the main module, as multiprocessing's spawn does)"
+                ) from None
             yield pool
         except BaseException:
             terminate(pool)
