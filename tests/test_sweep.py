@@ -380,3 +380,24 @@ def test_the_spec_of_every_run_is_in_its_folder(tmp_path: Path) -> None:
         text = (tmp_path / "runs" / line["run"] / "spec.yaml").read_text()
         data = specs.validate(specs.RunSpec, yaml.safe_load(text))
         assert data.model.cell == line["setting"]["model.cell"]
+
+
+def test_random_samples_from_the_command_line(tmp_path: Path) -> None:
+    args = ["binadd", *TINY, "--range", "optimizer.lr=0.001:0.1:log", "--grid", "model.hidden=8,16",
+            "--samples", "3", "--root-seed", "5", "--workers", "1"]  # fmt: skip
+    summary = sweep_cli(*args, "--out", str(tmp_path / "a"))
+    settings = [g["setting"] for g in summary["groups"]]
+    assert len(settings) == 3 and all(0.001 <= s["optimizer.lr"] <= 0.1 for s in settings)
+    assert json.loads((tmp_path / "a" / "sweep.json").read_text())["sweep"]["root_seed"] == 5
+
+
+def test_the_python_example_in_the_docs_runs(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[1] / "docs" / "sweeps.md").read_text()
+    code = text.split("## In code", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "example.py"
+    script.write_text(code.replace("train.steps=500", "train.steps=20"))
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "'mean':" in done.stdout
+    assert len((tmp_path / "sweeps" / "hidden" / RESULTS).read_text().splitlines()) == 6
