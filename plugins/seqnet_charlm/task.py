@@ -76,8 +76,8 @@ class CharLMTask:
         except ValidationError as error:  # e.g. the file changed since the spec was checked
             raise SpecError(format_validation_error(error, ("task",))) from None
         path, W, h = self.spec.path, self.spec.window, self.spec.heldout
-        text = builtin_text() if path is None else load_text(path)
         try:
+            text = builtin_text() if path is None else load_text(path)
             check_length(len(text), W, h)
         except ValueError as error:
             raise SpecError(f"task.path: {error}") from None
