@@ -15,6 +15,7 @@ from seqnet.interfaces import PluginSpec
 from seqnet.plugins import Source, hookimpl, load_registry
 from seqnet.registry import Registry
 from seqnet.run import load_spec
+from seqnet_elman import ElmanCell
 
 
 def binadd_raw(registry: Registry) -> dict[str, Any]:
@@ -92,17 +93,14 @@ def test_bad_overrides(registry: Registry, text: str, message: str) -> None:
         load_spec("binadd", [text], registry)
 
 
-class TinyCell:
-    """A second cell with an option Elman does not have (the engine never runs it here)."""
+class TinyCell(ElmanCell):
+    """A second cell with an option Elman does not have (only its spec is used here)."""
 
     name: ClassVar[str] = "tiny"
 
-    class Spec(PluginSpec):
+    class Spec(PluginSpec):  # type: ignore[assignment]  # options of its own, not Elman's
         hidden: int
         width: int = 2
-
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
 
 
 @pytest.fixture
