@@ -58,11 +58,15 @@ def quiet(message: str) -> None:
     """Plugin warnings in workers: the parent has already shown them once."""
 
 
-@functools.cache
 def registry_for(plugins: tuple[str, ...], disabled: tuple[str, ...]) -> Registry:
     """The registry a sweep uses: the installed plugins plus `plugins` (module names)."""
     if not plugins and not disabled:
-        return default_registry()
+        return default_registry()  # as configured (the CLI's --disable-plugin)
+    return loaded(plugins, disabled)
+
+
+@functools.cache
+def loaded(plugins: tuple[str, ...], disabled: tuple[str, ...]) -> Registry:
     extra = [(Source(name, "local", ""), importlib.import_module(name)) for name in plugins]
     return load_registry(extra=extra, disable=disabled, report=quiet)
 
