@@ -115,6 +115,7 @@ def sweep(
         "repeats": repeats,
         "root_seed": root_seed,
     }
+    chosen = make_engine(registry, engine, workers, scheduler, engine_opt or [])
     if resume is not None:
         planning = [spec, *given["grid"], *given["ranges"], *(set_ or []), out]
         planning += [v for k, v in given.items() if k not in ("grid", "ranges")]
@@ -127,7 +128,6 @@ def sweep(
         planned = sweeps.plan(spec, set_ or [], given, registry)
         path = Path(out) if out else default_folder(planned.base["task"]["name"])
         folder = SweepFolder.create(path, planned)
-    chosen = make_engine(registry, engine, workers, scheduler, engine_opt or [])
     todo = len(folder.missing())
     with SweepProgress(len(folder.sweep.runs), todo, quiet) as on_event:
         summary = run_sweep(folder, chosen, on_event)

@@ -342,11 +342,15 @@ def test_a_third_party_engine_plugs_in(tmp_path: Path, fragile: Registry) -> Non
         (["binadd", "--range", "optimizer.lr=0.1:1"], "ranges need samples"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+def test_bad_input_is_one_line_and_exit_2(
+    args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where a default sweep folder would go
     result = runner.invoke(app, ["sweep", *args])
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written
 
 
 def test_a_sweep_folder_is_not_overwritten(tmp_path: Path) -> None:
