@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -193,9 +194,24 @@ def parse_override(text: str) -> tuple[str, Any]:
         parsed = yaml.safe_load(value) if value.strip() else ""
     except yaml.YAMLError:
         parsed = value
+    if isinstance(parsed, str):  # YAML 1.1 reads 1e-3 (no dot) as a string; a user means 0.001
+        parsed = as_number(parsed)
     if isinstance(parsed, float) and not math.isfinite(parsed):
-        raise SpecError(f"{path.strip()}: value must be a finite number (got {value!r})")
+        raise SpecError(f"{path.strip()}: Input should be a finite number (got {value!r})")
     return path.strip(), parsed
+
+
+NUMBER = re.compile(r"[+-]?(\d[\d_]*\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def as_number(text: str) -> Any:
+    """`text` as an int or float when it spells a finite number (1e-3, 2E5), else unchanged."""
+    if not NUMBER.fullmatch(text.strip()):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def apply_overrides(

@@ -70,6 +70,16 @@ def test_unknown_plugin_lists_the_available_ones(
         specs.resolve(raw, registry)
 
 
+def test_numbers_in_overrides(registry: Registry) -> None:
+    # YAML 1.1 reads 1e-3 as a string; a person means a number
+    spec = load_spec("binadd", ["optimizer.lr=1e-3", "optimizer.eps=2E-9"], registry)
+    assert spec.options("optimizer")["lr"] == 0.001
+    assert specs.parse_override("optimizer.lr=1e-3") == ("optimizer.lr", 0.001)
+    assert specs.parse_override("train.steps=1_000") == ("train.steps", 1000)
+    assert specs.parse_override("model.cell=e5x") == ("model.cell", "e5x")
+    assert specs.parse_override("model.cell=inf") == ("model.cell", "inf")
+
+
 def test_overrides_are_validated_by_the_same_models(registry: Registry) -> None:
     spec = load_spec("binadd", ["model.hidden=32", "task.bits=4", "optimizer.lr=0.02"], registry)
     assert (spec.model.hidden, spec.options("task")["bits"]) == (32, 4)
@@ -85,7 +95,8 @@ def test_overrides_are_validated_by_the_same_models(registry: Registry) -> None:
         ("nosection.x=3", "unknown setting 'nosection.x'"),
         ("model=3", "must name an option"),
         ("model.hidden", "must look like section.option=value"),
-        ("optimizer.lr=.nan", "optimizer.lr: value must be a finite number"),
+        ("optimizer.lr=.nan", "optimizer.lr: Input should be a finite number"),
+        ("optimizer.lr=fast", "optimizer.lr: Input should be a valid number"),
     ],
 )
 def test_bad_overrides(registry: Registry, text: str, message: str) -> None:
