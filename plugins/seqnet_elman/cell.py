@@ -100,15 +100,16 @@ class ElmanCell:
 
     def forward(self, params: Params, x: Array, carry: Carry) -> tuple[Array, Carry, Any]:
         """The whole sequence: all input projections in one GEMM, only h W_h in the loop."""
-        (h,) = carry
         T, B, D = x.shape
-        W_h = params["W_h"]
         hs = (x.reshape(T * B, D) @ params["W_x"]).reshape(T, B, self.hidden)  # becomes h
         hs += params["b"]
+        # np.dot (cheaper per call than matmul) needs one dtype throughout
+        W_h = params["W_h"].astype(hs.dtype, copy=False)
+        h = carry[0].astype(hs.dtype, copy=False)
         hW = np.empty((B, self.hidden), dtype=hs.dtype)
         for t in range(T):
             a = hs[t]
-            np.matmul(h, W_h, out=hW)  # (B, H)
+            np.dot(h, W_h, out=hW)  # (B, H); dot has less per-call overhead than matmul
             a += hW
             h = self._activate(a, out=a)
         return hs, (h,), (x, carry[0], hs)
@@ -121,7 +122,7 @@ class ElmanCell:
         x, h0, hs = cache
         T, B, D = x.shape
         H = self.hidden
-        W_hT = params["W_h"].T
+        W_hT = params["W_h"].astype(hs.dtype, copy=False).T
         # h_t = act(a_t): da_t = (dh_t + dh_{t+1→t}) ⊙ act'(a_t); act' first, for every t
         da = self._slope_into(hs, np.empty_like(hs))  # (T, B, H)
         total = np.empty((B, H), dtype=da.dtype)
@@ -130,7 +131,7 @@ class ElmanCell:
             np.add(dh[t], dh_next, out=total)
             da[t] *= total
             # a_t = x_t W_x + h_{t-1} W_h + b
-            np.matmul(da[t], W_hT, out=dh_next)  # (B, H)
+            np.dot(da[t], W_hT, out=dh_next)  # (B, H)
         flat_da = da.reshape(T * B, H)
         # a_t = x_t W_x + h_{t-1} W_h + b, for all t at once; h_{t-1} is h0 then hs[:-1]
         dW_h = h0.T @ da[0]  # (H, H)
