@@ -36,15 +36,16 @@ _EXPORTS: dict[str, str] = {
     "ModelSection": "seqnet.specs",
     "OptimizerSection": "seqnet.specs",
     "TrainSpec": "seqnet.specs",
-    "load_spec": "seqnet.run",
+    "load_spec": "seqnet.runner",
     "resolve": "seqnet.specs",
-    # building and training (`run` and `train` wait for their modules to be renamed: a package
-    # attribute cannot be both the submodule seqnet.train and the function train)
+    # building and training
     "Model": "seqnet.model",
-    "build": "seqnet.run",
-    "evaluate": "seqnet.train",
-    "Record": "seqnet.train",
-    "Result": "seqnet.train",
+    "build": "seqnet.runner",
+    "run": "seqnet.runner",
+    "train": "seqnet.training",
+    "evaluate": "seqnet.training",
+    "Record": "seqnet.training",
+    "Result": "seqnet.training",
     # errors
     "SeqnetError": "seqnet.errors",
     "SpecError": "seqnet.errors",
@@ -78,17 +79,19 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.plugins import hookimpl as hookimpl
     from seqnet.plugins import load_registry as load_registry
     from seqnet.registry import Registry as Registry
-    from seqnet.run import build as build
-    from seqnet.run import load_spec as load_spec
+    from seqnet.runner import build as build
+    from seqnet.runner import load_spec as load_spec
+    from seqnet.runner import run as run
     from seqnet.specs import ModelSection as ModelSection
     from seqnet.specs import OptimizerSection as OptimizerSection
     from seqnet.specs import RunSpec as RunSpec
     from seqnet.specs import TaskSection as TaskSection
     from seqnet.specs import TrainSpec as TrainSpec
     from seqnet.specs import resolve as resolve
-    from seqnet.train import Record as Record
-    from seqnet.train import Result as Result
-    from seqnet.train import evaluate as evaluate
+    from seqnet.training import Record as Record
+    from seqnet.training import Result as Result
+    from seqnet.training import evaluate as evaluate
+    from seqnet.training import train as train
 
 
 def __getattr__(name: str) -> Any:

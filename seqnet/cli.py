@@ -17,7 +17,7 @@ import typer
 
 if TYPE_CHECKING:
     from seqnet.specs import RunSpec
-    from seqnet.train import Record
+    from seqnet.training import Record
 
 app = typer.Typer(
     name="seqnet",
@@ -162,8 +162,8 @@ def run(
     from pathlib import Path
 
     from seqnet.cli_runs import train_folder
-    from seqnet.run import load_spec
     from seqnet.rundir import RunDir, default_folder
+    from seqnet.runner import load_spec
 
     flags = {"cell": cell, "hidden": hidden, "layers": layers, "steps": steps, "batch": batch,
              "lr": lr, "optimizer": optimizer, "seed": seed}  # fmt: skip
@@ -246,7 +246,7 @@ def spec_command(
     """Print a task's default spec (or a spec file, resolved) as YAML, or the spec schema."""
     from seqnet import specs
     from seqnet.plugins import default_registry
-    from seqnet.run import load_spec
+    from seqnet.runner import load_spec
 
     if schema:
         typer.echo(json.dumps(specs.json_schema(default_registry()), indent=2))
@@ -314,7 +314,7 @@ def main() -> None:
     app()
 
 
-# The run-folder commands (resume, eval, predict, plot) register themselves on `app`.
-from seqnet import cli_runs  # noqa: E402, F401  (registers commands; needs `app` above)
-from seqnet import cli_sample  # noqa: E402, F401  (registers `seqnet sample`)
-from seqnet import cli_sweep  # noqa: E402, F401  (registers `seqnet sweep`)
+# The other commands register themselves on `app` when imported; they need `app` above.
+import seqnet.cli_runs  # noqa: E402  (resume, eval, predict, plot)
+import seqnet.cli_sample  # noqa: E402  (sample)
+import seqnet.cli_sweep  # noqa: E402, F401  (sweep)

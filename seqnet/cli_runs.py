@@ -65,7 +65,7 @@ def train_folder(
     from seqnet import checkpoint
     from seqnet.errors import NonFiniteError
     from seqnet.rundir import train_in
-    from seqnet.train import Interrupted
+    from seqnet.training import Interrupted
 
     try:
         with StopOnSignal() as stop, ProgressDisplay(spec, quiet) as on_log:
@@ -163,8 +163,8 @@ def eval_command(
     from seqnet.errors import SpecError
     from seqnet.lengths import evaluate_lengths, length_option
     from seqnet.plugins import default_registry
-    from seqnet.run import build
     from seqnet.rundir import RunDir
+    from seqnet.runner import build
 
     registry = default_registry()
     ckpt, spec = RunDir.open(folder).load(registry)
@@ -199,9 +199,9 @@ def predict(
 ) -> None:
     """Run a trained model on your own input: `seqnet predict DIR 12345 67890` prints 80235."""
     from seqnet.interfaces import Predicting
-    from seqnet.run import build
     from seqnet.rundir import RunDir
-    from seqnet.train import cast_batch
+    from seqnet.runner import build
+    from seqnet.training import cast_batch
 
     ckpt, spec = RunDir.open(folder).load()
     parts = build(spec)

@@ -85,8 +85,8 @@ def sample(
     from threadpoolctl import threadpool_limits
 
     from seqnet.errors import SeqnetError
-    from seqnet.run import build
     from seqnet.rundir import RunDir
+    from seqnet.runner import build
 
     ckpt, spec = RunDir.open(folder).load()
     parts = build(spec)

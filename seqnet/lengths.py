@@ -12,7 +12,7 @@ import numpy as np
 from seqnet.errors import SpecError
 from seqnet.interfaces import Array, Carry, Params, Task
 from seqnet.model import Model
-from seqnet.train import cast_batch
+from seqnet.training import cast_batch
 
 ELEMENTS = 2_000_000
 """Sequences are drawn in groups of about ELEMENTS / T, so a batch stays near 100 MB."""

@@ -14,8 +14,8 @@ import numpy as np
 from seqnet import recurrent
 from seqnet.errors import SeqnetError
 from seqnet.lengths import length_option
-from seqnet.run import build
 from seqnet.rundir import RunDir
+from seqnet.runner import build
 
 
 class PlotError(SeqnetError):

@@ -20,9 +20,9 @@ from seqnet.checkpoint import Checkpoint, CheckpointError
 from seqnet.errors import SeqnetError
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
-from seqnet.run import Parts, build, summary
+from seqnet.runner import Parts, build, summary
 from seqnet.specs import RunSpec
-from seqnet.train import LoopState, Record, Result, Snapshot, train
+from seqnet.training import LoopState, Record, Result, Snapshot, train
 
 SPEC = "spec.yaml"
 METRICS = "metrics.jsonl"

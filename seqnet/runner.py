@@ -16,7 +16,7 @@ from seqnet.model import Model
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.specs import RunSpec
-from seqnet.train import Record, Result, train
+from seqnet.training import Record, Result, train
 
 SPEC_SUFFIXES = {".yaml", ".yml", ".json", ".toml"}
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from seqnet import specs
 from seqnet.errors import SpecError
 from seqnet.registry import Registry
-from seqnet.run import SPEC_SUFFIXES
+from seqnet.runner import SPEC_SUFFIXES
 from seqnet.specs import RunSpec
 
 SEED_PATH = "train.seed"

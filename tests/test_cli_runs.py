@@ -119,10 +119,10 @@ def test_plot_without_matplotlib_says_how_to_get_it(
 def test_non_finite_training_keeps_the_last_good_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import seqnet.train
+    import seqnet.training
 
     norms = iter([1.0] * 24 + [float("nan")])  # the gradient of step 25 is not finite
-    monkeypatch.setattr(seqnet.train, "global_norm", lambda grads: next(norms))
+    monkeypatch.setattr(seqnet.training, "global_norm", lambda grads: next(norms))
     folder = tmp_path / "r"
     args = ["run", "binadd", "--out", str(folder), "-q", "--set", "train.eval_every=10"]
     result = runner.invoke(app, args)

@@ -30,7 +30,7 @@ EXPECTED = {
     "RunSpec", "TaskSection", "ModelSection", "OptimizerSection", "TrainSpec", "load_spec",
     "resolve",
     # building and training
-    "Model", "build", "evaluate", "Record", "Result",
+    "Model", "build", "run", "train", "evaluate", "Record", "Result",
     # errors
     "SeqnetError", "SpecError", "PluginError", "NonFiniteError",
     # the testing kit, a subpackage
@@ -51,7 +51,7 @@ def test_every_exported_name_resolves(name: str) -> None:
 
 def test_no_exported_name_is_shadowed_by_a_submodule() -> None:
     """Importing seqnet.X sets the package attribute X to that module, so an export named like a
-    submodule (a function `train` beside seqnet/train.py) turns into the module as soon as
+    submodule (a function `train` beside a seqnet/train.py) turns into the module as soon as
     anything imports it."""
     submodules = {info.name for info in pkgutil.iter_modules(seqnet.__path__)}
     assert not submodules & set(seqnet._EXPORTS)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from seqnet.plugins import default_registry
-from seqnet.run import load_spec
 from seqnet.rundir import RunDir, train_in
+from seqnet.runner import load_spec
 from seqnet.specs import RunSpec
-from seqnet.train import Interrupted
+from seqnet.training import Interrupted
 
 QUICK = ["task.bits=4", "model.hidden=6", "train.eval_every=10", "train.eval_samples=100",
          "train.batch=8", "model.dropout=0.0"]  # fmt: skip

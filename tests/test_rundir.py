@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seqnet.run import load_spec
 from seqnet.rundir import RunDir, RunDirError, default_folder, train_in
+from seqnet.runner import load_spec
 
 SPEC = ["task.bits=4", "model.hidden=6", "train.steps=20", "train.eval_every=10",
         "train.eval_samples=50"]  # fmt: skip

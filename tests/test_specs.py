@@ -14,7 +14,7 @@ from seqnet.errors import PluginError, SpecError
 from seqnet.interfaces import PluginSpec
 from seqnet.plugins import Source, hookimpl, load_registry
 from seqnet.registry import Registry
-from seqnet.run import load_spec
+from seqnet.runner import load_spec
 from seqnet_elman import ElmanCell
 
 

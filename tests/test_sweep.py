@@ -20,8 +20,8 @@ from seqnet import specs
 from seqnet.cli import app
 from seqnet.errors import SpecError
 from seqnet.registry import Registry
-from seqnet.run import load_spec, run
 from seqnet.rundir import RunDir
+from seqnet.runner import load_spec, run
 from seqnet.sweep import Range, SweepSpec, expand, parse_grid, parse_range, parse_seeds, plan
 from seqnet.sweep_engines import ProcessEngine
 from seqnet.sweep_folder import RESULTS, SweepFolder, summarize

@@ -11,7 +11,7 @@ from seqnet.errors import NonFiniteError
 from seqnet.interfaces import Array, Params
 from seqnet.model import Model
 from seqnet.specs import TrainSpec
-from seqnet.train import Streams, train
+from seqnet.training import Streams, train
 from seqnet_binadd import BinaryAdditionTask
 from seqnet_elman import ElmanCell
 from seqnet_optim import SGD, Adam

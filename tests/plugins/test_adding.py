@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from seqnet.cli import app
-from seqnet.run import build, load_spec
-from seqnet.train import train
+from seqnet.runner import build, load_spec
+from seqnet.training import train
 from seqnet_adding import AddingTask
 from seqnet_adding.task import BASELINE_MSE
 

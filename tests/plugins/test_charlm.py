@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from seqnet.cli import app
 from seqnet.errors import SpecError
-from seqnet.run import build, load_spec
-from seqnet.train import train
+from seqnet.runner import build, load_spec
+from seqnet.training import train
 from seqnet_charlm import CharLMTask
 from seqnet_charlm.text import fits
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from seqnet.cli import app
-from seqnet.run import build, load_spec
-from seqnet.train import train
+from seqnet.runner import build, load_spec
+from seqnet.training import train
 from seqnet_parity import ParityTask
 
 runner = CliRunner()
