@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -80,3 +83,15 @@ def test_a_short_adding_problem_beats_the_baseline() -> None:
     parts = build(spec)
     result = train(parts.model, parts.task, parts.optimizer, spec.train, examples=0)
     assert result.metrics["mse"] < 0.2 * BASELINE_MSE
+
+
+def test_eval_scores_a_run_at_other_lengths(tmp_path: Path) -> None:
+    folder = tmp_path / "adding"
+    args = ["run", "adding", "--cell", "elman", "--steps", "1", "--set", "task.length=4",
+            "--out", str(folder), "-q"]  # fmt: skip
+    assert runner.invoke(app, args).exit_code == 0
+    result = runner.invoke(app, ["eval", str(folder), "--lengths", "4,9", "--json"])
+    assert result.exit_code == 0, result.output
+    table = json.loads(result.stdout)["lengths"]
+    assert set(table) == {"4", "9"}
+    assert {"mse", "r2", "accuracy", "baseline_mse"} <= set(table["9"])
