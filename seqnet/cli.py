@@ -163,13 +163,14 @@ def run(
 
     from seqnet.cli_runs import train_folder
     from seqnet.rundir import RunDir, default_folder
-    from seqnet.runner import load_spec
+    from seqnet.runner import build, load_spec
 
     flags = {"cell": cell, "hidden": hidden, "layers": layers, "steps": steps, "batch": batch,
              "lr": lr, "optimizer": optimizer, "seed": seed}  # fmt: skip
     resolved = load_spec(spec, overrides(flags, set_))
+    parts = build(resolved)  # what cannot be built (a bad text file) fails before any folder
     folder = RunDir.create(Path(out) if out else default_folder(resolved), resolved)
-    train_folder(folder, resolved, quiet, as_json, None)
+    train_folder(folder, resolved, quiet, as_json, None, parts)
 
 
 def summary_line(summary: dict[str, Any], reached: bool) -> str:

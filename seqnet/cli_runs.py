@@ -18,6 +18,7 @@ from seqnet.cli import ProgressDisplay, SetOpt, app, fail, friendly, summary_lin
 if TYPE_CHECKING:
     from seqnet.checkpoint import Checkpoint
     from seqnet.rundir import RunDir
+    from seqnet.runner import Parts
     from seqnet.specs import RunSpec
 
 DirArg = Annotated[
@@ -59,7 +60,12 @@ class StopOnSignal:
 
 
 def train_folder(
-    folder: RunDir, spec: RunSpec, quiet: bool, as_json: bool, resume_from: Checkpoint | None
+    folder: RunDir,
+    spec: RunSpec,
+    quiet: bool,
+    as_json: bool,
+    resume_from: Checkpoint | None,
+    parts: Parts | None = None,
 ) -> None:
     """Train into `folder`, show progress and the result; turn a stop into a saved checkpoint."""
     from seqnet import checkpoint
@@ -70,7 +76,12 @@ def train_folder(
     try:
         with StopOnSignal() as stop, ProgressDisplay(spec, quiet) as on_log:
             result, summary, _ = train_in(
-                folder, spec, resume_from=resume_from, on_log=on_log, stop_requested=stop
+                folder,
+                spec,
+                resume_from=resume_from,
+                on_log=on_log,
+                stop_requested=stop,
+                parts=parts,
             )
     except Interrupted as stopped:
         left = spec.train.steps - stopped.step

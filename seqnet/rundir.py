@@ -160,13 +160,15 @@ def train_in(
     resume_from: Checkpoint | None = None,
     on_log: Callable[[Record], None] | None = None,
     stop_requested: Callable[[], bool] | None = None,
+    parts: Parts | None = None,
 ) -> tuple[Result, dict[str, Any], Parts]:
     """Train `spec` into `folder` (fresh, or continuing `resume_from` until `spec.train.steps`).
 
     Writes a metrics line and a checkpoint at every evaluation and summary.json at the end.
+    `parts` are the spec's task, model and optimizer if the caller built them already.
     """
     registry = registry or default_registry()
-    parts = build(spec, registry)
+    parts = parts or build(spec, registry)
     lr = getattr(getattr(parts.optimizer, "spec", None), "lr", None)
     params = None
     resume = None

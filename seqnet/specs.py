@@ -65,6 +65,9 @@ class TrainSpec(BaseModel):
     target: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = Field(
         1.0, description="stop once the task's target metric reaches this on held-out data"
     )
+    threads: PositiveInt = Field(
+        1, description="BLAS threads while training; one is fastest for small nets"
+    )
     patience: Annotated[int, Field(ge=1)] = Field(
         1, description="evaluations in a row that must reach the target before stopping"
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from seqnet.errors import NonFiniteError, SeqnetError
 from seqnet.interfaces import Array, Batch, Optimizer, Params, Task
@@ -197,69 +198,72 @@ def train(
     touches the parameters, so `params` always holds the last good values.
     """
     spec = spec or TrainSpec()
-    streams = Streams.from_seed(spec.seed)
-    params = model.init(streams.init) if params is None else params
-    loss_fn = get_loss(task.loss)
-    # The validation set is the eval stream's first draw, so a resumed run redraws the same one.
-    validation = heldout(task, streams.eval, spec.eval_samples)
-    state = resume or LoopState(0, {})
-    if resume is not None:
-        streams.restore(resume.streams)
-    dropout_rng = streams.dropout if model.dropout > 0.0 else None
-    history: list[Record] = []
-    start = time.perf_counter() - state.seconds
+    # Small matrices run fastest on one BLAS thread (perf-notes.md); a fixed count also keeps
+    # the summation order, and so the numbers, the same from machine to machine.
+    with threadpool_limits(limits=spec.threads, user_api="blas"):
+        streams = Streams.from_seed(spec.seed)
+        params = model.init(streams.init) if params is None else params
+        loss_fn = get_loss(task.loss)
+        # The validation set is the eval stream's first draw, so a resumed run redraws the same one.
+        validation = heldout(task, streams.eval, spec.eval_samples)
+        state = resume or LoopState(0, {})
+        if resume is not None:
+            streams.restore(resume.streams)
+        dropout_rng = streams.dropout if model.dropout > 0.0 else None
+        history: list[Record] = []
+        start = time.perf_counter() - state.seconds
 
-    def checkpoint(step: int) -> None:
-        if on_checkpoint is not None:
-            state.step, state.streams = step, streams.state()
-            state.seconds = time.perf_counter() - start
-            on_checkpoint(Snapshot(step, params, optimizer, state))
+        def checkpoint(step: int) -> None:
+            if on_checkpoint is not None:
+                state.step, state.streams = step, streams.state()
+                state.seconds = time.perf_counter() - start
+                on_checkpoint(Snapshot(step, params, optimizer, state))
 
-    if resume is None:
-        checkpoint(0)
-    step = state.step
-    saved_at = step
-    for step in range(state.step + 1, spec.steps + 1):
-        batch = cast_batch(task.sample(streams.data, spec.batch), model.dtype)
-        logits, _, cache = model.forward(params, batch.x, rng=dropout_rng)
-        loss, dlogits = loss_fn(logits, batch.y, batch.mask)
-        if not math.isfinite(loss):
-            raise NonFiniteError(step, "loss")
-        grads, _ = model.backward(params, cache, dlogits)
-        norm = global_norm(grads)
-        if not math.isfinite(norm):
-            raise NonFiniteError(step, f"gradient of {first_non_finite(grads)}")
-        if clip is not None and norm > clip:
-            scale = clip / norm
-            for g in grads.values():
-                g *= scale
-        optimizer.step(params, grads)
+        if resume is None:
+            checkpoint(0)
+        step = state.step
+        saved_at = step
+        for step in range(state.step + 1, spec.steps + 1):
+            batch = cast_batch(task.sample(streams.data, spec.batch), model.dtype)
+            logits, _, cache = model.forward(params, batch.x, rng=dropout_rng)
+            loss, dlogits = loss_fn(logits, batch.y, batch.mask)
+            if not math.isfinite(loss):
+                raise NonFiniteError(step, "loss")
+            grads, _ = model.backward(params, cache, dlogits)
+            norm = global_norm(grads)
+            if not math.isfinite(norm):
+                raise NonFiniteError(step, f"gradient of {first_non_finite(grads)}")
+            if clip is not None and norm > clip:
+                scale = clip / norm
+                for g in grads.values():
+                    g *= scale
+            optimizer.step(params, grads)
 
-        if step % spec.eval_every == 0 or step == spec.steps:
-            metrics, val_logits = evaluate(model, params, task, validation)
-            held_margin = margin(task.loss, val_logits, validation)
-            if math.isfinite(held_margin):
-                metrics["margin"] = held_margin
-            record = Record(step, loss, norm, time.perf_counter() - start, metrics)
-            history.append(record)
-            if on_log is not None:
-                on_log(record)
-            hit = metrics[task.target_metric] >= spec.target and held_margin >= spec.margin
-            state.hits = state.hits + 1 if hit else 0
-            state.reached = state.hits >= spec.patience
-            checkpoint(step)
-            saved_at = step
-            if state.reached:
-                break
-        if stop_requested is not None and stop_requested():
-            if saved_at != step:
+            if step % spec.eval_every == 0 or step == spec.steps:
+                metrics, val_logits = evaluate(model, params, task, validation)
+                held_margin = margin(task.loss, val_logits, validation)
+                if math.isfinite(held_margin):
+                    metrics["margin"] = held_margin
+                record = Record(step, loss, norm, time.perf_counter() - start, metrics)
+                history.append(record)
+                if on_log is not None:
+                    on_log(record)
+                hit = metrics[task.target_metric] >= spec.target and held_margin >= spec.margin
+                state.hits = state.hits + 1 if hit else 0
+                state.reached = state.hits >= spec.patience
                 checkpoint(step)
-            raise Interrupted(step)
-    seconds = time.perf_counter() - start
+                saved_at = step
+                if state.reached:
+                    break
+            if stop_requested is not None and stop_requested():
+                if saved_at != step:
+                    checkpoint(step)
+                raise Interrupted(step)
+        seconds = time.perf_counter() - start
 
-    # Score on data no decision was made on: the eval stream's next draw, taken from a copy so
-    # that the saved stream (and so a resumed run) is the same whether or not this ran.
-    test = heldout(task, copy.deepcopy(streams.eval), spec.eval_samples)
-    metrics, logits = evaluate(model, params, task, test)
-    shown = task.examples(logits, cast_batch(test, model.dtype), examples) if examples else []
-    return Result(params, step, seconds, metrics, history, shown, state.reached)
+        # Score on data no decision was made on: the eval stream's next draw, taken from a copy so
+        # that the saved stream (and so a resumed run) is the same whether or not this ran.
+        test = heldout(task, copy.deepcopy(streams.eval), spec.eval_samples)
+        metrics, logits = evaluate(model, params, task, test)
+        shown = task.examples(logits, cast_batch(test, model.dtype), examples) if examples else []
+        return Result(params, step, seconds, metrics, history, shown, state.reached)

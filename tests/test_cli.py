@@ -189,3 +189,13 @@ def test_python_dash_m_is_the_same_command() -> None:
     )  # fmt: skip
     assert bad.returncode == 2
     assert bad.stderr.strip() == "error: model.hidden: Input should be greater than 0 (got 0)"
+
+
+def test_a_task_that_cannot_be_built_leaves_no_run_folder(tmp_path: Path) -> None:
+    text = tmp_path / "short.txt"
+    text.write_text("ab")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", "charlm", "--set", f"task.path={text}", "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: task.path:")
+    assert not out.exists()
