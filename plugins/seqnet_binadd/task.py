@@ -113,9 +113,13 @@ class BinaryAdditionTask:
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
         n = self.spec.bits
         words = rng.integers(0, 2, size=(n, batch, 2), dtype=np.uint8)  # (n, B, 2)
-        a = self.decode(words[..., 0])
-        b = self.decode(words[..., 1])
-        y = np.stack([to_bits(p + q, n + 1) for p, q in zip(a, b, strict=True)], axis=1)
+        if n <= 62:  # a + b fits an int64: add all pairs at once (16 µs, not 260, at n = 8)
+            weights = np.left_shift(1, np.arange(n, dtype=np.int64))  # (n,)
+            total = weights @ words[..., 0] + weights @ words[..., 1]  # (B,)
+            y = (total >> np.arange(n + 1, dtype=np.int64)[:, None]) & 1  # (n+1, B)
+        else:  # any length: Python's big integers
+            a, b = self.decode(words[..., 0]), self.decode(words[..., 1])
+            y = np.stack([to_bits(p + q, n + 1) for p, q in zip(a, b, strict=True)], axis=1)
         x = np.zeros((n + 1, batch, 2))
         x[:n] = words
         return Batch(x, y[..., None].astype(np.float64), np.ones((n + 1, batch)))

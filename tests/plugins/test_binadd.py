@@ -71,3 +71,16 @@ def test_step_rows_carry_is_the_carry_into_each_step() -> None:
 def test_default_trains_to_a_margin() -> None:
     train = BinaryAdditionTask.defaults["train"]
     assert train["margin"] > 0 and train["patience"] >= 2
+
+
+@pytest.mark.parametrize("bits", [1, 8, 62, 63, 200])
+def test_samples_are_true_sums_on_both_paths(bits: int) -> None:
+    """Up to 62 bits the sums are taken in int64, above in Python integers: both are exact."""
+    task = BinaryAdditionTask(bits=bits)
+    batch = task.sample(np.random.default_rng(bits), 64)
+    assert batch.x.shape == (bits + 1, 64, 2) and batch.y.shape == (bits + 1, 64, 1)
+    assert not batch.x[-1].any()  # the padding step that lets the carry out
+    a = task.decode(batch.x[:, :, 0].astype(np.uint8))
+    b = task.decode(batch.x[:, :, 1].astype(np.uint8))
+    total = task.decode(batch.y[..., 0].astype(np.uint8))
+    assert total == [p + q for p, q in zip(a, b, strict=True)]
