@@ -116,7 +116,7 @@ class BinaryAdditionTask:
         if n <= 62:  # a + b fits an int64: add all pairs at once (16 µs, not 260, at n = 8)
             weights = np.left_shift(1, np.arange(n, dtype=np.int64))  # (n,)
             total = weights @ words[..., 0] + weights @ words[..., 1]  # (B,)
-            y = (total >> np.arange(n + 1, dtype=np.int64)[:, None]) & 1  # (n+1, B)
+            y = np.right_shift(total, np.arange(n + 1, dtype=np.int64)[:, None]) & 1  # (n+1, B)
         else:  # any length: Python's big integers
             a, b = self.decode(words[..., 0]), self.decode(words[..., 1])
             y = np.stack([to_bits(p + q, n + 1) for p, q in zip(a, b, strict=True)], axis=1)
