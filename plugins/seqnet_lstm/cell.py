@@ -10,6 +10,7 @@ from pydantic import Field
 
 from seqnet.init import glorot_uniform, orthogonal, uniform
 from seqnet.interfaces import Array, Carry, Params, PluginSpec
+from seqnet.torch_layout import params_from_torch, params_to_torch
 
 
 def gate_affine(H: int, dtype: np.dtype[Any]) -> tuple[Array, Array]:
@@ -215,21 +216,9 @@ class LSTMCell:
     @staticmethod
     def from_torch(weights: Mapping[str, Array], layer: int = 0) -> Params:
         """Params from a torch.nn.LSTM's state_dict (as numpy arrays) for one layer."""
-        k = f"_l{layer}"
-        return {
-            "W_x": np.array(weights["weight_ih" + k]).T.copy(),
-            "W_h": np.array(weights["weight_hh" + k]).T.copy(),
-            "b_x": np.array(weights["bias_ih" + k]),
-            "b_h": np.array(weights["bias_hh" + k]),
-        }
+        return params_from_torch(weights, layer)
 
     @staticmethod
     def to_torch(params: Mapping[str, Array], layer: int = 0) -> dict[str, Array]:
         """The torch.nn.LSTM state_dict entries (numpy arrays) of one layer's params."""
-        k = f"_l{layer}"
-        return {
-            "weight_ih" + k: params["W_x"].T.copy(),
-            "weight_hh" + k: params["W_h"].T.copy(),
-            "bias_ih" + k: params["b_x"].copy(),
-            "bias_hh" + k: params["b_h"].copy(),
-        }
+        return params_to_torch(params, layer)
