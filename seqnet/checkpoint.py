@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -19,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from seqnet.atomic import atomic_file
 from seqnet.errors import SeqnetError
 from seqnet.interfaces import Array, Params
 
@@ -116,36 +115,11 @@ def save(path: Path, ckpt: Checkpoint) -> None:
         "sha256": digest(arrays),
         **body,
     }
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
-                zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
-                for name, value in arrays.items():
-                    with zf.open(name + ".npy", "w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, value, allow_pickle=False)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    sync_folder(path.parent)
-
-
-def sync_folder(folder: Path) -> None:
-    """fsync the folder so the rename itself survives a power cut (where the OS allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    with atomic_file(Path(path)) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
+        for name, value in arrays.items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, value, allow_pickle=False)
 
 
 def _refuse(path: Path, reason: str) -> CheckpointError:

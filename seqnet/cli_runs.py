@@ -121,7 +121,8 @@ def resume(
 ) -> None:
     """Continue a run from its checkpoint, exactly as if it had never stopped."""
     from seqnet import specs
-    from seqnet.rundir import SPEC, RunDir, write_atomic
+    from seqnet.atomic import write_atomic
+    from seqnet.rundir import SPEC, RunDir
 
     run_dir = RunDir.open(folder)
     ckpt, spec = run_dir.load()

@@ -102,8 +102,9 @@ def sweep(
     reached the target. Ctrl-C stops; --resume DIR runs what is missing.
     """
     from seqnet import sweep as sweeps
+    from seqnet.atomic import write_atomic
     from seqnet.plugins import default_registry
-    from seqnet.sweep_folder import SweepFolder, write_text
+    from seqnet.sweep_folder import SweepFolder
     from seqnet.sweep_runner import run_sweep
 
     registry = default_registry()
@@ -132,7 +133,7 @@ def sweep(
     with SweepProgress(len(folder.sweep.runs), todo, quiet) as on_event:
         summary = run_sweep(folder, chosen, on_event)
     summary = {"sweep": str(folder.path), **summary}
-    write_text(folder.path / "summary.json", json.dumps(summary, indent=2) + "\n")
+    write_atomic(folder.path / "summary.json", json.dumps(summary, indent=2) + "\n")
     if as_json:
         typer.echo(json.dumps(summary))
     else:

@@ -7,8 +7,6 @@ evaluation, checkpoints at every evaluation, and continues a folder's run exactl
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from seqnet import checkpoint, specs
+from seqnet.atomic import write_atomic
 from seqnet.checkpoint import Checkpoint, CheckpointError
 from seqnet.errors import SeqnetError
 from seqnet.plugins import default_registry
@@ -34,20 +33,6 @@ class RunDirError(SeqnetError):
     """A run folder that is missing, incomplete, or already taken."""
 
     exit_code = 2
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def default_folder(spec: RunSpec, root: Path = Path("runs")) -> Path:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from seqnet import specs
+from seqnet.atomic import write_atomic
 from seqnet.errors import SeqnetError
 from seqnet.specs import RunSpec
 from seqnet.sweep import RunPlan, Sweep
@@ -30,25 +31,14 @@ class SweepFolderError(SeqnetError):
     exit_code = 2
 
 
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write through a temporary file and rename, so that no reader sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def write_text(path: Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
-
-
 def write_run(folder: Path, spec: RunSpec | None, outcome: dict[str, Any] | None = None) -> None:
     """A run's folder: its spec.yaml before it runs; after, the files of the seqnet run folder
     (seqnet.rundir) the worker trained in, so `seqnet resume`, `eval` and `predict` work on it."""
     folder.mkdir(parents=True, exist_ok=True)
     if spec is not None:
-        write_text(folder / "spec.yaml", specs.dump(spec, "yaml"))
+        write_atomic(folder / "spec.yaml", specs.dump(spec, "yaml"))
     for name, data in (outcome or {}).get("files", {}).items():
-        write_bytes(folder / Path(name).name, data)
+        write_atomic(folder / Path(name).name, data)
 
 
 @dataclass
@@ -69,7 +59,7 @@ class SweepFolder:
             (path / RUNS).mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise SweepFolderError(f"cannot create sweep folder '{path}': {error}") from None
-        write_text(path / SWEEP, json.dumps(sweep.as_dict(), indent=2) + "\n")
+        write_atomic(path / SWEEP, json.dumps(sweep.as_dict(), indent=2) + "\n")
         (path / RESULTS).touch()
         return cls(path, sweep)
 
@@ -108,7 +98,7 @@ class SweepFolder:
         path = self.path / RESULTS
         data = path.read_bytes() if path.exists() else b""
         if data and not data.endswith(b"\n"):
-            write_text(path, "".join(json.dumps(r) + "\n" for r in self.results()))
+            write_atomic(path, "".join(json.dumps(r) + "\n" for r in self.results()))
 
     def missing(self) -> list[RunPlan]:
         """The planned runs with no line in results.jsonl, in plan order."""
