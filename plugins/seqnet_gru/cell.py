@@ -110,40 +110,46 @@ class GRUCell:
 
     def forward(self, params: Params, x: Array, carry: Carry) -> tuple[Array, Carry, Any]:
         """All input projections in one GEMM; the loop does h W_h, the gates and the update."""
-        (h,) = carry
         T, B, D = x.shape
         H = self.hidden
         scale = gate_scale(H, x.dtype)
-        W_h = params["W_h"] * scale  # (H, 3H): σ's halving folded into the weights
-        b_h = params["b_h"] * scale
-        gates = (x.reshape(T * B, D) @ params["W_x"]).reshape(T, B, 3 * H)  # a_t, becomes [r|z|n]
-        gates += params["b_x"]
-        gates *= scale
-        us = np.empty_like(gates)  # u_t (r and z blocks halved), (T, B, 3H)
-        hs = np.empty((T, B, H), dtype=gates.dtype)
-        tmp = np.empty((B, H), dtype=gates.dtype)
+        # σ's halving folded into the weights and biases (×½ and ×1 are exact)
+        W_x = params["W_x"] * scale  # (D, 3H)
+        gates = (x.reshape(T * B, D) @ W_x).reshape(T, B, 3 * H)  # a_t, becomes [r|z|n]
+        b = params["b_x"] * scale  # (3H,); b_h's r and z blocks join it, its n block cannot
+        b[: 2 * H] += params["b_h"][: 2 * H] * 0.5
+        gates += b
+        dtype = gates.dtype
+        # np.dot (less per-call overhead than matmul) needs one dtype throughout
+        W_h = (params["W_h"] * scale).astype(dtype, copy=False)  # (H, 3H)
+        b_hn = params["b_h"][2 * H :].astype(dtype)  # (H,)
+        h = carry[0].astype(dtype, copy=False)
+        u_n = np.empty((T, B, H), dtype=dtype)  # h_{t-1} W_hn + b_hn
+        hs = np.empty_like(u_n)
+        hW = np.empty((B, 3 * H), dtype=dtype)
+        hW_rz, hW_n = hW[:, : 2 * H], hW[:, 2 * H :]
+        tmp = np.empty((B, H), dtype=dtype)
         rz, r, z, n = (
             gates[..., : 2 * H],
             gates[..., :H],
             gates[..., H : 2 * H],
             gates[..., 2 * H :],
         )
-        urz, un = us[..., : 2 * H], us[..., 2 * H :]
-        for t in range(T):
-            np.matmul(h, W_h, out=us[t])  # (B, 3H)
-            us[t] += b_h
-            rz[t] += urz[t]
-            np.tanh(rz[t], out=rz[t])
-            rz[t] *= 0.5
-            rz[t] += 0.5
-            np.multiply(r[t], un[t], out=tmp)
-            n[t] += tmp
-            np.tanh(n[t], out=n[t])
-            np.subtract(h, n[t], out=tmp)
-            tmp *= z[t]
-            np.add(n[t], tmp, out=hs[t])
-            h = hs[t]
-        return hs, (h,), (x, carry[0], gates, un, hs)
+        for rz_t, r_t, z_t, n_t, un_t, h_t in zip(rz, r, z, n, u_n, hs, strict=True):
+            np.dot(h, W_h, out=hW)  # (B, 3H)
+            rz_t += hW_rz
+            np.add(hW_n, b_hn, out=un_t)
+            np.tanh(rz_t, out=rz_t)
+            rz_t *= 0.5
+            rz_t += 0.5
+            np.multiply(r_t, un_t, out=tmp)
+            n_t += tmp
+            np.tanh(n_t, out=n_t)
+            np.subtract(h, n_t, out=h_t)  # h_t = n + z ⊙ (h_{t-1} − n)
+            h_t *= z_t
+            h_t += n_t
+            h = h_t
+        return hs, (h,), (x, carry[0], gates, u_n, hs)
 
     def backward(
         self, params: Params, cache: Any, dh: Array, dcarry: Carry
@@ -152,55 +158,69 @@ class GRUCell:
         x, h0, gates, u_n, hs = cache
         T, B, D = x.shape
         H = self.hidden
+        dtype = gates.dtype
         r, z, n = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]  # (T, B, H) views
-        h_prev = np.concatenate([h0[None], hs[:-1]])  # (T, B, H)
 
         # factor (T, B, 4H), blocks [r | z | u_n | n]: ∂h_t/∂(a_r + u_r), ∂h_t/∂(a_z + u_z),
-        # ∂h_t/∂u_n, ∂h_t/∂a_n, read off the forward in reverse:
-        factor = np.empty((T, B, 4 * H), dtype=gates.dtype)
-        f_r, f_z, f_un, f_n = (factor[..., k * H : (k + 1) * H] for k in range(4))
+        # ∂h_t/∂u_n, ∂h_t/∂a_n, read off the forward in reverse. The loop turns it into
+        # grad = dh_t ⊙ factor_t in place.
+        grad = np.empty((T, B, 4 * H), dtype=dtype)
+        f_r, f_z, f_un, f_n = (grad[..., k * H : (k + 1) * H] for k in range(4))
+        one_minus_z = np.subtract(1.0, z)  # (T, B, H)
         # h_t = (1 − z) ⊙ n + z ⊙ h_{t-1};  n = tanh(a_n + r ⊙ u_n)
         np.multiply(n, n, out=f_n)
         np.subtract(1.0, f_n, out=f_n)
-        f_n *= 1.0 - z
+        f_n *= one_minus_z
         np.multiply(f_n, r, out=f_un)
         # r = σ(a_r + u_r), through n
-        np.multiply(f_n, u_n, out=f_r)
-        f_r *= r * (1.0 - r)
-        # z = σ(a_z + u_z), through h_t
-        np.subtract(h_prev, n, out=f_z)
-        f_z *= z * (1.0 - z)
+        np.subtract(1.0, r, out=f_r)
+        f_r *= r
+        f_r *= u_n
+        f_r *= f_n
+        # z = σ(a_z + u_z), through h_t; h_{t-1} is h0, then hs[:-1]
+        np.subtract(h0, n[0], out=f_z[0])
+        np.subtract(hs[:-1], n[1:], out=f_z[1:])
+        f_z *= z
+        f_z *= one_minus_z
+        del one_minus_z
 
-        grad = np.empty_like(factor)  # dh_t ⊙ factor_t, (T, B, 4H)
-        factor4 = factor.reshape(T, B, 4, H)
         grad4 = grad.reshape(T, B, 4, H)
-        du = grad[..., : 3 * H]  # d u_t: [r | z | u_n] blocks, (T, B, 3H)
-        W_hT = params["W_h"].T
-        dh_next = np.array(dcarry[0], dtype=gates.dtype)  # a copy: the loop writes into it
+        du = grad[..., : 3 * H]  # d u_t: [r | z | u_n] blocks, (T, B, 3H), rows 4H apart
+        W_hT = params["W_h"].astype(dtype, copy=False).T  # (3H, H)
+        dh_next = np.array(dcarry[0], dtype=dtype)  # a copy: the loop writes into it
         dh_t = np.empty_like(dh_next)
         for t in reversed(range(T)):
             np.add(dh[t], dh_next, out=dh_t)  # h_t is both the output and the carry
             # h_t = f(gates(a_t + u_t), h_{t-1}), all through the factors
-            np.multiply(factor4[t], dh_t[:, None, :], out=grad4[t])
+            grad4[t] *= dh_t[:, None, :]
             # u_t = h_{t-1} W_h + b_h
-            np.matmul(du[t], W_hT, out=dh_next)
+            np.dot(du[t], W_hT, out=dh_next)  # (B, H)
             # h_t = ... + z ⊙ h_{t-1}
             np.multiply(dh_t, z[t], out=dh_t)
             dh_next += dh_t
 
-        # u_t = h_{t-1} W_h + b_h;  a_t = x_t W_x + b_x, for all t at once
-        flat_du = np.ascontiguousarray(du).reshape(T * B, 3 * H)
-        flat_da = np.concatenate([grad[..., : 2 * H], grad[..., 3 * H :]], axis=-1).reshape(
-            T * B, 3 * H
-        )
+        # u_t = h_{t-1} W_h + b_h;  a_t = x_t W_x + b_x, for all t at once. Strided 2-D views
+        # (BLAS takes a row stride) instead of copies: du is columns [:3H], da is [:2H] + [3H:].
+        flat = grad.reshape(T * B, 4 * H)
+        flat_x = x.reshape(T * B, D)
+        da_rz, da_n = flat[:, : 2 * H], flat[:, 3 * H :]
+        dW_x = np.empty((D, 3 * H), dtype=dtype)
+        np.matmul(flat_x.T, da_rz, out=dW_x[:, : 2 * H])
+        np.matmul(flat_x.T, da_n, out=dW_x[:, 2 * H :])
+        dW_h = h0.astype(dtype, copy=False).T @ flat[:B, : 3 * H]  # (H, 3H)
+        if T > 1:
+            dW_h += hs[:-1].reshape((T - 1) * B, H).T @ flat[B:, : 3 * H]
+        sums = np.add.reduce(flat, axis=0)  # (4H,)
         grads = {
-            "W_x": x.reshape(T * B, D).T @ flat_da,  # (D, 3H)
-            "W_h": h_prev.reshape(T * B, H).T @ flat_du,  # (H, 3H)
-            "b_x": flat_da.sum(axis=0),
-            "b_h": flat_du.sum(axis=0),
+            "W_x": dW_x,
+            "W_h": dW_h,
+            "b_x": np.concatenate([sums[: 2 * H], sums[3 * H :]]),
+            "b_h": sums[: 3 * H].copy(),
         }
-        dx = (flat_da @ params["W_x"].T).reshape(T, B, D)
-        return dx, (dh_next,), grads
+        W_x = params["W_x"]
+        dx = da_rz @ W_x[:, : 2 * H].T  # (T·B, D)
+        dx += da_n @ W_x[:, 2 * H :].T
+        return dx.reshape(T, B, D), (dh_next,), grads
 
     # ---- PyTorch ----------------------------------------------------------------------------
 

@@ -127,84 +127,105 @@ class LSTMCell:
 
     def forward(self, params: Params, x: Array, carry: Carry) -> tuple[Array, Carry, Any]:
         """All input projections in one GEMM; the loop does h W_h, one tanh and the cell update."""
-        h, c = carry
         T, B, D = x.shape
         H = self.hidden
         scale, shift = gate_affine(H, x.dtype)
-        W_h = params["W_h"] * scale  # (H, 4H): σ's halving folded into the weights
-        gates = (x.reshape(T * B, D) @ params["W_x"]).reshape(T, B, 4 * H)  # becomes the gates
-        gates += params["b_x"] + params["b_h"]
-        gates *= scale
-        cs = np.empty((T, B, H), dtype=gates.dtype)
+        # σ's halving folded into the weights and biases (×½ and ×1 are exact)
+        W_x = params["W_x"] * scale  # (D, 4H)
+        gates = (x.reshape(T * B, D) @ W_x).reshape(T, B, 4 * H)  # becomes the gates
+        gates += (params["b_x"] + params["b_h"]) * scale
+        dtype = gates.dtype
+        # np.dot (less per-call overhead than matmul) needs one dtype throughout
+        W_h = (params["W_h"] * scale).astype(dtype, copy=False)  # (H, 4H)
+        h = carry[0].astype(dtype, copy=False)
+        c = carry[1].astype(dtype, copy=False)
+        cs = np.empty((T, B, H), dtype=dtype)
         tanh_cs = np.empty_like(cs)
         hs = np.empty_like(cs)
-        hz = np.empty((B, 4 * H), dtype=gates.dtype)
-        ig = np.empty((B, H), dtype=gates.dtype)
+        hz = np.empty((B, 4 * H), dtype=dtype)
+        ig = np.empty((B, H), dtype=dtype)
         i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views
-        for t in range(T):
-            z = gates[t]
-            np.matmul(h, W_h, out=hz)  # (B, 4H)
+        for z, i_t, f_t, g_t, o_t, c_t, tanh_c, h_t in zip(
+            gates, i, f, g, o, cs, tanh_cs, hs, strict=True
+        ):
+            np.dot(h, W_h, out=hz)  # (B, 4H)
             z += hz
             np.tanh(z, out=z)
             z *= scale
             z += shift
-            np.multiply(f[t], c, out=cs[t])
-            np.multiply(i[t], g[t], out=ig)
-            cs[t] += ig
-            np.tanh(cs[t], out=tanh_cs[t])
-            np.multiply(o[t], tanh_cs[t], out=hs[t])
-            h, c = hs[t], cs[t]
+            np.multiply(f_t, c, out=c_t)
+            np.multiply(i_t, g_t, out=ig)
+            c_t += ig
+            np.tanh(c_t, out=tanh_c)
+            np.multiply(o_t, tanh_c, out=h_t)
+            h, c = h_t, c_t
         return hs, (h, c), (x, carry, gates, cs, tanh_cs, hs)
 
     def backward(
         self, params: Params, cache: Any, dh: Array, dcarry: Carry
     ) -> tuple[Array, Carry, Params]:
-        """Everything off the recurrence is done for all steps at once; the loop is 7 calls."""
+        """Everything off the recurrence is done for all steps at once; the loop is 7 calls.
+
+        One (T, B, 4H) buffer holds the per-step factors and is turned into dz in place.
+        """
         x, (h0, c0), gates, cs, tanh_cs, hs = cache
         T, B, D = x.shape
         H = self.hidden
+        dtype = gates.dtype
         i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views
-        c_prev = np.concatenate([c0[None], cs[:-1]])  # (T, B, H)
-        h_prev = np.concatenate([h0[None], hs[:-1]])  # (T, B, H)
 
         # Per-step factors, for all steps at once: given dh_t and dc_t, dz_t is
         # [dc_t | dc_t | dc_t | dh_t] ⊙ factor_t, blocks [i | f | g | o].
-        # h_t = o ⊙ tanh(c_t): ∂h/∂c = o ⊙ (1 − tanh² c), ∂h/∂o = tanh c
-        dc_from_h = o * (1.0 - tanh_cs * tanh_cs)  # (T, B, H)
+        dz = np.empty_like(gates)  # factor_t, then dz_t, (T, B, 4H)
+        dz_i, dz_f, dz_g, dz_o = (dz[..., k * H : (k + 1) * H] for k in range(4))
+        # h_t = o ⊙ tanh(c_t): ∂h/∂o = tanh c;  o = σ(z_o): σ' = o(1 − o)
+        np.subtract(1.0, o, out=dz_o)
+        dz_o *= o
+        dz_o *= tanh_cs
         # c_t = f ⊙ c_{t-1} + i ⊙ g: ∂c/∂i = g, ∂c/∂f = c_{t-1}, ∂c/∂g = i
-        factor = np.concatenate([g, c_prev, i, tanh_cs], axis=-1)  # (T, B, 4H)
-        # i, f, o = σ(z_i, z_f, z_o): σ' = σ(1 − σ);  g = tanh(z_g): tanh' = 1 − g²
-        slope = gates * (1.0 - gates)  # (T, B, 4H)
-        np.multiply(g, g, out=slope[..., 2 * H : 3 * H])
-        np.subtract(1.0, slope[..., 2 * H : 3 * H], out=slope[..., 2 * H : 3 * H])
-        factor *= slope
+        # i, f = σ(z_i, z_f): σ' = σ(1 − σ);  g = tanh(z_g): tanh' = 1 − g²
+        np.subtract(1.0, i, out=dz_i)
+        dz_i *= i
+        dz_i *= g
+        np.subtract(1.0, f, out=dz_f)
+        dz_f *= f
+        dz_f[0] *= c0
+        dz_f[1:] *= cs[:-1]
+        np.multiply(g, g, out=dz_g)
+        np.subtract(1.0, dz_g, out=dz_g)
+        dz_g *= i
+        # h_t = o ⊙ tanh(c_t): ∂h/∂c = o ⊙ (1 − tanh² c)
+        dc_from_h = np.multiply(tanh_cs, tanh_cs)  # (T, B, H)
+        np.subtract(1.0, dc_from_h, out=dc_from_h)
+        dc_from_h *= o
 
-        dz = np.empty_like(gates)  # (T, B, 4H)
-        factor4 = factor.reshape(T, B, 4, H)
-        dz4 = dz.reshape(T, B, 4, H)
-        W_hT = params["W_h"].T
-        dh_next = np.array(dcarry[0], dtype=gates.dtype)  # copies: the loop writes into them
-        dc_next = np.array(dcarry[1], dtype=gates.dtype)
+        W_hT = params["W_h"].astype(dtype, copy=False).T  # (4H, H)
+        dh_next = np.array(dcarry[0], dtype=dtype)  # copies: the loop writes into them
+        dc_next = np.array(dcarry[1], dtype=dtype)
         dh_t = np.empty_like(dh_next)
         dc_t = np.empty_like(dc_next)
+        dz4 = dz.reshape(T, B, 4, H)
         for t in reversed(range(T)):
             np.add(dh[t], dh_next, out=dh_t)  # h_t is both the output and the carry
             # h_t = o ⊙ tanh(c_t)
             np.multiply(dh_t, dc_from_h[t], out=dc_t)
             dc_t += dc_next
-            np.multiply(factor4[t, :, 3], dh_t, out=dz4[t, :, 3])
+            dz4[t, :, 3] *= dh_t
             # c_t = f ⊙ c_{t-1} + i ⊙ g, with i, f, g = gates(z_t)
-            np.multiply(factor4[t, :, :3], dc_t[:, None, :], out=dz4[t, :, :3])
+            dz4[t, :, :3] *= dc_t[:, None, :]
             np.multiply(dc_t, f[t], out=dc_next)
             # z_t = ... + h_{t-1} W_h
-            np.matmul(dz[t], W_hT, out=dh_next)
+            np.dot(dz[t], W_hT, out=dh_next)  # (B, H)
 
-        # z_t = x_t W_x + h_{t-1} W_h + b_x + b_h, for all t at once
+        # z_t = x_t W_x + h_{t-1} W_h + b_x + b_h, for all t at once; h_{t-1} is h0, then hs[:-1]
         flat_dz = dz.reshape(T * B, 4 * H)
-        db = flat_dz.sum(axis=0)
+        db = np.add.reduce(flat_dz, axis=0)  # (4H,)
+        dW_h = h0.astype(dtype, copy=False).T @ dz[0]  # (H, 4H)
+        if T > 1:
+            dW_h += hs[:-1].reshape((T - 1) * B, H).T @ dz[1:].reshape((T - 1) * B, 4 * H)
         grads = {
             "W_x": x.reshape(T * B, D).T @ flat_dz,  # (D, 4H)
-            "W_h": h_prev.reshape(T * B, H).T @ flat_dz,  # (H, 4H)
+            "W_h": dW_h,
             "b_x": db,
             "b_h": db.copy(),
         }
