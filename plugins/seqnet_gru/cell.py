@@ -186,7 +186,7 @@ class GRUCell:
 
         grad4 = grad.reshape(T, B, 4, H)
         du = grad[..., : 3 * H]  # d u_t: [r | z | u_n] blocks, (T, B, 3H), rows 4H apart
-        W_hT = params["W_h"].astype(dtype, copy=False).T  # (3H, H)
+        W_hT = np.ascontiguousarray(params["W_h"].T, dtype=dtype)  # (3H, H)
         dh_next = np.array(dcarry[0], dtype=dtype)  # a copy: the loop writes into it
         dh_t = np.empty_like(dh_next)
         for t in reversed(range(T)):

@@ -199,7 +199,7 @@ class LSTMCell:
         np.subtract(1.0, dc_from_h, out=dc_from_h)
         dc_from_h *= o
 
-        W_hT = params["W_h"].astype(dtype, copy=False).T  # (4H, H)
+        W_hT = np.ascontiguousarray(params["W_h"].T, dtype=dtype)  # (4H, H)
         dh_next = np.array(dcarry[0], dtype=dtype)  # copies: the loop writes into them
         dc_next = np.array(dcarry[1], dtype=dtype)
         dh_t = np.empty_like(dh_next)
