@@ -164,58 +164,55 @@ class LSTMCell:
     def backward(
         self, params: Params, cache: Any, dh: Array, dcarry: Carry
     ) -> tuple[Array, Carry, Params]:
-        """Everything off the recurrence is done for all steps at once; the loop is 7 calls.
-
-        One (T, B, 4H) buffer holds the per-step factors and is turned into dz in place.
-        """
+        """The loop does the gate maths of one step and dz_t W_h^T; the weight gradients and dx
+        are one GEMM each over all steps."""
         x, (h0, c0), gates, cs, tanh_cs, hs = cache
         T, B, D = x.shape
         H = self.hidden
         dtype = gates.dtype
-        i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views
-
-        # Per-step factors, for all steps at once: given dh_t and dc_t, dz_t is
-        # [dc_t | dc_t | dc_t | dh_t] ⊙ factor_t, blocks [i | f | g | o].
-        dz = np.empty_like(gates)  # factor_t, then dz_t, (T, B, 4H)
-        dz_i, dz_f, dz_g, dz_o = (dz[..., k * H : (k + 1) * H] for k in range(4))
-        # h_t = o ⊙ tanh(c_t): ∂h/∂o = tanh c;  o = σ(z_o): σ' = o(1 − o)
-        np.subtract(1.0, o, out=dz_o)
-        dz_o *= o
-        dz_o *= tanh_cs
-        # c_t = f ⊙ c_{t-1} + i ⊙ g: ∂c/∂i = g, ∂c/∂f = c_{t-1}, ∂c/∂g = i
-        # i, f = σ(z_i, z_f): σ' = σ(1 − σ);  g = tanh(z_g): tanh' = 1 − g²
-        np.subtract(1.0, i, out=dz_i)
-        dz_i *= i
-        dz_i *= g
-        np.subtract(1.0, f, out=dz_f)
-        dz_f *= f
-        dz_f[0] *= c0
-        dz_f[1:] *= cs[:-1]
-        np.multiply(g, g, out=dz_g)
-        np.subtract(1.0, dz_g, out=dz_g)
-        dz_g *= i
-        # h_t = o ⊙ tanh(c_t): ∂h/∂c = o ⊙ (1 − tanh² c)
-        dc_from_h = np.multiply(tanh_cs, tanh_cs)  # (T, B, H)
-        np.subtract(1.0, dc_from_h, out=dc_from_h)
-        dc_from_h *= o
+        c0 = c0.astype(dtype, copy=False)
 
         W_hT = np.ascontiguousarray(params["W_h"].T, dtype=dtype)  # (4H, H)
         dh_next = np.array(dcarry[0], dtype=dtype)  # copies: the loop writes into them
         dc_next = np.array(dcarry[1], dtype=dtype)
         dh_t = np.empty_like(dh_next)
         dc_t = np.empty_like(dc_next)
+        slope = np.empty((B, 4 * H), dtype=dtype)
+        slope_g = slope[:, 2 * H : 3 * H]
+        dz = np.empty_like(gates)  # (T, B, 4H)
+        gates4 = gates.reshape(T, B, 4, H)
         dz4 = dz.reshape(T, B, 4, H)
+        # All of a step's gate maths is done in the loop, where its gates are still in cache.
         for t in reversed(range(T)):
+            gates_t, i_g, f_t, g_t, o_t = (
+                gates[t],
+                gates4[t, :, 0::2],  # blocks i, g
+                gates4[t, :, 1],
+                gates4[t, :, 2],
+                gates4[t, :, 3],
+            )
+            tanh_c, dz_t, dz4_t = tanh_cs[t], dz[t], dz4[t]
             np.add(dh[t], dh_next, out=dh_t)  # h_t is both the output and the carry
-            # h_t = o ⊙ tanh(c_t)
-            np.multiply(dh_t, dc_from_h[t], out=dc_t)
+            # h_t = o ⊙ tanh(c_t): do = dh ⊙ tanh c, dc = dc_{t+1→t} + dh ⊙ o ⊙ (1 − tanh² c)
+            np.multiply(dh_t, tanh_c, out=dz4_t[:, 3])
+            np.multiply(tanh_c, tanh_c, out=dc_t)
+            np.subtract(1.0, dc_t, out=dc_t)
+            dc_t *= o_t
+            dc_t *= dh_t
             dc_t += dc_next
-            dz4[t, :, 3] *= dh_t
-            # c_t = f ⊙ c_{t-1} + i ⊙ g, with i, f, g = gates(z_t)
-            dz4[t, :, :3] *= dc_t[:, None, :]
-            np.multiply(dc_t, f[t], out=dc_next)
+            # c_t = f ⊙ c_{t-1} + i ⊙ g: di = dc ⊙ g, dg = dc ⊙ i, df = dc ⊙ c_{t-1},
+            # dc_{t-1} = dc ⊙ f
+            np.multiply(i_g[:, ::-1], dc_t[:, None, :], out=dz4_t[:, 0::2])  # [g, i] -> [di, dg]
+            np.multiply(dc_t, cs[t - 1] if t > 0 else c0, out=dz4_t[:, 1])
+            np.multiply(dc_t, f_t, out=dc_next)
+            # i, f, o = σ(z_i, z_f, z_o): σ' = σ(1 − σ);  g = tanh(z_g): tanh' = 1 − g²
+            np.subtract(1.0, gates_t, out=slope)
+            slope *= gates_t
+            np.multiply(g_t, g_t, out=slope_g)
+            np.subtract(1.0, slope_g, out=slope_g)
+            dz_t *= slope
             # z_t = ... + h_{t-1} W_h
-            np.dot(dz[t], W_hT, out=dh_next)  # (B, H)
+            np.dot(dz_t, W_hT, out=dh_next)  # (B, H)
 
         # z_t = x_t W_x + h_{t-1} W_h + b_x + b_h, for all t at once; h_{t-1} is h0, then hs[:-1]
         flat_dz = dz.reshape(T * B, 4 * H)
