@@ -154,49 +154,54 @@ class GRUCell:
     def backward(
         self, params: Params, cache: Any, dh: Array, dcarry: Carry
     ) -> tuple[Array, Carry, Params]:
-        """Every gradient of step t is dh_t times a factor known before the loop: 5 calls a step."""
+        """The loop does the gate maths of one step and du_t W_h^T; the weight gradients and dx
+        are GEMMs over all steps."""
         x, h0, gates, u_n, hs = cache
         T, B, D = x.shape
         H = self.hidden
         dtype = gates.dtype
         r, z, n = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]  # (T, B, H) views
 
-        # factor (T, B, 4H), blocks [r | z | u_n | n]: ∂h_t/∂(a_r + u_r), ∂h_t/∂(a_z + u_z),
-        # ∂h_t/∂u_n, ∂h_t/∂a_n, read off the forward in reverse. The loop turns it into
-        # grad = dh_t ⊙ factor_t in place.
+        h0 = h0.astype(dtype, copy=False)
+        # grad (T, B, 4H), blocks [r | z | u_n | n]: the gradients of a_r + u_r, a_z + u_z, u_n
+        # and a_n; du_t is blocks [:3], da_t blocks [:2] and [3]. All of a step's gate maths is
+        # done in the loop, where its gates are still in cache.
         grad = np.empty((T, B, 4 * H), dtype=dtype)
-        f_r, f_z, f_un, f_n = (grad[..., k * H : (k + 1) * H] for k in range(4))
-        one_minus_z = np.subtract(1.0, z)  # (T, B, H)
-        # h_t = (1 − z) ⊙ n + z ⊙ h_{t-1};  n = tanh(a_n + r ⊙ u_n)
-        np.multiply(n, n, out=f_n)
-        np.subtract(1.0, f_n, out=f_n)
-        f_n *= one_minus_z
-        np.multiply(f_n, r, out=f_un)
-        # r = σ(a_r + u_r), through n
-        np.subtract(1.0, r, out=f_r)
-        f_r *= r
-        f_r *= u_n
-        f_r *= f_n
-        # z = σ(a_z + u_z), through h_t; h_{t-1} is h0, then hs[:-1]
-        np.subtract(h0, n[0], out=f_z[0])
-        np.subtract(hs[:-1], n[1:], out=f_z[1:])
-        f_z *= z
-        f_z *= one_minus_z
-        del one_minus_z
-
-        grad4 = grad.reshape(T, B, 4, H)
-        du = grad[..., : 3 * H]  # d u_t: [r | z | u_n] blocks, (T, B, 3H), rows 4H apart
+        du = grad[..., : 3 * H]  # (T, B, 3H), rows 4H apart
         W_hT = np.ascontiguousarray(params["W_h"].T, dtype=dtype)  # (3H, H)
         dh_next = np.array(dcarry[0], dtype=dtype)  # a copy: the loop writes into it
         dh_t = np.empty_like(dh_next)
+        tmp = np.empty_like(dh_next)
+        slope = np.empty((B, 2 * H), dtype=dtype)
         for t in reversed(range(T)):
+            rz_t, r_t, z_t, n_t, un_t = gates[t, :, : 2 * H], r[t], z[t], n[t], u_n[t]
+            g_rz, g_r, g_z, g_un, g_n = (
+                grad[t, :, : 2 * H],
+                grad[t, :, :H],
+                grad[t, :, H : 2 * H],
+                grad[t, :, 2 * H : 3 * H],
+                grad[t, :, 3 * H :],
+            )
             np.add(dh[t], dh_next, out=dh_t)  # h_t is both the output and the carry
-            # h_t = f(gates(a_t + u_t), h_{t-1}), all through the factors
-            grad4[t] *= dh_t[:, None, :]
+            # h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}: dn = dh ⊙ (1 − z), dz = dh ⊙ (h_{t-1} − n)
+            np.subtract(1.0, z_t, out=tmp)
+            np.multiply(dh_t, tmp, out=g_n)
+            np.subtract(hs[t - 1] if t > 0 else h0, n_t, out=g_z)
+            g_z *= dh_t
+            # n = tanh(a_n + r ⊙ u_n): da_n = dn ⊙ (1 − n²), du_n = da_n ⊙ r, dr = da_n ⊙ u_n
+            np.multiply(n_t, n_t, out=tmp)
+            np.subtract(1.0, tmp, out=tmp)
+            g_n *= tmp
+            np.multiply(g_n, r_t, out=g_un)
+            np.multiply(g_n, un_t, out=g_r)
+            # r = σ(a_r + u_r), z = σ(a_z + u_z): σ' = σ(1 − σ)
+            np.subtract(1.0, rz_t, out=slope)
+            slope *= rz_t
+            g_rz *= slope
             # u_t = h_{t-1} W_h + b_h
             np.dot(du[t], W_hT, out=dh_next)  # (B, H)
             # h_t = ... + z ⊙ h_{t-1}
-            np.multiply(dh_t, z[t], out=dh_t)
+            np.multiply(dh_t, z_t, out=dh_t)
             dh_next += dh_t
 
         # u_t = h_{t-1} W_h + b_h;  a_t = x_t W_x + b_x, for all t at once. Strided 2-D views
