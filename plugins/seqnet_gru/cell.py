@@ -212,7 +212,7 @@ class GRUCell:
         dW_x = np.empty((D, 3 * H), dtype=dtype)
         np.matmul(flat_x.T, da_rz, out=dW_x[:, : 2 * H])
         np.matmul(flat_x.T, da_n, out=dW_x[:, 2 * H :])
-        dW_h = h0.astype(dtype, copy=False).T @ flat[:B, : 3 * H]  # (H, 3H)
+        dW_h = h0.T @ flat[:B, : 3 * H]  # (H, 3H)
         if T > 1:
             dW_h += hs[:-1].reshape((T - 1) * B, H).T @ flat[B:, : 3 * H]
         sums = np.add.reduce(flat, axis=0)  # (4H,)
