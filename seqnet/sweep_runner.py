@@ -88,8 +88,6 @@ def execute(job: Job) -> dict[str, Any]:
     raises only if the worker itself is going down. The files (spec.yaml, metrics.jsonl,
     checkpoint.npz, summary.json) travel back so that workers need no shared disk.
     """
-    from threadpoolctl import threadpool_limits
-
     from seqnet import specs
     from seqnet.rundir import RunDir, train_in
 
@@ -99,8 +97,8 @@ def execute(job: Job) -> dict[str, Any]:
             registry = registry_for(job.plugins, job.disabled)
             spec = specs.resolve(job.spec, registry)
             folder = RunDir.create(path, spec)
-            with threadpool_limits(1):  # small matrices: one BLAS thread per run is fastest
-                _, summary, _ = train_in(folder, spec, registry=registry)
+            # BLAS threads come from the spec (train.threads), as in `seqnet run`
+            _, summary, _ = train_in(folder, spec, registry=registry)
         except Exception as error:
             return {"status": "failed", "error": describe(error), "files": collect(path)}
         files = collect(path)
