@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from seqnet.interfaces import Array
@@ -26,3 +28,35 @@ def orthogonal(rng: np.random.Generator, size: int, blocks: int = 1) -> Array:
         q, r = np.linalg.qr(rng.standard_normal((size, size)))
         parts.append(q * np.sign(np.diag(r)))  # sign fix makes the draw uniform (Haar)
     return np.concatenate(parts, axis=1)
+
+
+InitScheme = Literal["uniform", "glorot_orthogonal"]
+
+
+def recurrent_params(
+    rng: np.random.Generator,
+    scheme: InitScheme,
+    input_size: int,
+    hidden: int,
+    blocks: int = 1,
+    biases: tuple[str, ...] = ("b",),
+) -> dict[str, Array]:
+    """W_x (D, blocks·H), W_h (H, blocks·H) and each named bias (blocks·H,), in that order.
+
+    `uniform`: every array U(±1/√H) (PyTorch). `glorot_orthogonal`: Glorot W_x, an orthogonal
+    W_h per gate block, zero biases (Keras).
+    """
+    width = blocks * hidden
+    if scheme == "uniform":
+        params = {
+            "W_x": uniform(rng, (input_size, width), hidden),
+            "W_h": uniform(rng, (hidden, width), hidden),
+        }
+        params.update({name: uniform(rng, (width,), hidden) for name in biases})
+        return params
+    params = {
+        "W_x": glorot_uniform(rng, (input_size, width)),
+        "W_h": orthogonal(rng, hidden, blocks),
+    }
+    params.update({name: np.zeros(width) for name in biases})
+    return params

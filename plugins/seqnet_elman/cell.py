@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from seqnet.init import glorot_uniform, orthogonal, uniform
+from seqnet.init import InitScheme, recurrent_params
 from seqnet.interfaces import Array, Carry, Params, PluginSpec
 
 
@@ -26,7 +26,7 @@ class ElmanCell:
         activation: Literal["tanh", "sigmoid", "relu"] = Field(
             "tanh", description="nonlinearity of the hidden state"
         )
-        init: Literal["uniform", "glorot_orthogonal"] = Field(
+        init: InitScheme = Field(
             "uniform",
             description="uniform ±1/√H (PyTorch) or Glorot W_x with orthogonal W_h (Keras)",
         )
@@ -36,18 +36,7 @@ class ElmanCell:
         self.hidden = self.spec.hidden
 
     def init(self, rng: np.random.Generator, input_size: int) -> Params:
-        H = self.hidden
-        if self.spec.init == "uniform":
-            return {
-                "W_x": uniform(rng, (input_size, H), H),
-                "W_h": uniform(rng, (H, H), H),
-                "b": uniform(rng, (H,), H),
-            }
-        return {
-            "W_x": glorot_uniform(rng, (input_size, H)),
-            "W_h": orthogonal(rng, H),
-            "b": np.zeros(H),
-        }
+        return recurrent_params(rng, self.spec.init, input_size, self.hidden)
 
     def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry:
         return (np.zeros((batch, self.hidden), dtype=dtype),)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 from pydantic import Field
 
-from seqnet.init import glorot_uniform, orthogonal, uniform
+from seqnet.init import InitScheme, recurrent_params
 from seqnet.interfaces import Array, Carry, Params, PluginSpec
 from seqnet.torch_layout import params_from_torch, params_to_torch
 
@@ -41,7 +41,7 @@ class GRUCell:
 
     class Spec(PluginSpec):
         hidden: Annotated[int, Field(gt=0, description="hidden units")]
-        init: Literal["uniform", "glorot_orthogonal"] = Field(
+        init: InitScheme = Field(
             "uniform",
             description="uniform ±1/√H (PyTorch) or Glorot W_x with orthogonal W_h (Keras)",
         )
@@ -51,20 +51,9 @@ class GRUCell:
         self.hidden = self.spec.hidden
 
     def init(self, rng: np.random.Generator, input_size: int) -> Params:
-        H = self.hidden
-        if self.spec.init == "uniform":
-            return {
-                "W_x": uniform(rng, (input_size, 3 * H), H),
-                "W_h": uniform(rng, (H, 3 * H), H),
-                "b_x": uniform(rng, (3 * H,), H),
-                "b_h": uniform(rng, (3 * H,), H),
-            }
-        return {
-            "W_x": glorot_uniform(rng, (input_size, 3 * H)),
-            "W_h": orthogonal(rng, H, blocks=3),
-            "b_x": np.zeros(3 * H),
-            "b_h": np.zeros(3 * H),
-        }
+        return recurrent_params(
+            rng, self.spec.init, input_size, self.hidden, blocks=3, biases=("b_x", "b_h")
+        )
 
     def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry:
         return (np.zeros((batch, self.hidden), dtype=dtype),)

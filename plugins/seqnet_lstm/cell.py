@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 from pydantic import Field
 
-from seqnet.init import glorot_uniform, orthogonal, uniform
+from seqnet.init import InitScheme, recurrent_params
 from seqnet.interfaces import Array, Carry, Params, PluginSpec
 from seqnet.torch_layout import params_from_torch, params_to_torch
 
@@ -49,7 +49,7 @@ class LSTMCell:
 
     class Spec(PluginSpec):
         hidden: Annotated[int, Field(gt=0, description="hidden units (the size of h and of c)")]
-        init: Literal["uniform", "glorot_orthogonal"] = Field(
+        init: InitScheme = Field(
             "uniform",
             description="uniform ±1/√H (PyTorch) or Glorot W_x with orthogonal W_h (Keras)",
         )
@@ -65,20 +65,9 @@ class LSTMCell:
 
     def init(self, rng: np.random.Generator, input_size: int) -> Params:
         H = self.hidden
-        if self.spec.init == "uniform":
-            params = {
-                "W_x": uniform(rng, (input_size, 4 * H), H),
-                "W_h": uniform(rng, (H, 4 * H), H),
-                "b_x": uniform(rng, (4 * H,), H),
-                "b_h": uniform(rng, (4 * H,), H),
-            }
-        else:
-            params = {
-                "W_x": glorot_uniform(rng, (input_size, 4 * H)),
-                "W_h": orthogonal(rng, H, blocks=4),
-                "b_x": np.zeros(4 * H),
-                "b_h": np.zeros(4 * H),
-            }
+        params = recurrent_params(
+            rng, self.spec.init, input_size, H, blocks=4, biases=("b_x", "b_h")
+        )
         if self.spec.forget_bias is not None:
             params["b_x"][H : 2 * H] = self.spec.forget_bias
             params["b_h"][H : 2 * H] = 0.0
