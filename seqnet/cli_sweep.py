@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -104,6 +103,7 @@ def sweep(
     from seqnet import sweep as sweeps
     from seqnet.atomic import write_atomic
     from seqnet.plugins import default_registry
+    from seqnet.rundir import unused_folder
     from seqnet.sweep_folder import SweepFolder
     from seqnet.sweep_runner import run_sweep
 
@@ -127,7 +127,7 @@ def sweep(
         raise fail("name a task or a spec file to sweep, or --resume DIR", 2)
     else:
         planned = sweeps.plan(spec, set_ or [], given, registry)
-        path = Path(out) if out else default_folder(planned.base["task"]["name"])
+        path = Path(out) if out else unused_folder(Path("sweeps"), planned.base["task"]["name"])
         folder = SweepFolder.create(path, planned)
     todo = len(folder.missing())
     with SweepProgress(len(folder.sweep.runs), todo, quiet) as on_event:
@@ -138,15 +138,6 @@ def sweep(
         typer.echo(json.dumps(summary))
     else:
         show(summary, task_target(registry, folder.sweep.base["task"]["name"]))
-
-
-def default_folder(task: str, root: Path = Path("sweeps")) -> Path:
-    base = root / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
 
 
 def make_engine(

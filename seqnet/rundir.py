@@ -19,9 +19,9 @@ from seqnet.checkpoint import Checkpoint, CheckpointError
 from seqnet.errors import SeqnetError
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
-from seqnet.runner import Parts, build, summary
+from seqnet.runner import Parts, build, summary, train_parts
 from seqnet.specs import RunSpec
-from seqnet.training import LoopState, Record, Result, Snapshot, train
+from seqnet.training import LoopState, Record, Result, Snapshot
 
 SPEC = "spec.yaml"
 METRICS = "metrics.jsonl"
@@ -37,7 +37,12 @@ class RunDirError(SeqnetError):
 
 def default_folder(spec: RunSpec, root: Path = Path("runs")) -> Path:
     """`runs/<task>-<cell>-<timestamp>`, with a counter if that name is taken."""
-    base = root / f"{spec.task.name}-{spec.model.cell}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return unused_folder(root, f"{spec.task.name}-{spec.model.cell}")
+
+
+def unused_folder(root: Path, prefix: str) -> Path:
+    """`root/<prefix>-<timestamp>`, or with `-2`, `-3`, ... if that folder exists already."""
+    base = root / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
     path, n = base, 1
     while path.exists():
         n += 1
@@ -170,12 +175,9 @@ def train_in(
         if on_log is not None:
             on_log(record)
 
-    result = train(
-        parts.model,
-        parts.task,
-        parts.optimizer,
-        spec.train,
-        clip=spec.optimizer.clip,
+    result = train_parts(
+        parts,
+        spec,
         params=params,
         on_log=logged,
         resume=resume,

@@ -53,16 +53,16 @@ def run(
     on_log: Callable[[Record], None] | None = None,
 ) -> tuple[Result, dict[str, Any]]:
     """Train the run a resolved spec describes; returns the result and its summary object."""
-    parts = build(spec, registry)
-    result = train(
-        parts.model,
-        parts.task,
-        parts.optimizer,
-        spec.train,
-        clip=spec.optimizer.clip,
-        on_log=on_log,
-    )
+    result = train_parts(build(spec, registry), spec, on_log=on_log)
     return result, summary(spec, result)
+
+
+def train_parts(parts: Parts, spec: RunSpec, **options: Any) -> Result:
+    """`train` the built parts with the spec's training settings and clipping; `options` are
+    train's keyword arguments (params, on_log, resume, on_checkpoint, stop_requested)."""
+    return train(
+        parts.model, parts.task, parts.optimizer, spec.train, clip=spec.optimizer.clip, **options
+    )
 
 
 def summary(spec: RunSpec, result: Result) -> dict[str, Any]:

@@ -43,6 +43,15 @@ class SlotOptimizer:
         self.flat.load(state["slots"])
 
 
+def scaled_step(g: Array, s: Array, work: Array, lr: float, eps: float) -> Array:
+    """-lr g / (√s + eps) into `work`: the update RMSProp and Adagrad share."""
+    np.sqrt(s, out=work)
+    work += eps
+    np.divide(g, work, out=work)
+    work *= -lr
+    return work
+
+
 class SGD(SlotOptimizer):
     """Stochastic gradient descent, with optional (Nesterov) momentum, as torch.optim.SGD."""
 
@@ -140,11 +149,7 @@ class RMSProp(SlotOptimizer):
         work *= 1.0 - alpha
         s *= alpha
         s += work
-        np.sqrt(s, out=work)  # p -= lr g / (√s + eps)
-        work += self.spec.eps
-        np.divide(g, work, out=work)
-        work *= -self.spec.lr
-        self.flat.apply(params, work)
+        self.flat.apply(params, scaled_step(g, s, work, self.spec.lr, self.spec.eps))
 
 
 class Adagrad(SlotOptimizer):
@@ -167,8 +172,4 @@ class Adagrad(SlotOptimizer):
         s, work = self.flat.slot("sum"), self.flat.scratch
         np.multiply(g, g, out=work)  # s = s + g²
         s += work
-        np.sqrt(s, out=work)  # p -= lr g / (√s + eps)
-        work += self.spec.eps
-        np.divide(g, work, out=work)
-        work *= -self.spec.lr
-        self.flat.apply(params, work)
+        self.flat.apply(params, scaled_step(g, s, work, self.spec.lr, self.spec.eps))
