@@ -37,13 +37,17 @@ class Point:
         return f"{self.cell} B={self.B} H={self.H} T={self.T}"
 
     def flops(self) -> float:
-        """Multiply-add FLOPs of the GEMMs in one training step (backward counted as 2× forward).
+        """Multiply-add FLOPs of the GEMMs one training step needs, 2 FLOPs each.
 
-        Forward: T·B·(D+H)·(gates·H) for the cell and T·B·H·V for the head, 2 FLOPs each.
+        Forward: T·B·D·(gates·H) for the input projections, T·B·H·(gates·H) for the recurrent
+        ones, T·B·H·V for the head. Backward: the head's two (dW, dh), and the cell's dW_x, dW_h
+        and dh_{t-1}, but no dx: the input is data, so neither side needs its gradient.
         """
         G = GATES[self.cell]
-        forward = 2.0 * self.T * self.B * ((self.D + self.H) * G * self.H + self.H * OUTPUTS)
-        return 3.0 * forward
+        inputs = 2.0 * self.T * self.B * self.D * G * self.H
+        recurrent = 2.0 * self.T * self.B * self.H * G * self.H
+        head = 2.0 * self.T * self.B * self.H * OUTPUTS
+        return 2.0 * inputs + 3.0 * recurrent + 3.0 * head
 
 
 def batch_data(point: Point, seed: int = 0) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:

@@ -58,6 +58,8 @@ class Cell(Protocol):
     A cell may also define whole-sequence `forward(params, x (T, B, D), carry0) ->
     (h (T, B, H), carry_T, cache)` and `backward(params, cache, dh (T, B, H), dcarry_T) ->
     (dx (T, B, D), dcarry0, grads)`; the engine uses them when present (seqnet.recurrent).
+    If that `backward` also takes `input_grad: bool = True`, the engine passes `False` for the
+    first layer, whose input is data, and the cell may skip dx's GEMM and return None for it.
     """
 
     name: ClassVar[str]

@@ -110,11 +110,21 @@ class Model:
                 dcarry = recurrent.zeros_like_carry(cache.finals[i])
             else:
                 dcarry = dcarries[i]
-            dh, dcarries0[i], layer_grads = recurrent.sequence_backward(
-                self.cell, self.sub(params, prefix), cache.layer_caches[i], dh, dcarry
+            # the first layer's input is data: nobody needs its gradient
+            dx, dcarries0[i], layer_grads = recurrent.sequence_backward(
+                self.cell,
+                self.sub(params, prefix),
+                cache.layer_caches[i],
+                dh,
+                dcarry,
+                input_grad=i > 0,
             )
             for name, g in layer_grads.items():
                 grads[prefix + name] = g
+            if i == 0:
+                break
+            assert dx is not None, "asked for with input_grad=True"
+            dh = dx
             mask = cache.dropout_masks[i]
             if mask is not None:  # h = h * mask
                 dh = dh * mask

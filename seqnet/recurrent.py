@@ -6,7 +6,9 @@ out of the time loop) is run through them; any other cell is stepped here.
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from functools import cache
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -53,11 +55,39 @@ def sequence_forward(
     return step_forward(cell, params, x, carry)
 
 
+@cache
+def skips_input_grad(cell_type: type) -> bool:
+    """Whether a cell class's sequence `backward` takes `input_grad` (and may then skip dx)."""
+    backward = getattr(cell_type, "backward", None)
+    return callable(backward) and "input_grad" in inspect.signature(backward).parameters
+
+
+@overload
 def sequence_backward(
-    cell: Cell, params: Params, cache: Cache, dh: Array, dcarry: Carry
-) -> tuple[Array, Carry, Params]:
-    """dx (T, B, D), the initial carry's gradient and parameter gradients."""
+    cell: Cell,
+    params: Params,
+    cache: Cache,
+    dh: Array,
+    dcarry: Carry,
+    *,
+    input_grad: Literal[True] = ...,
+) -> tuple[Array, Carry, Params]: ...
+@overload
+def sequence_backward(
+    cell: Cell, params: Params, cache: Cache, dh: Array, dcarry: Carry, *, input_grad: bool
+) -> tuple[Array | None, Carry, Params]: ...
+def sequence_backward(
+    cell: Cell, params: Params, cache: Cache, dh: Array, dcarry: Carry, *, input_grad: bool = True
+) -> tuple[Array | None, Carry, Params]:
+    """dx (T, B, D), the initial carry's gradient and parameter gradients.
+
+    `input_grad=False` says nobody needs dx (the layer's input is data): a cell whose sequence
+    `backward` takes `input_grad` then skips its GEMM and returns None for dx. That GEMM is a
+    sixth of a one-layer step's matrix work.
+    """
     if has_sequence_methods(cell):
+        if not input_grad and skips_input_grad(type(cell)):
+            return cell.backward(params, cache, dh, dcarry, input_grad=False)  # type: ignore[attr-defined, no-any-return]
         return cell.backward(params, cache, dh, dcarry)  # type: ignore[attr-defined, no-any-return]
     return step_backward(cell, params, cache, dh, dcarry)
 

@@ -104,8 +104,8 @@ class ElmanCell:
         return hs, (h,), (x, carry[0], hs)
 
     def backward(
-        self, params: Params, cache: Any, dh: Array, dcarry: Carry
-    ) -> tuple[Array, Carry, Params]:
+        self, params: Params, cache: Any, dh: Array, dcarry: Carry, input_grad: bool = True
+    ) -> tuple[Array | None, Carry, Params]:
         """The loop keeps only the recurrent multiply; act' and every weight gradient are
         computed for all steps at once."""
         x, h0, hs = cache
@@ -135,5 +135,7 @@ class ElmanCell:
             "W_h": dW_h,
             "b": np.add.reduce(flat_da, axis=0),  # (H,)
         }
+        if not input_grad:  # the input is data: skip a GEMM as large as dW_x's
+            return None, (dh_next,), grads
         dx = (flat_da @ params["W_x"].T).reshape(T, B, D)
         return dx, (dh_next,), grads

@@ -141,8 +141,8 @@ class GRUCell:
         return hs, (h,), (x, carry[0], gates, u_n, hs)
 
     def backward(
-        self, params: Params, cache: Any, dh: Array, dcarry: Carry
-    ) -> tuple[Array, Carry, Params]:
+        self, params: Params, cache: Any, dh: Array, dcarry: Carry, input_grad: bool = True
+    ) -> tuple[Array | None, Carry, Params]:
         """The loop does the gate maths of one step and du_t W_h^T; the weight gradients and dx
         are GEMMs over all steps."""
         x, h0, gates, u_n, hs = cache
@@ -211,6 +211,8 @@ class GRUCell:
             "b_x": np.concatenate([sums[: 2 * H], sums[3 * H :]]),
             "b_h": sums[: 3 * H].copy(),
         }
+        if not input_grad:  # the input is data: skip two GEMMs as large as dW_x's
+            return None, (dh_next,), grads
         W_x = params["W_x"]
         dx = da_rz @ W_x[:, : 2 * H].T  # (T·B, D)
         dx += da_n @ W_x[:, 2 * H :].T

@@ -151,8 +151,8 @@ class LSTMCell:
         return hs, (h, c), (x, carry, gates, cs, tanh_cs, hs)
 
     def backward(
-        self, params: Params, cache: Any, dh: Array, dcarry: Carry
-    ) -> tuple[Array, Carry, Params]:
+        self, params: Params, cache: Any, dh: Array, dcarry: Carry, input_grad: bool = True
+    ) -> tuple[Array | None, Carry, Params]:
         """The loop does the gate maths of one step and dz_t W_h^T; the weight gradients and dx
         are one GEMM each over all steps."""
         x, (h0, c0), gates, cs, tanh_cs, hs = cache
@@ -215,6 +215,8 @@ class LSTMCell:
             "b_x": db,
             "b_h": db.copy(),
         }
+        if not input_grad:  # the input is data: skip a GEMM as large as dW_x's
+            return None, (dh_next, dc_next), grads
         dx = (flat_dz @ params["W_x"].T).reshape(T, B, D)
         return dx, (dh_next, dc_next), grads
 

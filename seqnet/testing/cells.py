@@ -100,6 +100,31 @@ def check_sequence_matches_steps(
             raise AssertionError(f"sequence and step paths differ in {name}: {err:.2e}")
 
 
+def check_input_grad_skip(
+    cell: Cell, input_size: int = 3, T: int = 5, B: int = 3, seed: int = 0
+) -> None:
+    """A sequence `backward` that takes `input_grad` must return None for dx when told
+    `input_grad=False`, and the very same carry and parameter gradients as with dx."""
+    if not recurrent.skips_input_grad(type(cell)):
+        return
+    params, x, carry0, dh, dcarry = random_problem(cell, input_size, T, B, seed)
+    _, _, cache = recurrent.sequence_forward(cell, params, x, carry0)
+    _, full_dcarry0, full_grads = recurrent.sequence_backward(cell, params, cache, dh, dcarry)
+    _, _, cache = recurrent.sequence_forward(cell, params, x, carry0)
+    dx, dcarry0, grads = recurrent.sequence_backward(
+        cell, params, cache, dh, dcarry, input_grad=False
+    )
+    if dx is not None:
+        raise AssertionError("backward(..., input_grad=False) returned dx instead of None")
+    if grads.keys() != full_grads.keys():
+        raise AssertionError(
+            f"input_grad=False gave grads {sorted(grads)}, not {sorted(full_grads)}"
+        )
+    pairs = [*zip(dcarry0, full_dcarry0, strict=True), *((grads[k], full_grads[k]) for k in grads)]
+    if not all(np.array_equal(a, b) for a, b in pairs):
+        raise AssertionError("input_grad=False changed a carry or parameter gradient")
+
+
 def check_deterministic(
     make: Callable[[], Cell], input_size: int = 3, T: int = 5, B: int = 3, seed: int = 0
 ) -> None:
@@ -195,12 +220,14 @@ def option_variants(cls: type[Any], **base: Any) -> list[dict[str, Any]]:
 
 
 def check_cell(make: Callable[[], Cell], input_size: int = 3, tol: float = TOLERANCE) -> None:
-    """The whole kit for one cell configuration: gradients and sequence == steps for every
-    (T, B) in SHAPES, determinism, float32, and a two-layer stack with and without dropout."""
+    """The whole kit for one cell configuration: gradients, sequence == steps and the dx skip
+    for every (T, B) in SHAPES, determinism, float32, and a two-layer stack with and without
+    dropout."""
     cell = make()
     for T, B in SHAPES:
         check_cell_gradients(cell, input_size, T, B, tol=tol)
         check_sequence_matches_steps(cell, input_size, T, B)
+        check_input_grad_skip(cell, input_size, T, B)
     check_deterministic(make, input_size)
     check_float32(cell, input_size)
     for dropout in (0.0, 0.25):

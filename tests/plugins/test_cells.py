@@ -20,6 +20,7 @@ from seqnet.testing import (
     check_cell_gradients,
     check_deterministic,
     check_float32,
+    check_input_grad_skip,
     check_sequence_matches_steps,
     check_stacked_gradients,
     option_variants,
@@ -66,6 +67,20 @@ def test_sequence_path_equals_step_path(name: str, options: dict[str, Any], T: i
     check_sequence_matches_steps(make(name, options), input_size=3, T=T, B=B)
 
 
+@pytest.mark.parametrize(("T", "B"), SHAPES, ids=SHAPE_IDS)
+@pytest.mark.parametrize(("name", "options"), VARIANTS)
+def test_skipping_dx_changes_no_other_gradient(
+    name: str, options: dict[str, Any], T: int, B: int
+) -> None:
+    check_input_grad_skip(make(name, options), input_size=3, T=T, B=B)
+
+
+@pytest.mark.parametrize("cls", [ElmanCell, LSTMCell, GRUCell])
+def test_reference_cells_skip_dx_for_the_first_layer(cls: Any) -> None:
+    # a sixth of a one-layer training step's matrix work (issue 8)
+    assert recurrent.skips_input_grad(cls)
+
+
 @pytest.mark.parametrize(("name", "options"), VARIANTS)
 def test_same_seed_same_numbers(name: str, options: dict[str, Any]) -> None:
     check_deterministic(lambda: make(name, options))
@@ -91,10 +106,31 @@ class WrongRecurrentGradient(ElmanCell):
     """Elman, but backward drops the gradient that flows through the carry into W_h."""
 
     def backward(
-        self, params: Params, cache: Any, dh: Array, dcarry: Carry
-    ) -> tuple[Array, Carry, Params]:
-        dx, dcarry0, grads = super().backward(params, cache, dh, dcarry)
+        self, params: Params, cache: Any, dh: Array, dcarry: Carry, input_grad: bool = True
+    ) -> tuple[Array | None, Carry, Params]:
+        dx, dcarry0, grads = super().backward(params, cache, dh, dcarry, input_grad)
         grads["W_h"] = grads["W_h"] * 1.001
+        return dx, dcarry0, grads
+
+
+class ReturnsDxAnyway(ElmanCell):
+    """Elman that takes input_grad but ignores it."""
+
+    def backward(
+        self, params: Params, cache: Any, dh: Array, dcarry: Carry, input_grad: bool = True
+    ) -> tuple[Array | None, Carry, Params]:
+        return super().backward(params, cache, dh, dcarry)
+
+
+class SkipChangesGrads(ElmanCell):
+    """Elman whose dx-less backward forgets the bias gradient's last step."""
+
+    def backward(
+        self, params: Params, cache: Any, dh: Array, dcarry: Carry, input_grad: bool = True
+    ) -> tuple[Array | None, Carry, Params]:
+        dx, dcarry0, grads = super().backward(params, cache, dh, dcarry, input_grad)
+        if not input_grad:
+            grads["b"] = grads["b"] * 0.999
         return dx, dcarry0, grads
 
 
@@ -128,6 +164,16 @@ def test_gradient_check_catches_a_wrong_backward() -> None:
 def test_sequence_check_catches_a_drifting_sequence_path() -> None:
     with pytest.raises(AssertionError, match="sequence and step paths differ"):
         check_sequence_matches_steps(SequencePathDrifts(hidden=4))
+
+
+def test_skip_check_catches_a_dx_that_is_still_made() -> None:
+    with pytest.raises(AssertionError, match="returned dx instead of None"):
+        check_input_grad_skip(ReturnsDxAnyway(hidden=4))
+
+
+def test_skip_check_catches_gradients_that_change_without_dx() -> None:
+    with pytest.raises(AssertionError, match="changed a carry or parameter gradient"):
+        check_input_grad_skip(SkipChangesGrads(hidden=4))
 
 
 def test_float32_check_catches_an_upcast() -> None:
