@@ -60,10 +60,12 @@ def batch_data(point: Point, seed: int = 0) -> tuple[np.ndarray[Any, Any], np.nd
 
 def seqnet_step(point: Point, seed: int = 0) -> Callable[[], float]:
     """One seqnet training step as a closure returning the loss."""
+    from seqnet.allocator import keep_freed_memory
     from seqnet.losses import mse
     from seqnet.model import Model
     from seqnet.plugins import load_registry
 
+    keep_freed_memory()  # as seqnet.train does
     registry = load_registry()
     cell = registry.get("cell", point.cell).cls(hidden=point.H)
     model = Model(cell, point.D, OUTPUTS, dtype=point.dtype)
