@@ -58,11 +58,15 @@ def batch_data(point: Point, seed: int = 0) -> tuple[np.ndarray[Any, Any], np.nd
     return x, y
 
 
-def seqnet_step(point: Point, seed: int = 0) -> Callable[[], float]:
-    """One seqnet training step as a closure returning the loss."""
+def seqnet_step(point: Point, seed: int = 0) -> Callable[[int], float]:
+    """One seqnet training step as a closure of the thread count returning the loss.
+
+    As in `seqnet.train`: BLAS on that many threads, or a large batch split between them.
+    """
     from seqnet.allocator import keep_freed_memory
     from seqnet.losses import mse
     from seqnet.model import Model
+    from seqnet.parallel import BatchParallel
     from seqnet.plugins import load_registry
 
     keep_freed_memory()  # as seqnet.train does
@@ -74,18 +78,22 @@ def seqnet_step(point: Point, seed: int = 0) -> Callable[[], float]:
     x, y = batch_data(point, seed)
     mask = np.ones((point.T, point.B), dtype=point.dtype)
 
-    def step() -> float:
-        logits, _, cache = model.forward(params, x)
+    nets: dict[int, BatchParallel] = {}
+
+    def step(threads: int) -> float:
+        net = nets.setdefault(threads, BatchParallel(model, threads))
+        logits, _, cache = net.forward(params, x)
         loss, dlogits = mse(logits, y, mask)
-        grads, _ = model.backward(params, cache, dlogits)
+        grads, _ = net.backward(params, cache, dlogits)
         optimizer.step(params, grads)
         return loss
 
     return step
 
 
-def torch_step(point: Point, seed: int = 0) -> Callable[[], float]:
-    """One PyTorch training step as a closure returning the loss (fused Adam where available)."""
+def torch_step(point: Point, seed: int = 0) -> Callable[[int], float]:
+    """One PyTorch training step as a closure returning the loss (fused Adam where available);
+    its thread count is set by torch.set_num_threads (worker.py)."""
     import torch
 
     torch.manual_seed(seed)
@@ -100,7 +108,7 @@ def torch_step(point: Point, seed: int = 0) -> Callable[[], float]:
     xn, yn = batch_data(point, seed)
     x, y = torch.from_numpy(xn), torch.from_numpy(yn)
 
-    def step() -> float:
+    def step(threads: int) -> float:
         optimizer.zero_grad(set_to_none=True)
         out, _ = rnn(x)  # (T, B, H)
         diff = head(out) - y
@@ -112,7 +120,7 @@ def torch_step(point: Point, seed: int = 0) -> Callable[[], float]:
     return step
 
 
-SIDES: dict[str, Callable[[Point, int], Callable[[], float]]] = {
+SIDES: dict[str, Callable[[Point, int], Callable[[int], float]]] = {
     "seqnet": seqnet_step,
     "torch": torch_step,
 }

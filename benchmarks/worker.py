@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ def roof(size: int) -> float:
 
 
 def serve(side: str) -> None:
-    steps: dict[Point, Callable[[], float]] = {}
+    steps: dict[Point, Callable[[int], float]] = {}
     for line in sys.stdin:
         request = json.loads(line)
         with thread_limit(side, request["threads"]):
@@ -93,8 +94,13 @@ def serve(side: str) -> None:
                 point = Point(**request["point"])
                 if point not in steps:
                     steps = {point: SIDES[side](point, 0)}  # keep one point's arrays alive
-                loss = steps[point]()
-                reply = {"steps_per_s": rate(steps[point], request["seconds"]), "loss": loss}
+                threads = request["threads"]
+                step = steps[point]
+                loss = step(threads)
+                reply = {
+                    "steps_per_s": rate(partial(step, threads), request["seconds"]),
+                    "loss": loss,
+                }
         print(json.dumps(reply), flush=True)
 
 
@@ -109,8 +115,8 @@ def memory(side: str, point: Point, threads: int) -> None:
     with thread_limit(side, threads):
         step = SIDES[side](point, 0)
         before = rss_mib()
-        step()
-        step()
+        step(threads)
+        step(threads)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(json.dumps({"before_mib": before, "peak_mib": peak, "step_mib": peak - before}))
 

@@ -8,9 +8,11 @@ its arrays again, and the kernel zeroes each one. A GRU at B=256, H=512, T=64 (f
 134 MB (T, B, 4H) gradient buffer: its first write took 2.6 ms per time step, 166 ms of a 1.1 s
 training step, and 0.08 ms per time step with freed memory kept.
 
-`keep_freed_memory()` asks glibc to serve every block from its heap (no mmap) and to keep up to
-2 GiB of freed heap for reuse. A training process reaches its peak every step anyway, so what
-it keeps between steps is memory it is about to use again. Without glibc (macOS, Windows, musl)
+`keep_freed_memory()` asks glibc to serve every block from its main heap (no mmap, and no
+per-thread arenas, whose heaps cap at 64 MiB and fall back to mmap above it: seqnet.parallel's
+threads allocate too) and to keep up to 2 GiB of freed heap for reuse. A training process
+reaches its peak every step anyway, so what it keeps between steps is memory it is about to use
+again. Without glibc (macOS, Windows, musl)
 nothing changes.
 """
 
@@ -23,6 +25,7 @@ from functools import cache
 # from glibc's <malloc.h>
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
+M_ARENA_MAX = -8
 KEEP_BYTES = 2**31 - 1  # mallopt takes a C int
 
 
@@ -39,5 +42,6 @@ def keep_freed_memory() -> bool:
     mallopt.restype = ctypes.c_int
     # mallopt returns 1 on success, 0 when it refuses a value
     no_mmap = mallopt(M_MMAP_MAX, 0)  # large blocks come from the heap too
+    one_heap = mallopt(M_ARENA_MAX, 1)  # threads' blocks as well
     keep = mallopt(M_TRIM_THRESHOLD, KEEP_BYTES)  # and freed heap stays for the next step
-    return bool(no_mmap and keep)
+    return bool(no_mmap and one_heap and keep)

@@ -66,7 +66,9 @@ class TrainSpec(BaseModel):
         1.0, description="stop once the task's target metric reaches this on held-out data"
     )
     threads: PositiveInt = Field(
-        1, description="BLAS threads while training; one is fastest for small nets"
+        1,
+        description="threads while training: BLAS threads, or batch slices for large batches;"
+        " one is fastest for small nets",
     )
     patience: Annotated[int, Field(ge=1)] = Field(
         1, description="evaluations in a row that must reach the target before stopping"

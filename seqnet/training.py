@@ -21,6 +21,7 @@ from seqnet.errors import NonFiniteError, SeqnetError
 from seqnet.interfaces import Array, Batch, Optimizer, Params, Task
 from seqnet.losses import get_loss
 from seqnet.model import Model
+from seqnet.parallel import BatchParallel
 from seqnet.specs import TrainSpec
 
 
@@ -128,11 +129,11 @@ def cast_batch(batch: Batch, dtype: np.dtype[Any]) -> Batch:
 
 
 def evaluate(
-    model: Model, params: Params, task: Task, batch: Batch
+    net: BatchParallel, params: Params, task: Task, batch: Batch
 ) -> tuple[dict[str, float], Array]:
     """Loss and the task's metrics on one batch; also returns the logits."""
-    batch = cast_batch(batch, model.dtype)
-    logits, _, _ = model.forward(params, batch.x)
+    batch = cast_batch(batch, net.model.dtype)
+    logits, _, _ = net.forward(params, batch.x)
     loss, _ = get_loss(task.loss)(logits, batch.y, batch.mask)
     return {"loss": loss, **task.metrics(logits, batch)}, logits
 
@@ -201,7 +202,9 @@ def train(
     spec = spec or TrainSpec()
     keep_freed_memory()  # each step allocates the same arrays again: reuse them, don't re-fault
     # Small matrices run fastest on one BLAS thread (perf-notes.md); a fixed count also keeps
-    # the summation order, and so the numbers, the same from machine to machine.
+    # the summation order, and so the numbers, the same from machine to machine. With more
+    # threads, large batches are split between them instead (seqnet.parallel).
+    net = BatchParallel(model, spec.threads)
     with threadpool_limits(limits=spec.threads, user_api="blas"):
         streams = Streams.from_seed(spec.seed)
         params = model.init(streams.init) if params is None else params
@@ -227,11 +230,11 @@ def train(
         saved_at = step
         for step in range(state.step + 1, spec.steps + 1):
             batch = cast_batch(task.sample(streams.data, spec.batch), model.dtype)
-            logits, _, cache = model.forward(params, batch.x, rng=dropout_rng)
+            logits, _, cache = net.forward(params, batch.x, rng=dropout_rng)
             loss, dlogits = loss_fn(logits, batch.y, batch.mask)
             if not math.isfinite(loss):
                 raise NonFiniteError(step, "loss")
-            grads, _ = model.backward(params, cache, dlogits)
+            grads, _ = net.backward(params, cache, dlogits)
             norm = global_norm(grads)
             if not math.isfinite(norm):
                 raise NonFiniteError(step, f"gradient of {first_non_finite(grads)}")
@@ -242,7 +245,7 @@ def train(
             optimizer.step(params, grads)
 
             if step % spec.eval_every == 0 or step == spec.steps:
-                metrics, val_logits = evaluate(model, params, task, validation)
+                metrics, val_logits = evaluate(net, params, task, validation)
                 held_margin = margin(task.loss, val_logits, validation)
                 if math.isfinite(held_margin):
                     metrics["margin"] = held_margin
@@ -266,6 +269,6 @@ def train(
         # Score on data no decision was made on: the eval stream's next draw, taken from a copy so
         # that the saved stream (and so a resumed run) is the same whether or not this ran.
         test = heldout(task, copy.deepcopy(streams.eval), spec.eval_samples)
-        metrics, logits = evaluate(model, params, task, test)
+        metrics, logits = evaluate(net, params, task, test)
         shown = task.examples(logits, cast_batch(test, model.dtype), examples) if examples else []
         return Result(params, step, seconds, metrics, history, shown, state.reached)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import resource
+import threading
 
 import numpy as np
 
@@ -29,3 +30,24 @@ def test_a_freed_large_array_is_reused_without_page_faults() -> None:
     # glibc's default would map it afresh: a fault per page (≥ 64 even with 2 MiB pages)
     assert minor_faults() - before < 16
     assert again.sum() == BIG
+
+
+def test_a_threads_large_array_is_reused_too() -> None:
+    # seqnet.parallel's threads allocate a step's arrays; by default they get their own arenas,
+    # which map anything over 64 MiB afresh each time
+    if not keep_freed_memory():
+        return  # not glibc: the first test checks that nothing is claimed
+    faults: list[int] = []
+
+    def step() -> None:
+        first = np.ones(BIG)
+        del first
+        before = minor_faults()
+        again = np.ones(BIG)
+        faults.append(minor_faults() - before)
+        del again
+
+    worker = threading.Thread(target=step)
+    worker.start()
+    worker.join()
+    assert faults[0] < 16

@@ -10,6 +10,7 @@ import pytest
 from seqnet.errors import NonFiniteError
 from seqnet.interfaces import Array, Params
 from seqnet.model import Model
+from seqnet.parallel import BatchParallel
 from seqnet.specs import TrainSpec
 from seqnet.training import Streams, train
 from seqnet_binadd import BinaryAdditionTask
@@ -126,3 +127,20 @@ def test_stops_when_the_target_is_held_for_patience_evaluations() -> None:
     tail = [r.metrics["exact_match"] for r in result.history[-3:]]
     assert tail == [1.0, 1.0, 1.0]
     assert result.steps == result.history[-1].step < 2000
+
+
+def test_two_threads_split_a_large_batch_reproducibly() -> None:
+    """threads=2 with 128 rows × 128 units a slice: seqnet.parallel splits every step."""
+    task = BinaryAdditionTask(bits=4)
+    spec = TrainSpec(steps=3, seed=0, batch=256, threads=2, eval_samples=256, eval_every=3)
+    runs = []
+    for _ in range(2):
+        model = Model(
+            ElmanCell(hidden=128), task.input_size, task.output_size, layers=2, dropout=0.2
+        )
+        assert len(BatchParallel(model, spec.threads).slices(spec.batch)) == 2
+        runs.append(train(model, task, Adam(lr=0.01), spec))
+    first, again = runs
+    for name in first.params:
+        np.testing.assert_array_equal(first.params[name], again.params[name])
+    assert np.isfinite(first.history[-1].loss)
