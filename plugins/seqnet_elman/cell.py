@@ -46,12 +46,12 @@ class ElmanCell:
         if self.spec.activation == "tanh":
             return np.tanh(a, out=out)
         if self.spec.activation == "sigmoid":
-            np.multiply(a, 0.5, out=out)  # sigmoid(a) == (1 + tanh(a/2)) / 2, no overflow
-            np.tanh(out, out=out)
-            out *= 0.5
-            out += 0.5
-            return out
-        return np.maximum(a, 0.0, out=out)
+            return _sigmoid(a, out=out)
+        return _relu(a, out=out)
+
+    def _activation(self) -> Any:
+        """`act(a, out=...)` itself, looked up once: the time loop calls it T times."""
+        return {"tanh": np.tanh, "sigmoid": _sigmoid, "relu": _relu}[self.spec.activation]
 
     def _slope(self, h: Array) -> Array:
         if self.spec.activation == "tanh":
@@ -96,11 +96,11 @@ class ElmanCell:
         W_h = params["W_h"].astype(hs.dtype, copy=False)
         h = carry[0].astype(hs.dtype, copy=False)
         hW = np.empty((B, self.hidden), dtype=hs.dtype)
-        for t in range(T):
-            a = hs[t]
+        act = self._activation()
+        for a in hs:  # a_t, becomes h_t
             np.dot(h, W_h, out=hW)  # (B, H); dot has less per-call overhead than matmul
             a += hW
-            h = self._activate(a, out=a)
+            h = act(a, out=a)
         return hs, (h,), (x, carry[0], hs)
 
     def backward(
@@ -120,11 +120,11 @@ class ElmanCell:
         da = self._slope_into(hs, np.empty_like(hs))  # (T, B, H)
         total = np.empty((B, H), dtype=da.dtype)
         dh_next = np.array(dcarry[0], dtype=da.dtype)  # a copy: the loop writes into it
-        for t in reversed(range(T)):
-            np.add(dh[t], dh_next, out=total)
-            da[t] *= total
+        for da_t, dh_t in zip(da[::-1], dh[::-1], strict=True):  # t = T-1, ..., 0
+            np.add(dh_t, dh_next, out=total)
+            da_t *= total
             # a_t = x_t W_x + h_{t-1} W_h + b
-            np.dot(da[t], W_hT, out=dh_next)  # (B, H)
+            np.dot(da_t, W_hT, out=dh_next)  # (B, H)
         flat_da = da.reshape(T * B, H)
         # a_t = x_t W_x + h_{t-1} W_h + b, for all t at once; h_{t-1} is h0 then hs[:-1]
         dW_h = h0.T @ da[0]  # (H, H)
@@ -139,3 +139,15 @@ class ElmanCell:
             return None, (dh_next,), grads
         dx = (flat_da @ params["W_x"].T).reshape(T, B, D)
         return dx, (dh_next,), grads
+
+
+def _sigmoid(a: Array, out: Array) -> Array:
+    np.multiply(a, 0.5, out=out)  # sigmoid(a) == (1 + tanh(a/2)) / 2, no overflow
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
+def _relu(a: Array, out: Array) -> Array:
+    return np.maximum(a, 0.0, out=out)
