@@ -17,6 +17,7 @@ from seqnet import checkpoint, specs
 from seqnet.atomic import write_atomic
 from seqnet.checkpoint import Checkpoint, CheckpointError
 from seqnet.errors import SeqnetError
+from seqnet.model import flat_params
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.runner import Parts, build, summary, train_parts
@@ -163,7 +164,8 @@ def train_in(
     params = None
     resume = None
     if resume_from is not None:
-        params = {k: v.copy() for k, v in resume_from.params.items()}
+        # one flat buffer again, as Model.init makes it: the optimizer's one-pass path
+        params = flat_params(resume_from.params, parts.model.dtype)
         parts.optimizer.load_state_dict(resume_from.optimizer)
         loop = resume_from.loop
         resume = LoopState(resume_from.step, resume_from.streams, int(loop["hits"]),

@@ -13,6 +13,7 @@ from seqnet.rundir import RunDir, train_in
 from seqnet.runner import load_spec
 from seqnet.specs import RunSpec
 from seqnet.training import Interrupted
+from seqnet_optim.flat import FlatLayout
 
 QUICK = ["task.bits=4", "model.hidden=6", "train.eval_every=10", "train.eval_samples=100",
          "train.batch=8", "model.dropout=0.0"]  # fmt: skip
@@ -57,9 +58,11 @@ def test_n_then_resume_n_equals_2n_straight(tmp_path: Path, optimizer: str) -> N
     train_in(split, first)
     ckpt, saved = RunDir.open(split.path).load()  # as `seqnet resume` does, from disk
     assert ckpt.step == n
-    _, summary, _ = train_in(split, with_steps(saved, 2 * n), resume_from=ckpt)
+    result, summary, _ = train_in(split, with_steps(saved, 2 * n), resume_from=ckpt)
     assert summary["steps"] == 2 * n
     assert_same_run(straight, split)
+    # the resumed parameters are one flat buffer again, so the optimizer updates them in one pass
+    assert FlatLayout(result.params).flat_base(result.params) is not None
 
 
 def test_an_interrupted_run_resumes_exactly(tmp_path: Path) -> None:
