@@ -90,25 +90,31 @@ class ElmanCell:
     def forward(self, params: Params, x: Array, carry: Carry) -> tuple[Array, Carry, Any]:
         """The whole sequence: all input projections in one GEMM, only h W_h in the loop."""
         T, B, D = x.shape
-        hs = (x.reshape(T * B, D) @ params["W_x"]).reshape(T, B, self.hidden)  # becomes h
+        H = self.hidden
+        # h_0 .. h_T in one buffer, so that backward's dW_h is one GEMM over every h_{t-1}
+        states = np.empty((T + 1, B, H), dtype=np.result_type(x, params["W_x"]))
+        states[0] = carry[0]
+        hs = states[1:]  # (T, B, H): a_t, then h_t
+        np.matmul(x.reshape(T * B, D), params["W_x"], out=hs.reshape(T * B, H))
         hs += params["b"]
         # np.dot (cheaper per call than matmul) needs one dtype throughout
         W_h = params["W_h"].astype(hs.dtype, copy=False)
-        h = carry[0].astype(hs.dtype, copy=False)
-        hW = np.empty((B, self.hidden), dtype=hs.dtype)
+        h = states[0]
+        hW = np.empty((B, H), dtype=hs.dtype)
         act = self._activation()
         for a in hs:  # a_t, becomes h_t
             np.dot(h, W_h, out=hW)  # (B, H); dot has less per-call overhead than matmul
             a += hW
             h = act(a, out=a)
-        return hs, (h,), (x, carry[0], hs)
+        return hs, (h,), (x, states)
 
     def backward(
         self, params: Params, cache: Any, dh: Array, dcarry: Carry, input_grad: bool = True
     ) -> tuple[Array | None, Carry, Params]:
         """The loop keeps only the recurrent multiply; act' and every weight gradient are
         computed for all steps at once."""
-        x, h0, hs = cache
+        x, states = cache
+        hs = states[1:]
         T, B, D = x.shape
         H = self.hidden
         W_hT = params["W_h"].astype(hs.dtype, copy=False).T
@@ -126,13 +132,10 @@ class ElmanCell:
             # a_t = x_t W_x + h_{t-1} W_h + b
             np.dot(da_t, W_hT, out=dh_next)  # (B, H)
         flat_da = da.reshape(T * B, H)
-        # a_t = x_t W_x + h_{t-1} W_h + b, for all t at once; h_{t-1} is h0 then hs[:-1]
-        dW_h = h0.T @ da[0]  # (H, H)
-        if T > 1:
-            dW_h += hs[:-1].reshape((T - 1) * B, H).T @ da[1:].reshape((T - 1) * B, H)
+        # a_t = x_t W_x + h_{t-1} W_h + b, for all t at once
         grads = {
             "W_x": x.reshape(T * B, D).T @ flat_da,  # (D, H)
-            "W_h": dW_h,
+            "W_h": states[:-1].reshape(T * B, H).T @ flat_da,  # (H, H), over h_0 .. h_{T-1}
             "b": np.add.reduce(flat_da, axis=0),  # (H,)
         }
         if not input_grad:  # the input is data: skip a GEMM as large as dW_x's
