@@ -112,9 +112,11 @@ class GRUCell:
         # np.dot (less per-call overhead than matmul) needs one dtype throughout
         W_h = (params["W_h"] * scale).astype(dtype, copy=False)  # (H, 3H)
         b_hn = params["b_h"][2 * H :].astype(dtype)  # (H,)
-        h = carry[0].astype(dtype, copy=False)
         u_n = np.empty((T, B, H), dtype=dtype)  # h_{t-1} W_hn + b_hn
-        hs = np.empty_like(u_n)
+        # h_0 .. h_T in one buffer, so that backward's dW_h is one GEMM over every h_{t-1}
+        states = np.empty((T + 1, B, H), dtype=dtype)
+        states[0] = carry[0]
+        h, hs = states[0], states[1:]
         hW = np.empty((B, 3 * H), dtype=dtype)
         hW_rz, hW_n = hW[:, : 2 * H], hW[:, 2 * H :]
         tmp = np.empty((B, H), dtype=dtype)
@@ -138,20 +140,19 @@ class GRUCell:
             h_t *= z_t
             h_t += n_t
             h = h_t
-        return hs, (h,), (x, carry[0], gates, u_n, hs)
+        return hs, (h,), (x, gates, u_n, states)
 
     def backward(
         self, params: Params, cache: Any, dh: Array, dcarry: Carry, input_grad: bool = True
     ) -> tuple[Array | None, Carry, Params]:
         """The loop does the gate maths of one step and du_t W_h^T; the weight gradients and dx
         are GEMMs over all steps."""
-        x, h0, gates, u_n, hs = cache
+        x, gates, u_n, states = cache
         T, B, D = x.shape
         H = self.hidden
         dtype = gates.dtype
         r, z, n = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]  # (T, B, H) views
 
-        h0 = h0.astype(dtype, copy=False)
         # grad (T, B, 4H), blocks [r | z | u_n | n]: the gradients of a_r + u_r, a_z + u_z, u_n
         # and a_n; du_t is blocks [:3], da_t blocks [:2] and [3]. All of a step's gate maths is
         # done in the loop, where its gates are still in cache.
@@ -175,7 +176,7 @@ class GRUCell:
             # h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}: dn = dh ⊙ (1 − z), dz = dh ⊙ (h_{t-1} − n)
             np.subtract(1.0, z_t, out=tmp)
             np.multiply(dh_t, tmp, out=g_n)
-            np.subtract(hs[t - 1] if t > 0 else h0, n_t, out=g_z)
+            np.subtract(states[t], n_t, out=g_z)  # states[t] is h_{t-1}
             g_z *= dh_t
             # n = tanh(a_n + r ⊙ u_n): da_n = dn ⊙ (1 − n²), du_n = da_n ⊙ r, dr = da_n ⊙ u_n
             np.multiply(n_t, n_t, out=tmp)
@@ -201,9 +202,7 @@ class GRUCell:
         dW_x = np.empty((D, 3 * H), dtype=dtype)
         np.matmul(flat_x.T, da_rz, out=dW_x[:, : 2 * H])
         np.matmul(flat_x.T, da_n, out=dW_x[:, 2 * H :])
-        dW_h = h0.T @ flat[:B, : 3 * H]  # (H, 3H)
-        if T > 1:
-            dW_h += hs[:-1].reshape((T - 1) * B, H).T @ flat[B:, : 3 * H]
+        dW_h = states[:-1].reshape(T * B, H).T @ flat[:, : 3 * H]  # (H, 3H), over h_0 .. h_{T-1}
         sums = np.add.reduce(flat, axis=0)  # (4H,)
         grads = {
             "W_x": dW_x,

@@ -126,11 +126,13 @@ class LSTMCell:
         dtype = gates.dtype
         # np.dot (less per-call overhead than matmul) needs one dtype throughout
         W_h = (params["W_h"] * scale).astype(dtype, copy=False)  # (H, 4H)
-        h = carry[0].astype(dtype, copy=False)
         c = carry[1].astype(dtype, copy=False)
         cs = np.empty((T, B, H), dtype=dtype)
         tanh_cs = np.empty_like(cs)
-        hs = np.empty_like(cs)
+        # h_0 .. h_T in one buffer, so that backward's dW_h is one GEMM over every h_{t-1}
+        states = np.empty((T + 1, B, H), dtype=dtype)
+        states[0] = carry[0]
+        h, hs = states[0], states[1:]
         hz = np.empty((B, 4 * H), dtype=dtype)
         ig = np.empty((B, H), dtype=dtype)
         i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views
@@ -148,14 +150,14 @@ class LSTMCell:
             np.tanh(c_t, out=tanh_c)
             np.multiply(o_t, tanh_c, out=h_t)
             h, c = h_t, c_t
-        return hs, (h, c), (x, carry, gates, cs, tanh_cs, hs)
+        return hs, (h, c), (x, carry[1], gates, cs, tanh_cs, states)
 
     def backward(
         self, params: Params, cache: Any, dh: Array, dcarry: Carry, input_grad: bool = True
     ) -> tuple[Array | None, Carry, Params]:
         """The loop does the gate maths of one step and dz_t W_h^T; the weight gradients and dx
         are one GEMM each over all steps."""
-        x, (h0, c0), gates, cs, tanh_cs, hs = cache
+        x, c0, gates, cs, tanh_cs, states = cache
         T, B, D = x.shape
         H = self.hidden
         dtype = gates.dtype
@@ -204,15 +206,12 @@ class LSTMCell:
             # z_t = ... + h_{t-1} W_h
             np.dot(dz_t, W_hT, out=dh_next)  # (B, H)
 
-        # z_t = x_t W_x + h_{t-1} W_h + b_x + b_h, for all t at once; h_{t-1} is h0, then hs[:-1]
+        # z_t = x_t W_x + h_{t-1} W_h + b_x + b_h, for all t at once
         flat_dz = dz.reshape(T * B, 4 * H)
         db = np.add.reduce(flat_dz, axis=0)  # (4H,)
-        dW_h = h0.astype(dtype, copy=False).T @ dz[0]  # (H, 4H)
-        if T > 1:
-            dW_h += hs[:-1].reshape((T - 1) * B, H).T @ dz[1:].reshape((T - 1) * B, 4 * H)
         grads = {
             "W_x": x.reshape(T * B, D).T @ flat_dz,  # (D, 4H)
-            "W_h": dW_h,
+            "W_h": states[:-1].reshape(T * B, H).T @ flat_dz,  # (H, 4H), over h_0 .. h_{T-1}
             "b_x": db,
             "b_h": db.copy(),
         }
