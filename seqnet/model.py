@@ -23,6 +23,8 @@ class ModelCache:
     dropout_masks: list[Array | None]
     head_cache: Any
     finals: list[Carry]
+    params: Params  # the dict forward was given, and its per-layer views (reused by backward)
+    subs: dict[str, Params]
 
 
 class Model:
@@ -80,27 +82,30 @@ class Model:
         if carries is None:
             carries = self.initial_carries(x.shape[1])
         finals, caches, masks = [], [], []
+        subs = {prefix: self.sub(params, prefix) for prefix in (*self.prefixes, "head.")}
         for i, prefix in enumerate(self.prefixes):
             mask = None
             if i > 0 and rng is not None and self.dropout > 0.0:
                 keep = 1.0 - self.dropout
                 mask = (rng.random(h.shape) < keep).astype(self.dtype) / keep  # (T, B, H)
                 h = h * mask
-            h, final, cache = recurrent.sequence_forward(
-                self.cell, self.sub(params, prefix), h, carries[i]
-            )
+            h, final, cache = recurrent.sequence_forward(self.cell, subs[prefix], h, carries[i])
             finals.append(final)
             caches.append(cache)
             masks.append(mask)
-        logits, head_cache = self.head.forward(self.sub(params, "head."), h)  # (T, B, V)
-        return logits, finals, ModelCache(caches, masks, head_cache, finals)
+        logits, head_cache = self.head.forward(subs["head."], h)  # (T, B, V)
+        return logits, finals, ModelCache(caches, masks, head_cache, finals, params, subs)
 
     def backward(
         self, params: Params, cache: ModelCache, dlogits: Array, dcarries: list[Carry] | None = None
     ) -> tuple[Params, list[Carry]]:
         """Gradients of every parameter (same keys as `params`) and of the initial carries."""
         grads: Params = {}
-        dh, head_grads = self.head.backward(self.sub(params, "head."), cache.head_cache, dlogits)
+        if params is cache.params:
+            subs = cache.subs
+        else:
+            subs = {prefix: self.sub(params, prefix) for prefix in (*self.prefixes, "head.")}
+        dh, head_grads = self.head.backward(subs["head."], cache.head_cache, dlogits)
         for name, g in head_grads.items():
             grads["head." + name] = g
         dcarries0: list[Carry] = [()] * self.layers
@@ -113,7 +118,7 @@ class Model:
             # the first layer's input is data: nobody needs its gradient
             dx, dcarries0[i], layer_grads = recurrent.sequence_backward(
                 self.cell,
-                self.sub(params, prefix),
+                subs[prefix],
                 cache.layer_caches[i],
                 dh,
                 dcarry,
