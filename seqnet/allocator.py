@@ -12,8 +12,8 @@ training step, and 0.08 ms per time step with freed memory kept.
 per-thread arenas, whose heaps cap at 64 MiB and fall back to mmap above it: seqnet.parallel's
 threads allocate too) and to keep up to 2 GiB of freed heap for reuse. A training process
 reaches its peak every step anyway, so what it keeps between steps is memory it is about to use
-again. Without glibc (macOS, Windows, musl)
-nothing changes.
+again. The setting is process-wide: a program that allocates heavily from many threads of its
+own shares one heap from then on. Without glibc (macOS, Windows, musl) nothing changes.
 """
 
 from __future__ import annotations
