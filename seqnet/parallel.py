@@ -82,7 +82,9 @@ class BatchParallel:
         if len(slices) == 1:
             return self.model.forward(params, x, carries, rng)
         rngs: list[np.random.Generator | None] = [None] * len(slices)
-        if rng is not None and self.model.dropout > 0.0:  # drawn here, in order: no races
+        # Seeds drawn here, in order (no races), and as numbers: Generator.spawn would count
+        # children in its SeedSequence, which a checkpoint's stream state does not hold.
+        if rng is not None and self.model.dropout > 0.0:
             rngs = [np.random.default_rng(seed) for seed in rng.integers(2**63, size=len(slices))]
 
         def run(k: int) -> tuple[Array, list[Carry], ModelCache]:

@@ -86,6 +86,21 @@ def test_an_interrupted_run_resumes_exactly(tmp_path: Path) -> None:
     assert_same_run(straight, split)
 
 
+def test_a_batch_split_between_threads_resumes_exactly(tmp_path: Path) -> None:
+    # 128 rows × 128 units a slice: seqnet.parallel splits every step, and dropout draws a seed
+    # per slice from the run's stream, which the checkpoint must carry on exactly
+    extra = ["train.threads=2", "train.batch=256", "model.hidden=128", "model.layers=2",
+             "model.dropout=0.2", "train.margin=50", "train.eval_every=5"]  # fmt: skip
+    straight = RunDir.create(tmp_path / "straight", spec_for(10, *extra))
+    train_in(straight, spec_for(10, *extra))
+    first = spec_for(5, *extra)
+    split = RunDir.create(tmp_path / "split", first)
+    train_in(split, first)
+    ckpt, saved = RunDir.open(split.path).load()
+    train_in(split, with_steps(saved, 10), resume_from=ckpt)
+    assert_same_run(straight, split)
+
+
 def test_log_lines_after_the_checkpoint_are_dropped_on_resume(tmp_path: Path) -> None:
     spec = spec_for(20, "train.margin=50")
     folder = RunDir.create(tmp_path / "run", spec)
