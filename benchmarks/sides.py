@@ -81,7 +81,9 @@ def seqnet_step(point: Point, seed: int = 0) -> Callable[[int], float]:
     nets: dict[int, BatchParallel] = {}
 
     def step(threads: int) -> float:
-        net = nets.setdefault(threads, BatchParallel(model, threads))
+        if threads not in nets:  # one per thread count, made once (not inside the timing)
+            nets[threads] = BatchParallel(model, threads)
+        net = nets[threads]
         logits, _, cache = net.forward(params, x)
         loss, dlogits = mse(logits, y, mask)
         grads, _ = net.backward(params, cache, dlogits)

@@ -82,7 +82,7 @@ class Model:
         if carries is None:
             carries = self.initial_carries(x.shape[1])
         finals, caches, masks = [], [], []
-        subs = {prefix: self.sub(params, prefix) for prefix in (*self.prefixes, "head.")}
+        subs = self.subs(params)
         for i, prefix in enumerate(self.prefixes):
             mask = None
             if i > 0 and rng is not None and self.dropout > 0.0:
@@ -101,10 +101,7 @@ class Model:
     ) -> tuple[Params, list[Carry]]:
         """Gradients of every parameter (same keys as `params`) and of the initial carries."""
         grads: Params = {}
-        if params is cache.params:
-            subs = cache.subs
-        else:
-            subs = {prefix: self.sub(params, prefix) for prefix in (*self.prefixes, "head.")}
+        subs = cache.subs if params is cache.params else self.subs(params)
         dh, head_grads = self.head.backward(subs["head."], cache.head_cache, dlogits)
         for name, g in head_grads.items():
             grads["head." + name] = g
@@ -134,6 +131,10 @@ class Model:
             if mask is not None:  # h = h * mask
                 dh = dh * mask
         return {name: grads[name] for name in params}, dcarries0
+
+    def subs(self, params: Params) -> dict[str, Params]:
+        """Each layer's parameters (`cells.0.` ...) and the head's (`head.`), by short name."""
+        return {prefix: self.sub(params, prefix) for prefix in (*self.prefixes, "head.")}
 
     @staticmethod
     def sub(params: Params, prefix: str) -> Params:

@@ -42,13 +42,6 @@ class ElmanCell:
         return (np.zeros((batch, self.hidden), dtype=dtype),)
 
     # activation(a) written into `out`, and its derivative expressed through the output h
-    def _activate(self, a: Array, out: Array) -> Array:
-        if self.spec.activation == "tanh":
-            return np.tanh(a, out=out)
-        if self.spec.activation == "sigmoid":
-            return _sigmoid(a, out=out)
-        return _relu(a, out=out)
-
     def _activation(self) -> Any:
         """`act(a, out=...)` itself, looked up once: the time loop calls it T times."""
         return {"tanh": np.tanh, "sigmoid": _sigmoid, "relu": _relu}[self.spec.activation]
@@ -63,7 +56,7 @@ class ElmanCell:
     def step(self, params: Params, x_t: Array, carry: Carry) -> tuple[Carry, Array, Any]:
         (h_prev,) = carry
         a = x_t @ params["W_x"] + h_prev @ params["W_h"] + params["b"]  # (B, H)
-        h = self._activate(a, out=a)
+        h = self._activation()(a, out=a)
         return (h,), h, (x_t, h_prev, h)
 
     def step_backward(
