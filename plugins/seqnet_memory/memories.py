@@ -57,9 +57,25 @@ def tape_shifts(L: Array, size: int) -> Array:
 
 def shifted(tape: Array, k: Array) -> Array:
     """out[b, m] = tape[b, (m + k[b]) mod N]: the tape turned so that row k[b] is under the head."""
+    if np.all(k == k[0]):  # one input length for the whole batch: a plain rotation
+        return np.roll(tape, -int(k[0]), axis=1)
     N = tape.shape[1]
     rows = (np.arange(N)[None, :] + k[:, None]) % N  # (B, N)
     return np.take_along_axis(tape, rows[:, :, None], axis=1)  # (B, N, M)
+
+
+def add_shifted(out: Array, tape: Array, k: Array, weight: Array) -> None:
+    """out[b, m] += weight[b] · tape[b, (m + k[b]) mod N], without copying the tape when every
+    sequence shifts by the same k (two slices instead of a rotated copy)."""
+    w = weight[:, None, None]  # (B, 1, 1)
+    if not np.all(k == k[0]):
+        out += w * shifted(tape, k)
+        return
+    N = tape.shape[1]
+    j = int(k[0]) % N
+    out[:, : N - j] += w * tape[:, j:]
+    if j:
+        out[:, N - j :] += w * tape[:, :j]
 
 
 def tape_update(T: Array, p: Array, v: Array, L: Array | None) -> Array:
@@ -72,7 +88,7 @@ def tape_update(T: Array, p: Array, v: Array, L: Array | None) -> Array:
     k = tape_shifts(L, T.shape[1])
     new = p[:, 0, None, None] * written  # (B, N, M)
     for a in range(1, 5):
-        new += p[:, a, None, None] * shifted(written, k[:, a])
+        add_shifted(new, written, k[:, a], p[:, a])
     return new
 
 
@@ -91,8 +107,8 @@ def tape_update_backward(
     dwritten = p[:, 0, None, None] * g  # (B, N, M)
     for a in range(1, 5):
         # T_t ∋ p_A shift(T', k_A): its transpose is the shift by −k_A
-        dp[:, a] = np.einsum("bnm,bnm->b", g, shifted(written, k[:, a]))
-        dwritten += p[:, a, None, None] * shifted(g, (N - k[:, a]) % N)
+        dp[:, a] = np.einsum("bnm,bnm->b", shifted(g, (N - k[:, a]) % N), written)
+        add_shifted(dwritten, g, (N - k[:, a]) % N, p[:, a])
     # T' = T with row 0 replaced by v
     dv = dwritten[:, 0].copy()  # (B, M)
     dwritten[:, 0] = 0.0
