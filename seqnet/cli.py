@@ -319,3 +319,4 @@ def main() -> None:
 import seqnet.cli_runs  # noqa: E402  (resume, eval, predict, plot)
 import seqnet.cli_sample  # noqa: E402  (sample)
 import seqnet.cli_sweep  # noqa: E402, F401  (sweep)
+import seqnet.cli_bench  # noqa: E402, F401  (bench)

@@ -17,7 +17,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, CancelledError, Future, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,6 +43,8 @@ class Job:
     spec: dict[str, Any]
     plugins: tuple[str, ...] = ()
     disabled: tuple[str, ...] = ()
+    finish: str | None = None
+    finish_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,11 @@ def execute(job: Job) -> dict[str, Any]:
             spec = specs.resolve(job.spec, registry)
             folder = RunDir.create(path, spec)
             # BLAS threads come from the spec (train.threads), as in `seqnet run`
-            _, summary, _ = train_in(folder, spec, registry=registry)
+            result, summary, parts = train_in(folder, spec, registry=registry)
+            if job.finish is not None:
+                finish = finisher(job.finish)
+                summary.update(finish(spec, parts, result.params, **job.finish_options))
+                folder.write_summary(summary)
         except Exception as error:
             return {"status": "failed", "error": describe(error), "files": collect(path)}
         files = collect(path)
@@ -109,6 +115,15 @@ def execute(job: Job) -> dict[str, Any]:
         summary.update(dict.fromkeys(bad))
         return {"status": "failed", "error": reason, "summary": summary, "files": files}
     return {"status": "ok", "summary": summary, "files": files}
+
+
+def finisher(name: str) -> Callable[..., dict[str, Any]]:
+    """The function `module:function` names (a sweep's `finish`)."""
+    module, _, function = name.partition(":")
+    found = getattr(importlib.import_module(module), function, None)
+    if not callable(found):
+        raise SeqnetError(f"sweep finish '{name}' is not a function")
+    return found  # type: ignore[no-any-return]
 
 
 def collect(path: Path) -> dict[str, bytes]:
@@ -145,7 +160,10 @@ class Loop:
         spec = self.folder.sweep.run_spec(run, self.registry)
         write_run(self.folder.run_folder(run), spec)
         data = spec.model_dump(mode="json")
-        return Job(run.name, data, self.folder.sweep.plugins, self.disabled)
+        sweep = self.folder.sweep
+        return Job(
+            run.name, data, sweep.plugins, self.disabled, sweep.finish, sweep.finish_options
+        )
 
     def run(self, engine: Engine) -> None:
         while self.todo or self.suspects:
