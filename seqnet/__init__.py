@@ -44,6 +44,8 @@ _EXPORTS: dict[str, str] = {
     "run": "seqnet.runner",
     "train": "seqnet.training",
     "evaluate": "seqnet.training",
+    "evaluate_lengths": "seqnet.lengths",
+    "length_score": "seqnet.lengths",
     "Record": "seqnet.training",
     "Result": "seqnet.training",
     # errors
@@ -74,6 +76,8 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.interfaces import Params as Params
     from seqnet.interfaces import PluginSpec as PluginSpec
     from seqnet.interfaces import Task as Task
+    from seqnet.lengths import evaluate_lengths as evaluate_lengths
+    from seqnet.lengths import length_score as length_score
     from seqnet.model import Model as Model
     from seqnet.plugins import PluginWarning as PluginWarning
     from seqnet.plugins import hookimpl as hookimpl

@@ -31,6 +31,8 @@ EXPECTED = {
     "resolve",
     # building and training
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
+    # scoring at other lengths (the Chomsky benchmark's score)
+    "evaluate_lengths", "length_score",
     # errors
     "SeqnetError", "SpecError", "PluginError", "NonFiniteError",
     # the testing kit, a subpackage

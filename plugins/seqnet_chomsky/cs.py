@@ -47,7 +47,10 @@ class DuplicateStringTask(SymbolsTask):
 
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         tokens = rng.integers(0, self.spec.symbols, size=(length, batch))
-        return tokens, np.concatenate([tokens, tokens])
+        return tokens, self.answer(tokens)
+
+    def answer(self, tokens: Array) -> Array:
+        return np.concatenate([tokens, tokens])
 
 
 class OddsFirstTask(SymbolsTask):
@@ -63,7 +66,10 @@ class OddsFirstTask(SymbolsTask):
 
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         tokens = rng.integers(0, self.spec.symbols, size=(length, batch))
-        return tokens, np.concatenate([tokens[1::2], tokens[0::2]])
+        return tokens, self.answer(tokens)
+
+    def answer(self, tokens: Array) -> Array:
+        return np.concatenate([tokens[1::2], tokens[0::2]])
 
 
 class BucketSortTask(LayoutTask):
@@ -87,7 +93,10 @@ class BucketSortTask(LayoutTask):
 
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         tokens = rng.integers(0, self.spec.symbols, size=(length, batch))
-        return tokens, np.sort(tokens, axis=0)
+        return tokens, self.answer(tokens)
+
+    def answer(self, tokens: Array) -> Array:
+        return np.sort(tokens, axis=0)
 
 
 class MissingDuplicateTask(LayoutTask):
@@ -109,16 +118,25 @@ class MissingDuplicateTask(LayoutTask):
         half = rng.integers(0, 2, size=(length // 2, batch))
         tokens = np.concatenate([half, half, np.full((length % 2, batch), 3)])  # (ℓ, B)
         hidden = rng.integers(0, 2 * (length // 2), size=batch)
-        cols = np.arange(batch)
-        answer = tokens[hidden, cols]
-        tokens[hidden, cols] = 2
-        return tokens, answer[None]
+        tokens[hidden, np.arange(batch)] = 2
+        return tokens, self.answer(tokens)
+
+    def answer(self, tokens: Array) -> Array:
+        """The bit (1, B) opposite the `?`, half the string away (1 for the placeholder `1`)."""
+        length, batch = tokens.shape
+        if length == 1:
+            return np.ones((1, batch), dtype=np.int64)
+        half = length // 2
+        hidden = np.argmax(tokens == 2, axis=0)  # (B,)
+        if not (np.sum(tokens == 2, axis=0) == 1).all():
+            raise ValueError("give a doubled string with one ?, like 01?010")
+        return np.asarray(tokens[(hidden + half) % (2 * half), np.arange(batch)][None])
 
 
-def operands(rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array, Array]:
-    """Two numbers n, m ≥ 1 written in ℓ − 1 bits together, least significant bit first, each
-    zero-filled to its width (n's width uniform in [1, ℓ − 2]), with token 2 between them:
-    tokens (ℓ, B), and the numbers (B,) each."""
+def operands(rng: np.random.Generator, batch: int, length: int) -> Array:
+    """Tokens (ℓ, B) of two numbers n, m ≥ 1 written in ℓ − 1 bits together, least significant
+    bit first, each zero-filled to its width (n's width uniform in [1, ℓ − 2]), with token 2
+    between them."""
     width = rng.integers(1, length - 1, size=batch)  # n's width a; m's is ℓ − 1 − a
     first = binary.nonzero_bits(rng, width, length - 2)  # (ℓ−2, B)
     second = binary.nonzero_bits(rng, length - 1 - width, length - 2)
@@ -126,8 +144,25 @@ def operands(rng: np.random.Generator, batch: int, length: int) -> tuple[Array, 
     cols = np.arange(batch)
     from_first = first[np.minimum(t, length - 3), cols]
     from_second = second[np.clip(t - width - 1, 0, length - 3), cols]
-    tokens = np.where(t < width, from_first, np.where(t == width, 2, from_second))
-    return tokens, binary.to_ints(first), binary.to_ints(second)
+    tokens: Array = np.where(t < width, from_first, np.where(t == width, 2, from_second))
+    return tokens
+
+
+def split_operands(tokens: Array) -> tuple[Array, Array]:
+    """The numbers (B,) each on either side of the operator (token 2) in tokens (ℓ, B); with
+    no operator (the code's inputs of length ≤ 2) the whole input is n and m is 0."""
+    length, batch = tokens.shape
+    operator = tokens == 2
+    if (operator.sum(axis=0) > 1).any():
+        raise ValueError("give two binary numbers around one operator, like 011+1")
+    width = np.where(operator.any(axis=0), np.argmax(operator, axis=0), length)  # (B,)
+    t = np.arange(length)[:, None]
+    cols = np.arange(batch)
+    first = np.where(t < width, tokens, 0)  # (ℓ, B)
+    second = np.where(
+        t < length - 1 - width, tokens[np.minimum(t + width + 1, length - 1), cols], 0
+    )
+    return binary.to_ints(first), binary.to_ints(second)
 
 
 def small_operand(rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
@@ -155,10 +190,14 @@ class BinaryAdditionTask(LayoutTask):
 
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         if length <= 2:
-            tokens, values = small_operand(rng, batch, length)
-            return tokens, binary.terminated(values, length + 1)
-        tokens, n, m = operands(rng, batch, length)
-        return tokens, binary.terminated(n + m, length + 1)
+            tokens, _ = small_operand(rng, batch, length)
+            return tokens, self.answer(tokens)
+        tokens = operands(rng, batch, length)
+        return tokens, self.answer(tokens)
+
+    def answer(self, tokens: Array) -> Array:
+        n, m = split_operands(tokens)
+        return binary.terminated(n + m, len(tokens) + 1)
 
 
 class BinaryMultiplicationTask(LayoutTask):
@@ -178,11 +217,18 @@ class BinaryMultiplicationTask(LayoutTask):
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         if length <= 2:
             tokens, _ = small_operand(rng, batch, length)
+            return tokens, self.answer(tokens)
+        tokens = operands(rng, batch, length)
+        return tokens, self.answer(tokens)
+
+    def answer(self, tokens: Array) -> Array:
+        length, batch = tokens.shape
+        if length <= 2:
             answer = np.zeros((length, batch), dtype=np.int64)
             answer[-1] = 2
-            return tokens, answer
-        tokens, n, m = operands(rng, batch, length)
-        return tokens, binary.terminated(n * m, length)
+            return answer
+        n, m = split_operands(tokens)
+        return binary.terminated(n * m, length)
 
 
 class ComputeSqrtTask(LayoutTask):
@@ -200,5 +246,8 @@ class ComputeSqrtTask(LayoutTask):
 
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         bits = binary.nonzero_bits(rng, np.full(batch, length), length)  # least significant first
-        root = binary.isqrt(binary.to_ints(bits))
-        return bits[::-1], binary.to_bits(root, (length + 1) // 2)[::-1]
+        return bits[::-1], self.answer(bits[::-1])
+
+    def answer(self, tokens: Array) -> Array:
+        root = binary.isqrt(binary.to_ints(tokens[::-1]))
+        return binary.to_bits(root, (len(tokens) + 1) // 2)[::-1]

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from seqnet import Array
-from seqnet_chomsky.expressions import Symbols, draw_expressions
+from seqnet_chomsky.expressions import Symbols, draw_expressions, evaluate
 from seqnet_chomsky.layout import LayoutTask, LengthSpec
 from seqnet_chomsky.regular import ModulusSpec
 
@@ -40,15 +40,21 @@ class StackManipulationTask(LayoutTask):
     terminator: ClassVar[int | None] = 2
 
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
-        cols = np.arange(batch)
         depth = rng.integers(1, max(length, 2), size=batch)  # the starting stack's size s
         bits = rng.integers(0, 2, size=(length, batch))
         actions = rng.integers(2, 5, size=(length, batch))
-        steps = np.arange(length)[:, None]  # (ℓ, 1)
-        tokens = np.where(steps < depth, bits, actions)  # (ℓ, B)
-        stack = np.where(steps < depth, bits, 0)  # (ℓ, B), bottom first; never more than ℓ
-        top = depth.copy()  # number of cells in use
-        for t in range(1, length):  # the instructions, every sequence at once
+        tokens = np.where(np.arange(length)[:, None] < depth, bits, actions)  # (ℓ, B)
+        return tokens, self.answer(tokens)
+
+    def answer(self, tokens: Array) -> Array:
+        """The outputs (ℓ+1, B) for inputs (ℓ, B): the leading bits are the starting stack."""
+        length, batch = tokens.shape
+        cols = np.arange(batch)
+        action = tokens >= 2  # (ℓ, B)
+        depth = np.where(action.any(axis=0), np.argmax(action, axis=0), length)  # (B,)
+        stack = np.where(action, 0, tokens)  # (ℓ, B), bottom first; never more than ℓ cells
+        top = depth.copy()  # cells in use
+        for t in range(int(depth.min()), length):  # the instructions, every sequence at once
             act = tokens[t]
             live = t >= depth
             push = live & (act >= 3)
@@ -57,8 +63,8 @@ class StackManipulationTask(LayoutTask):
             top = np.where(push, top + 1, np.where(pop, np.maximum(top - 1, 0), top))
         k = np.arange(length + 1)[:, None]  # output position, (ℓ+1, 1)
         below = np.clip(top - 1 - k, 0, length - 1)  # (ℓ+1, B): the cell popped at k
-        out = np.where(k < top, stack[below, cols], np.where(k == top, 2, 0))
-        return tokens, out
+        out: Array = np.where(k < top, stack[below, cols], np.where(k == top, 2, 0))
+        return out
 
 
 class ReverseStringTask(LayoutTask):
@@ -82,7 +88,10 @@ class ReverseStringTask(LayoutTask):
 
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         tokens = rng.integers(0, self.spec.symbols, size=(length, batch))
-        return tokens, tokens[::-1]
+        return tokens, self.answer(tokens)
+
+    def answer(self, tokens: Array) -> Array:
+        return tokens[::-1]
 
 
 class ModularArithmeticTask(LayoutTask):
@@ -109,9 +118,18 @@ class ModularArithmeticTask(LayoutTask):
 
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         mod = self.spec.modulus
-        ids = Symbols(plus=mod, minus=mod + 1, times=mod + 2, open=mod + 3, close=mod + 4)
-        tokens, values = draw_expressions(rng, batch, length, mod, 3, ids)
+        tokens, values = draw_expressions(rng, batch, length, mod, 3, self.ids)
         return tokens, values[None]
+
+    @property
+    def ids(self) -> Symbols:
+        mod = self.spec.modulus
+        return Symbols(plus=mod, minus=mod + 1, times=mod + 2, open=mod + 3, close=mod + 4)
+
+    def answer(self, tokens: Array) -> Array:
+        """The values (1, B), one expression at a time (the draws compute them as they go)."""
+        mod = self.spec.modulus
+        return np.array([[evaluate(list(column), self.ids, mod) for column in tokens.T]])
 
 
 class SolveEquationTask(LayoutTask):
@@ -141,15 +159,36 @@ class SolveEquationTask(LayoutTask):
         mod = self.spec.modulus
         if length < 3:
             return np.zeros((length, batch), dtype=np.int64), np.zeros((1, batch), np.int64)
-        ids = Symbols(plus=mod, minus=mod + 1, times=-1, open=mod + 2, close=mod + 3)
         n = length - 2
-        expression, values = draw_expressions(rng, batch, n, mod, 2, ids)
+        expression, values = draw_expressions(rng, batch, n, mod, 2, self.ids)
         start = rng.integers(0, n, size=batch)
         digit = np.concatenate([expression, expression]) < mod  # (2n, B): wrap around
         here = digit & (np.arange(2 * n)[:, None] >= start)
         hidden = np.argmax(here, axis=0) % n  # (B,): the first digit at or after start
         cols = np.arange(batch)
         answer = expression[hidden, cols]
-        expression[hidden, cols] = mod + 4  # x
+        expression[hidden, cols] = self.ids.x
         tail = np.stack([np.full(batch, mod + 5), values])  # = value
         return np.concatenate([expression, tail]), answer[None]
+
+    @property
+    def ids(self) -> Symbols:
+        mod = self.spec.modulus
+        return Symbols(plus=mod, minus=mod + 1, times=-1, open=mod + 2, close=mod + 3, x=mod + 4)
+
+    def answer(self, tokens: Array) -> Array:
+        """The hidden digits (1, B), one equation at a time: with + and − only, the left side
+        is v₀ ± x, so x = ±(right − v₀) (the draws know the digit they hid)."""
+        mod = self.spec.modulus
+        out = []
+        for column in tokens.T:
+            if len(column) < 3:  # the code's placeholder: ℓ zeros, answer 0
+                out.append(0)
+                continue
+            *left, equals, right = (int(t) for t in column)
+            if equals != mod + 5 or right >= mod or left.count(mod + 4) != 1:
+                raise ValueError("give an equation with one x, like (x-3)=1")
+            base = evaluate(left, self.ids, mod, x=0)
+            sign = evaluate(left, self.ids, mod, x=1) - base  # ±1 mod `mod`
+            out.append((right - base) * sign % mod)
+        return np.array([out])

@@ -24,6 +24,11 @@ class Symbols:
     times: int
     open: int
     close: int
+    x: int = -1
+
+
+NEGATE = -2
+"""The unary minus, kept apart from the binary one while evaluating."""
 
 
 def draw_expressions(
@@ -77,3 +82,59 @@ def draw_expressions(
         a, c = value[left_node], value[right_node]
         value[parent] = np.where(op == 0, a + c, np.where(op == 1, a - c, a * c)) % modulus
     return tokens, value[:batch]
+
+
+def evaluate(tokens: list[int], ids: Symbols, modulus: int, x: int = 0) -> int:
+    """The value mod `modulus` of one expression given as token ids, with `x` (id `ids.x`)
+    standing for the digit x: * before + and −, a leading − negates. ValueError if it is not
+    an expression. Per sequence (shunting-yard, no recursion): for answers, not for training."""
+    rank = {ids.plus: 1, ids.minus: 1, ids.times: 2, NEGATE: 3}
+    values: list[int] = []
+    pending: list[int] = []  # operators and open brackets
+
+    def apply(op: int) -> None:
+        if op == NEGATE:
+            if not values:
+                raise ValueError
+            values.append(-values.pop() % modulus)
+            return
+        if len(values) < 2:
+            raise ValueError
+        b, a = values.pop(), values.pop()
+        values.append((a + b if op == ids.plus else a - b if op == ids.minus else a * b) % modulus)
+
+    operand_next = True  # what may come: an operand (digit, x, bracket, unary −) or an operator
+    for token in tokens:
+        if operand_next:
+            if 0 <= token < modulus or token == ids.x:
+                values.append(token if token != ids.x else x % modulus)
+                operand_next = False
+            elif token == ids.open:
+                pending.append(token)
+            elif token == ids.minus:
+                pending.append(NEGATE)
+            else:
+                raise ValueError
+        elif token == ids.close:
+            while pending and pending[-1] != ids.open:
+                apply(pending.pop())
+            if not pending:
+                raise ValueError
+            pending.pop()
+        elif token in rank:
+            while pending and pending[-1] != ids.open and rank[pending[-1]] >= rank[token]:
+                apply(pending.pop())
+            pending.append(token)
+            operand_next = True
+        else:
+            raise ValueError
+    if operand_next:
+        raise ValueError
+    while pending:
+        op = pending.pop()
+        if op == ids.open:
+            raise ValueError
+        apply(op)
+    if len(values) != 1:
+        raise ValueError
+    return values[0]

@@ -51,7 +51,15 @@ class LayoutTask:
     defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "model": {"cell": "lstm", "hidden": 64, "layers": 1},
         "optimizer": {"name": "adam", "lr": 0.001, "clip": 1.0},
-        "train": {"steps": 10000, "batch": 128, "eval_every": 100, "eval_samples": 512},
+        # the paper's batch, learning rate and clipping; validation spread over the training
+        # lengths (`heldout`), and two perfect evaluations in a row before stopping
+        "train": {
+            "steps": 10000,
+            "batch": 128,
+            "eval_every": 100,
+            "eval_samples": 512,
+            "patience": 2,
+        },
     }
     terminator: ClassVar[int | None] = None
     Spec: ClassVar[type[LengthSpec]] = LengthSpec
@@ -72,6 +80,11 @@ class LayoutTask:
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         """Token ids of `batch` fresh sequences of input length `length`: inputs (ℓ', B) in
         [0, len(inputs)) and targets (m, B) in [0, len(outputs)); ℓ' is ℓ for all tasks."""
+        raise NotImplementedError
+
+    def answer(self, tokens: Array) -> Array:
+        """The targets (m, B) for input ids (ℓ, B); ValueError with one line if the input is
+        not one the task can answer (e.g. a malformed expression)."""
         raise NotImplementedError
 
     # the contract --------------------------------------------------------------------------
@@ -115,6 +128,31 @@ class LayoutTask:
         mask[n:] = 1.0
         return Batch(x, y, mask)
 
+    def parse(self, args: list[str]) -> Batch:
+        """Inputs typed in the task's alphabet (`seqnet predict DIR 0110 10`), one sequence
+        each, with their right answers as targets."""
+        if not args:
+            raise ValueError(f"give one or more inputs written with the characters {self.inputs}")
+        groups = []
+        for word in args:
+            if not word or len(word) > MAX_LENGTH or set(word) - set(self.inputs):
+                raise ValueError(
+                    f"'{word[:SHOWN]}' is not an input of {self.name}: use 1 to {MAX_LENGTH}"
+                    f" of the characters {self.inputs}"
+                )
+            tokens = np.array([[self.inputs.index(c)] for c in word])  # (ℓ, 1)
+            groups.append(self.encode(tokens, self.answer(tokens)))
+        return pad_together(groups, len(self.inputs))
+
+    def format(self, outputs: Array, batch: Batch) -> list[str]:
+        """What the model answers for each sequence, up to its terminator if it has one."""
+        got = np.argmax(outputs, axis=-1)  # (T, B)
+        counted = self.counted(batch)
+        return [
+            "".join(self.outputs[int(t)] for t in got[counted[:, i], i])
+            for i in range(got.shape[1])
+        ]
+
     def counted(self, batch: Batch) -> Array:
         """(T, B) bool: the steps the metrics count, the scored ones up to the terminator."""
         scored = np.asarray(batch.mask) > 0
@@ -140,14 +178,14 @@ class LayoutTask:
         counted = self.counted(batch)
         got = np.argmax(outputs, axis=-1)  # (T, B)
         tokens = np.argmax(batch.x, axis=-1)  # (T, B)
-        scored = np.asarray(batch.mask) > 0
+        given = tokens < len(self.inputs)  # not a blank
         lines = []
         for i in range(count):
             steps = counted[:, i]
             want, have = np.asarray(batch.y)[steps, i], got[steps, i]
             wrong = int((want != have).sum())
             mark = "✓" if wrong == 0 else f"✗ (want {self.spell(want, self.outputs)})"
-            text = self.spell(tokens[~scored[:, i], i], self.inputs)
+            text = self.spell(tokens[given[:, i], i], self.inputs)
             lines.append(f"{text} → {self.spell(have, self.outputs)}  {mark}")
         return lines
 

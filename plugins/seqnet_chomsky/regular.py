@@ -33,7 +33,10 @@ class EvenPairsTask(LayoutTask):
 
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         bits = rng.integers(0, 2, size=(length, batch))  # (ℓ, B)
-        return bits, (np.sum(bits[1:] != bits[:-1], axis=0) % 2)[None]
+        return bits, self.answer(bits)
+
+    def answer(self, tokens: Array) -> Array:
+        return np.asarray((np.sum(tokens[1:] != tokens[:-1], axis=0) % 2)[None])
 
 
 class ParityCheckTask(LayoutTask):
@@ -50,7 +53,10 @@ class ParityCheckTask(LayoutTask):
 
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         bits = rng.integers(0, 2, size=(length, batch))  # (ℓ, B)
-        return bits, (bits.sum(axis=0) % 2)[None]
+        return bits, self.answer(bits)
+
+    def answer(self, tokens: Array) -> Array:
+        return np.asarray((tokens.sum(axis=0) % 2)[None])
 
 
 class CycleNavigationTask(LayoutTask):
@@ -67,7 +73,10 @@ class CycleNavigationTask(LayoutTask):
 
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         moves = rng.integers(0, 3, size=(length, batch))  # (ℓ, B)
-        return moves, (np.sum(moves - 1, axis=0) % 5)[None]
+        return moves, self.answer(moves)
+
+    def answer(self, tokens: Array) -> Array:
+        return np.asarray((np.sum(tokens - 1, axis=0) % 5)[None])
 
 
 class ModularArithmeticSimpleTask(LayoutTask):
@@ -100,7 +109,19 @@ class ModularArithmeticSimpleTask(LayoutTask):
         ops = rng.choice(np.array([mod, mod + 2, mod + 1]), size=(n // 2, batch))  # + * −
         tokens = np.empty((n, batch), dtype=np.int64)
         tokens[0::2], tokens[1::2] = digits, ops
-        return tokens, evaluate_flat(digits, ops - mod, mod)[None]
+        return tokens, self.answer(tokens)
+
+    def answer(self, tokens: Array) -> Array:
+        mod = self.spec.modulus
+        digits, ops = tokens[0::2], tokens[1::2]
+        if (
+            len(tokens) % 2 == 0
+            or (digits >= mod).any()
+            or (ops < mod).any()
+            or (ops > mod + 2).any()
+        ):
+            raise ValueError("give digits and operators in turn, like 1+2*3")
+        return evaluate_flat(digits, ops - mod, mod)[None]
 
 
 def evaluate_flat(digits: Array, ops: Array, mod: int) -> Array:
