@@ -31,7 +31,9 @@ def chomsky(
     cells: Annotated[
         str | None, opt("Cells: elman,lstm,stack_rnn,tape_rnn (the default).", "A,B")
     ] = None,
-    seeds: Annotated[str | None, opt("Seeds for every task and cell (default 0-1).", "LIST")] = None,
+    seeds: Annotated[
+        str | None, opt("Seeds for every task and cell (default 0-1).", "LIST")
+    ] = None,
     steps: Annotated[int | None, opt("Training steps per run (default 5000).", "N")] = None,
     batch: Annotated[int | None, opt("Sequences per step (default 32).", "N")] = None,
     hidden: Annotated[int | None, opt("Hidden units (default 64).", "N")] = None,
@@ -40,7 +42,9 @@ def chomsky(
         str | None, opt("Test lengths, LOW-HIGH (default 41-500).", "LOW-HIGH")
     ] = None,
     samples: Annotated[int | None, opt("Test sequences per length (default 8).", "N")] = None,
-    out: Annotated[str | None, opt("Benchmark folder (default sweeps/chomsky-<time>).", "DIR")] = None,
+    out: Annotated[
+        str | None, opt("Benchmark folder (default sweeps/chomsky-<time>).", "DIR")
+    ] = None,
     resume: Annotated[
         str | None, opt("Continue the benchmark in DIR: run only what is missing.", "DIR")
     ] = None,

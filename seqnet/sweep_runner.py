@@ -161,9 +161,7 @@ class Loop:
         write_run(self.folder.run_folder(run), spec)
         data = spec.model_dump(mode="json")
         sweep = self.folder.sweep
-        return Job(
-            run.name, data, sweep.plugins, self.disabled, sweep.finish, sweep.finish_options
-        )
+        return Job(run.name, data, sweep.plugins, self.disabled, sweep.finish, sweep.finish_options)
 
     def run(self, engine: Engine) -> None:
         while self.todo or self.suspects:
