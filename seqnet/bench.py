@@ -76,7 +76,7 @@ class Protocol(BaseModel):
     """How every run trains and is scored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    steps: Annotated[int, Field(ge=1, le=1_000_000)] = 5000
+    steps: Annotated[int, Field(ge=1, le=1_000_000)] = 3000
     batch: Annotated[int, Field(ge=1, le=4096)] = 32
     hidden: Annotated[int, Field(ge=1, le=4096)] = 64
     lr: Annotated[float, Field(gt=0.0, le=1.0)] = 1e-3
@@ -87,7 +87,7 @@ class Protocol(BaseModel):
     patience: Annotated[int, Field(ge=1)] = 2
     test_min: Annotated[int, Field(ge=1, le=10_000)] = 41
     test_max: Annotated[int, Field(ge=1, le=10_000)] = 500
-    samples: Annotated[int, Field(ge=1, le=10_000)] = 8
+    samples: Annotated[int, Field(ge=1, le=10_000)] = 4
     dtype: str = "float64"
 
     def lengths(self) -> list[int]:
@@ -99,7 +99,7 @@ class Protocol(BaseModel):
 def plan(
     tasks: list[str], cells: list[str], seeds: list[int], protocol: Protocol, registry: Registry
 ) -> Sweep:
-    """The benchmark's sweep: each task × cell × seed, settings outermost; every run's spec is
+    """The benchmark's sweep: each seed × task × cell, in the order given; every run's spec is
     checked before anything runs."""
     for name in tasks:
         if name not in TASKS:
@@ -118,18 +118,20 @@ def plan(
                   "eval_samples": p.eval_samples, "patience": p.patience},
     }  # fmt: skip
     base = specs.resolve(raw, registry).model_dump(mode="json")
-    pairs = []
+    settings = []
     for task in tasks:
         for cell in cells:
             setting = {"task.name": task, "task.length": p.train_length}
             setting.update({f"model.{k}": v for k, v in CELLS[cell].items()})
-            pairs += [(setting, seed) for seed in seeds]
+            settings.append(setting)
+    # seeds outermost: a run cut short has the whole table at one seed before any second seed
+    pairs = [(setting, seed) for seed in seeds for setting in settings]
     runs = [RunPlan(n, s, seed) for n, (s, seed) in zip(run_names(pairs), pairs, strict=True)]
     grid = {"task.name": tasks, "model.cell": [CELLS[c]["cell"] for c in cells]}
     options = {"lengths": [p.test_min, p.test_max], "samples": p.samples}
     sweep = Sweep("chomsky", base, SweepSpec(grid=grid, seeds=seeds), runs, (),
                   "seqnet.bench:score", options)  # fmt: skip
-    for run in runs[:: len(seeds)]:
+    for run in runs[: len(settings)]:
         sweep.run_spec(run, registry)
     return sweep
 
@@ -138,14 +140,18 @@ def score(spec: Any, parts: Any, params: Any, lengths: list[int], samples: int) 
     """The paper's score of a trained run (a sweep `finish`): for each length in
     lengths[0]..lengths[1], the share of right outputs per sequence averaged over `samples`
     sequences, then the mean over lengths; also each length's accuracy."""
+    from threadpoolctl import threadpool_limits
+
     from seqnet.lengths import length_score
 
     start = time.process_time()
     every = list(range(lengths[0], lengths[1] + 1))
     task_cls = type(parts.task)
-    value, table = length_score(
-        parts.model, params, task_cls, spec.options("task"), every, samples, seed=spec.train.seed
-    )
+    with threadpool_limits(limits=spec.train.threads):  # as training: one core per worker
+        value, table = length_score(
+            parts.model, params, task_cls, spec.options("task"), every, samples,
+            seed=spec.train.seed,
+        )  # fmt: skip
     return {
         "score": value,
         "by_length": {k: row["accuracy"] for k, row in table.items()},
