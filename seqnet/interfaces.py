@@ -114,8 +114,9 @@ class Predicting(Protocol):
     batch)` gives one line per sequence (`"80235"`). A task that can be scored at other lengths
     also sets the class attribute `length_option` to the name of its length option (binadd:
     `"bits"`) and keeps its validated options in `spec`; an option `<length_option>_min`
-    (`bits_min`, 0 when off) draws training lengths per batch from a range; `step_rows(batch)` may return named (T, B) rows (binadd: a, b, carry, sum) that
-    `seqnet plot` draws above the hidden activations.
+    (`bits_min`, 0 when off) draws training lengths per batch from a range. `step_rows(batch)`
+    may return named (T, B) rows (binadd: a, b, carry, sum) that `seqnet plot` draws above the
+    hidden activations.
     """
 
     def parse(self, args: list[str]) -> Batch: ...
