@@ -6,6 +6,7 @@ A new optimizer plugin is checked here by being installed: the parameters come f
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -133,3 +134,15 @@ class Float64Only(Momentum):
 def test_a_float32_parameter_that_turns_float64_is_rejected() -> None:
     with pytest.raises(AssertionError, match="is no longer float32"):
         check_optimizer(Float64Only())
+
+
+def test_the_guides_optimizer_example_passes_the_kit() -> None:
+    """docs/writing-plugins.md's HeavyBall, run as written (it calls check_optimizer itself)."""
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "writing-plugins.md").read_text()
+    block = guide.split("<!-- optimizer example -->\n```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "writing-plugins.md", "exec"), namespace)  # the guide's own code
+    broken = namespace["HeavyBall"]
+    broken.state_dict = lambda self: {"velocity": {}}  # the guide's "forget the velocity"
+    with pytest.raises(AssertionError, match="after a resume through a checkpoint differs"):
+        check_optimizer(broken)
