@@ -150,7 +150,7 @@ def check_optimizer_resume(make: Callable[[], Optimizer], before: int = 3, after
         path = Path(scratch) / "checkpoint.npz"
         checkpoint.save(path, checkpoint.Checkpoint(
             spec={}, step=before, params=params, optimizer=first.state_dict(), streams={},
-            loop={}, versions={},
+            loop={"hits": 0, "reached": False, "seconds": 0.0}, versions={},
         ))  # fmt: skip
         saved = checkpoint.load(path)
     resumed = make()
