@@ -33,6 +33,8 @@ EXPECTED = {
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
     # scoring at other lengths (the Chomsky benchmark's score)
     "evaluate_lengths", "length_score",
+    # layers: cells as layers, layers from spec sections
+    "CellLayer", "layer_spec", "build_layer",
     # errors
     "SeqnetError", "SpecError", "PluginError", "NonFiniteError",
     # the testing kit, a subpackage
