@@ -33,6 +33,8 @@ EXPECTED = {
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
     # layers: cells as layers, layers from spec sections
     "CellLayer", "layer_spec", "build_layer",
+    # process-wide tuning, opt-in
+    "keep_freed_memory",
     # errors
     "SeqnetError", "SpecError", "PluginError", "NonFiniteError",
     # the testing kit, a subpackage
