@@ -219,7 +219,8 @@ class ProgressDisplay:
     @staticmethod
     def status(record: Record) -> str:
         shown = [f"loss {record.loss:.4f}"]
-        shown += [f"{k} {v:.3f}" for k, v in record.metrics.items() if k != "loss"]
+        shown += [f"{k} {v:.3f}" for k, v in record.metrics.items()
+                  if k.split("@")[0] != "loss"]  # fmt: skip
         return "  ".join(shown)
 
     def plain(self, record: Record) -> None:

@@ -27,7 +27,7 @@ from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.runner import Parts, build, summary, train_parts
 from seqnet.specs import RunSpec
-from seqnet.training import LoopState, Record, Result, Snapshot
+from seqnet.training import LoopState, Record, Result, Snapshot, heldout_name
 
 SPEC = "spec.yaml"
 METRICS = "metrics.jsonl"
@@ -272,7 +272,7 @@ class RunDir:
 
 def metrics_row(record: Record, lr: float | None) -> dict[str, Any]:
     """One metrics.jsonl line: step, training loss, gradient norm, held-out metrics, lr, time."""
-    held_out = {("val_loss" if k == "loss" else k): v for k, v in record.metrics.items()}
+    held_out = {heldout_name(k): v for k, v in record.metrics.items()}
     return {"step": record.step, "loss": record.loss, "grad_norm": record.grad_norm,
             **held_out, "lr": lr, "seconds": round(record.seconds, 4)}  # fmt: skip
 
