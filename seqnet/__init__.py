@@ -51,6 +51,8 @@ _EXPORTS: dict[str, str] = {
     "length_score": "seqnet.lengths",
     "Record": "seqnet.training",
     "Result": "seqnet.training",
+    # process-wide tuning a program may opt into (the seqnet command does)
+    "keep_freed_memory": "seqnet.allocator",
     # errors
     "SeqnetError": "seqnet.errors",
     "SpecError": "seqnet.errors",
@@ -63,6 +65,7 @@ __all__ = [*_EXPORTS, *_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads them
     from seqnet import testing as testing
+    from seqnet.allocator import keep_freed_memory as keep_freed_memory
     from seqnet.errors import NonFiniteError as NonFiniteError
     from seqnet.errors import PluginError as PluginError
     from seqnet.errors import SeqnetError as SeqnetError

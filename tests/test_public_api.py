@@ -35,6 +35,8 @@ EXPECTED = {
     "evaluate_lengths", "length_score",
     # layers: cells as layers, layers from spec sections
     "CellLayer", "layer_spec", "build_layer",
+    # process-wide tuning, opt-in
+    "keep_freed_memory",
     # errors
     "SeqnetError", "SpecError", "PluginError", "NonFiniteError",
     # the testing kit, a subpackage
