@@ -98,13 +98,13 @@ def execute(job: Job) -> dict[str, Any]:
         try:
             registry = registry_for(job.plugins, job.disabled)
             spec = specs.resolve(job.spec, registry)
-            folder = RunDir.create(path, spec)
             # BLAS threads come from the spec (train.threads), as in `seqnet run`
-            result, summary, parts = train_in(folder, spec, registry=registry)
-            if job.finish is not None:
-                finish = finisher(job.finish)
-                summary.update(finish(spec, parts, result.params, **job.finish_options))
-                folder.write_summary(summary)
+            with RunDir.create(path, spec) as folder:
+                result, summary, parts = train_in(folder, spec, registry=registry)
+                if job.finish is not None:
+                    finish = finisher(job.finish)
+                    summary.update(finish(spec, parts, result.params, **job.finish_options))
+                    folder.write_summary(summary)
         except Exception as error:
             return {"status": "failed", "error": describe(error), "files": collect(path)}
         files = collect(path)
@@ -130,7 +130,8 @@ def collect(path: Path) -> dict[str, bytes]:
     """A run folder's files by name (none if it was never created)."""
     if not path.is_dir():
         return {}
-    return {f.name: f.read_bytes() for f in sorted(path.iterdir()) if f.is_file()}
+    return {f.name: f.read_bytes() for f in sorted(path.iterdir())
+            if f.is_file() and not f.name.startswith(".")}  # fmt: skip
 
 
 class Loop:

@@ -151,18 +151,24 @@ def test_metrics_count_up_to_the_terminator_per_sequence() -> None:
     assert t.metrics(wrong, batch) == {"accuracy": 0.875, "exact_match": 0.5}
 
 
-def test_heldout_spreads_over_the_lengths_and_padding_changes_nothing() -> None:
-    t = chomsky.OddsFirstTask(length=6, length_min=3)
-    batch = t.heldout(np.random.default_rng(0), 8)
-    scored = batch.mask.sum(axis=0)  # ℓ outputs each: lengths 3, 4, 5, 6, 3, 4, 5, 6
-    assert sorted(scored.tolist()) == [3, 3, 4, 4, 5, 5, 6, 6]
+def test_inputs_of_several_lengths_are_padded_without_changing_outputs() -> None:
+    t = chomsky.OddsFirstTask()
+    words = ["011", "1", "10110", "0000"]
+    batch = t.parse(words)
+    assert batch.mask.sum(axis=0).tolist() == [3, 1, 5, 4]  # ℓ outputs each
     model = Model(ElmanCell(hidden=5), t.input_size, t.output_size)
     params = model.init(np.random.default_rng(1))
     together, _, _ = model.forward(params, batch.x)
-    for i in range(8):
-        T = int(np.flatnonzero(batch.mask[:, i]).max()) + 1  # where sequence i ends
-        alone, _, _ = model.forward(params, batch.x[:T, i : i + 1])
+    for i, word in enumerate(words):
+        alone, _, _ = model.forward(params, t.parse([word]).x)
+        T = 2 * len(word)  # the input and its ℓ blanks; padding after that is unscored
         np.testing.assert_allclose(together[:T, i], alone[:, 0], rtol=0, atol=1e-12)
+
+
+def test_length_min_zero_means_exactly_length() -> None:
+    t = chomsky.ParityCheckTask(length=7, length_min=0)  # seqnet's `<option>_min` convention
+    rng = np.random.default_rng(0)
+    assert {t.sample(rng, 2).x.shape[0] for _ in range(20)} == {8}
 
 
 def test_parse_refuses_what_the_task_cannot_read() -> None:

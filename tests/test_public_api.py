@@ -33,6 +33,10 @@ EXPECTED = {
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
     # scoring at other lengths (the Chomsky benchmark's score)
     "evaluate_lengths", "length_score",
+    # layers: cells as layers, layers from spec sections
+    "CellLayer", "layer_spec", "build_layer",
+    # process-wide tuning, opt-in
+    "keep_freed_memory",
     # errors
     "SeqnetError", "SpecError", "PluginError", "NonFiniteError",
     # the testing kit, a subpackage

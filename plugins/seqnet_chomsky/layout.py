@@ -20,13 +20,19 @@ SHOWN = 40
 
 
 class LengthSpec(PluginSpec):
-    """ℓ, the input length, drawn once per batch uniformly in [length_min, length]."""
+    """ℓ, the input length, drawn once per batch uniformly in [length_min, length]; with
+    length_min 0 (seqnet's convention for `<length option>_min`), ℓ is always `length`."""
 
     length: Annotated[
         int, Field(ge=1, le=MAX_LENGTH, description="longest input length ℓ drawn per batch")
     ] = 40
     length_min: Annotated[
-        int, Field(ge=1, le=MAX_LENGTH, description="shortest input length ℓ drawn per batch")
+        int,
+        Field(
+            ge=0,
+            le=MAX_LENGTH,
+            description="shortest input length ℓ drawn per batch (0: ℓ is `length`)",
+        ),
     ] = 1
 
     @model_validator(mode="after")
@@ -51,8 +57,8 @@ class LayoutTask:
     defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "model": {"cell": "lstm", "hidden": 64, "layers": 1},
         "optimizer": {"name": "adam", "lr": 0.001, "clip": 1.0},
-        # the paper's batch, learning rate and clipping; validation spread over the training
-        # lengths (`heldout`), and two perfect evaluations in a row before stopping
+        # the paper's batch, learning rate and clipping; the engine validates at the top of
+        # the training range (ℓ = 40); two perfect evaluations in a row before stopping
         "train": {
             "steps": 10000,
             "batch": 128,
@@ -99,20 +105,9 @@ class LayoutTask:
 
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
         """`batch` sequences of one input length, drawn uniformly in [length_min, length]."""
-        length = int(rng.integers(self.spec.length_min, self.spec.length + 1))
+        low = self.spec.length_min or self.spec.length
+        length = int(rng.integers(low, self.spec.length + 1))
         return self.encode(*self.draw(rng, batch, length))
-
-    def heldout(self, rng: np.random.Generator, batch: int) -> Batch:
-        """Validation data spread over every training length: the lengths length_min..length
-        take turns, each group drawn as in training, padded at the end with unscored blanks."""
-        lengths = np.arange(self.spec.length_min, self.spec.length + 1)
-        counts = np.bincount(np.arange(batch) % len(lengths), minlength=len(lengths))
-        groups = [
-            self.encode(*self.draw(rng, int(count), int(length)))
-            for length, count in zip(lengths, counts, strict=True)
-            if count > 0
-        ]
-        return pad_together(groups, self.input_size - 1)
 
     def encode(self, tokens: Array, targets: Array) -> Batch:
         """The batch for input ids (ℓ, B) and target ids (m, B): one-hot x (ℓ+m, B, V_in+1)
