@@ -14,7 +14,7 @@ import numpy as np
 from seqnet import recurrent
 from seqnet.atomic import atomic_file
 from seqnet.errors import SeqnetError
-from seqnet.lengths import length_option
+from seqnet.lengths import length_option, options_at_length
 from seqnet.rundir import RunDir
 from seqnet.runner import build
 
@@ -54,7 +54,8 @@ def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     top.legend()
     top.set_title(title)
     skip = {"step", "loss", "val_loss", "grad_norm", "lr", "seconds", "margin"}
-    metrics = sorted({k for r in rows for k in r} - skip)
+    # held-out accuracies at every validation length (`exact_match@64`), not margins or losses
+    metrics = sorted(k for k in {k for r in rows for k in r} if k.split("@")[0] not in skip)
     for key in metrics:
         bottom.plot(steps, [r.get(key, np.nan) for r in rows], label=key, marker=".")
     bottom.set_ylim(-0.02, 1.02)
@@ -86,7 +87,7 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
         key = length_option(task_cls)
     except SeqnetError:
         return None
-    task = task_cls(**{**spec.options("task"), key: length})
+    task = task_cls(**options_at_length(task_cls, spec.options("task"), length))
     batch = task.sample(np.random.default_rng([seed, length]), 1)
     x = batch.x.astype(parts.model.dtype)
     params = parts.model.sub(ckpt.params, "cells.0.")
