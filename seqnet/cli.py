@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from seqnet import allocator
+
 if TYPE_CHECKING:
     from seqnet.specs import RunSpec
     from seqnet.training import Record
@@ -313,6 +315,9 @@ def plugins(
 
 def main() -> None:
     warnings.showwarning = show_warning
+    # The seqnet program owns its process: each training step's large arrays reuse the memory
+    # the last one freed. A library call never changes this (seqnet.allocator).
+    allocator.keep_freed_memory()
     app()
 
 

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from seqnet.allocator import keep_freed_memory
 from seqnet.errors import NonFiniteError, SeqnetError
 from seqnet.interfaces import Optimizer, Params, Task
 from seqnet.losses import get_loss
@@ -169,7 +168,8 @@ def train(
     touches the parameters, so `params` always holds the last good values.
     """
     spec = spec or TrainSpec()
-    keep_freed_memory()  # each step allocates the same arrays again: reuse them, don't re-fault
+    # No process-wide settings here (malloc tuning belongs to the program: the seqnet command
+    # and sweep workers call seqnet.keep_freed_memory()); BLAS threads are limited only inside.
     # Small matrices run fastest on one BLAS thread (perf-notes.md); a fixed count also keeps
     # the summation order, and so the numbers, the same from machine to machine. With more
     # threads, large batches are split between them instead (seqnet.parallel).
