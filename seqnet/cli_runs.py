@@ -278,6 +278,9 @@ def plot(
     length: Annotated[
         int, typer.Option(min=2, metavar="N", help="Length of the example the hidden plot shows.")
     ] = 48,
+    seed: Annotated[
+        int, typer.Option(min=0, metavar="N", help="Seed of that example (as in seqnet eval).")
+    ] = 0,
 ) -> None:
     """Draw a run: learning curves, and the hidden activations across one long example."""
     from seqnet.plots import PlotError, matplotlib_or_fail, plot_run
@@ -292,5 +295,5 @@ def plot(
     if run_dir.path.resolve() in (target.resolve(), *target.resolve().parents):
         run_dir.claim("plot")  # it writes into the run folder: no run may write there meanwhile
     with run_dir:
-        for path in plot_run(run_dir, target, length):
+        for path in plot_run(run_dir, target, length, seed):
             typer.echo(str(path))
