@@ -149,7 +149,8 @@ def test_the_example_plugin_passes_mypy_strict_against_the_installed_seqnet(
     config, no pydantic plugin): mypy --strict, run from an empty folder on the example package
     and its tests. mypy's cache is kept in pytest's, so only a first run reads numpy's stubs."""
     pytest.importorskip("mypy")
-    cache = request.config.cache.mkdir("mypy") if request.config.cache else tmp_path / "cache"
+    kept = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    cache = kept.mkdir("mypy") if kept is not None else tmp_path / "cache"
     command = [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(cache),
                "--config-file", "",
                str(EXAMPLE / "seqnet_reverse"), str(EXAMPLE / "tests")]  # fmt: skip
