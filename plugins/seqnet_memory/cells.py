@@ -9,8 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from seqnet.init import InitScheme
-from seqnet.interfaces import Array, Carry, Params, PluginSpec
+from seqnet import Array, Carry, InitScheme, Params, PluginSpec
 from seqnet_memory.controller import Controller
 from seqnet_memory.memories import (
     stack_update,

@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from seqnet.init import InitScheme, glorot_uniform, recurrent_params, uniform
-from seqnet.interfaces import Array, Carry, Params
+from seqnet import Array, Carry, InitScheme, Params, glorot_uniform, recurrent_params
 
 Update = Callable[[Array, Array, Array, Array | None], Array]
 UpdateBackward = Callable[[Array, Array, Array, Array | None, Array], tuple[Array, Array, Array]]
@@ -42,8 +41,9 @@ class Controller:
     def init(self, rng: np.random.Generator, input_size: int) -> Params:
         H, M, A = self.hidden, self.cell_size, self.actions
         base = recurrent_params(rng, self.init_scheme, input_size, H)
+        bound = 1.0 / math.sqrt(H)  # PyTorch's U(±1/√fan_in) for a Linear from H
         if self.init_scheme == "uniform":
-            W_r = uniform(rng, (M, H), H)
+            W_r = rng.uniform(-bound, bound, (M, H))
         else:
             W_r = glorot_uniform(rng, (M, H))
         return {
@@ -51,9 +51,9 @@ class Controller:
             "W_r": W_r,  # (M, H)
             "W_h": base["W_h"],  # (H, H)
             "b": base["b"],  # (H,)
-            "W_v": uniform(rng, (H, M), H),
+            "W_v": rng.uniform(-bound, bound, (H, M)),
             "b_v": np.zeros(M),
-            "W_a": uniform(rng, (H, A), H),
+            "W_a": rng.uniform(-bound, bound, (H, A)),
             "b_a": np.zeros(A),
         }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqnet.interfaces import Array
+from seqnet import Array
 
 
 def stack_update(s: Array, p: Array, v: Array, L: Array | None = None) -> Array:
