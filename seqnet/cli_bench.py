@@ -34,7 +34,9 @@ def chomsky(
     seeds: Annotated[
         str | None, opt("Seeds for every task and cell (default 0-1).", "LIST")
     ] = None,
-    steps: Annotated[int | None, opt("Training steps per run at most (default 3000).", "N")] = None,
+    steps: Annotated[
+        int | None, opt("Training steps per run at most (default 10000).", "N")
+    ] = None,
     batch: Annotated[int | None, opt("Sequences per step (default 32).", "N")] = None,
     hidden: Annotated[int | None, opt("Hidden units (default 64).", "N")] = None,
     lr: Annotated[float | None, opt("Adam's learning rate (default 0.001).", "LR")] = None,
