@@ -163,12 +163,13 @@ def run(
 
     from seqnet.cli_runs import train_folder
     from seqnet.rundir import RunDir, default_folder
-    from seqnet.runner import build, load_spec
+    from seqnet.runner import build, load_spec, pin
 
     flags = {"cell": cell, "hidden": hidden, "layers": layers, "steps": steps, "batch": batch,
              "lr": lr, "optimizer": optimizer, "seed": seed}  # fmt: skip
     resolved = load_spec(spec, overrides(flags, set_))
     parts = build(resolved)  # what cannot be built (a bad text file) fails before any folder
+    resolved = pin(resolved, parts.task)
     folder = RunDir.create(Path(out) if out else default_folder(resolved), resolved)
     train_folder(folder, resolved, quiet, as_json, None, parts)
 

@@ -90,15 +90,18 @@ def execute(job: Job) -> dict[str, Any]:
     """
     from seqnet import specs
     from seqnet.rundir import RunDir, train_in
+    from seqnet.runner import build, pin
 
     with tempfile.TemporaryDirectory(prefix="seqnet-sweep-") as scratch:
         path = Path(scratch) / "run"
         try:
             registry = registry_for(job.plugins, job.disabled)
             spec = specs.resolve(job.spec, registry)
+            parts = build(spec, registry)
+            spec = pin(spec, parts.task, registry)
             folder = RunDir.create(path, spec)
             # BLAS threads come from the spec (train.threads), as in `seqnet run`
-            _, summary, _ = train_in(folder, spec, registry=registry)
+            _, summary, _ = train_in(folder, spec, registry=registry, parts=parts)
         except Exception as error:
             return {"status": "failed", "error": describe(error), "files": collect(path)}
         files = collect(path)

@@ -164,6 +164,12 @@ def heldout(task: Task, rng: np.random.Generator, count: int) -> Batch:
     return draw(rng, count) if callable(draw) else task.sample(rng, count)
 
 
+def final(task: Task, rng: np.random.Generator, count: int) -> Batch:
+    """Data for the final score: a FileData task's `test` part, else `heldout`."""
+    draw = getattr(task, "test", None)
+    return draw(rng, count) if callable(draw) else heldout(task, rng, count)
+
+
 def global_norm(grads: Params) -> float:
     return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
 
@@ -268,7 +274,7 @@ def train(
 
         # Score on data no decision was made on: the eval stream's next draw, taken from a copy so
         # that the saved stream (and so a resumed run) is the same whether or not this ran.
-        test = heldout(task, copy.deepcopy(streams.eval), spec.eval_samples)
+        test = final(task, copy.deepcopy(streams.eval), spec.eval_samples)
         metrics, logits = evaluate(net, params, task, test)
         shown = task.examples(logits, cast_batch(test, model.dtype), examples) if examples else []
         return Result(params, step, seconds, metrics, history, shown, state.reached)

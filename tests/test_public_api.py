@@ -23,7 +23,7 @@ EXAMPLE = ROOT / "docs" / "examples" / "seqnet-reverse"
 EXPECTED = {
     # contracts
     "Array", "Batch", "Cache", "Carry", "Cell", "Layer", "LossName", "Optimizer", "Params",
-    "PluginSpec", "Task",
+    "PluginSpec", "Task", "FileData",
     # plugins
     "hookimpl", "Register", "load_registry", "Registry", "PluginWarning",
     # specs
@@ -32,7 +32,7 @@ EXPECTED = {
     # building and training
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
     # errors
-    "SeqnetError", "SpecError", "PluginError", "NonFiniteError",
+    "SeqnetError", "SpecError", "PluginError", "NonFiniteError", "DataError",
     # the testing kit, a subpackage
     "testing",
     "__version__",
