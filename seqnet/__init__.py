@@ -70,8 +70,8 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.interfaces import Batch as Batch
     from seqnet.interfaces import Cache as Cache
     from seqnet.interfaces import Carry as Carry
-    from seqnet.interfaces import FileData as FileData
     from seqnet.interfaces import Cell as Cell
+    from seqnet.interfaces import FileData as FileData
     from seqnet.interfaces import Layer as Layer
     from seqnet.interfaces import LossName as LossName
     from seqnet.interfaces import Optimizer as Optimizer

@@ -133,8 +133,9 @@ class FileData(Protocol):
     its training data (a vocabulary, normalisation statistics, the seed): the engine writes them
     into the run's spec, so that `eval`, `predict` and `resume` rebuild the same task without
     deriving anything again. `test(rng, count)` is the data of the final score (the test part).
-    `read(path, batch)` yields the sequences of a file in the task's own form, in order, `batch`
-    at a time (path None: the test part), in a stream. Metrics over many batches add up
+    `read(path, batch, targets)` yields the sequences of a file in the task's own form, in order,
+    `batch` at a time (path None: the test part), in a stream; with `targets=False` a file may
+    leave the targets out (to predict). Metrics over many batches add up
     exactly: `totals(outputs, batch)` are sums, `finish(totals)` turns summed totals into the
     metrics. `predictions(outputs, batch)` gives one JSON-able object per sequence.
     """
@@ -145,7 +146,7 @@ class FileData(Protocol):
 
     def test(self, rng: np.random.Generator, count: int) -> Batch: ...
 
-    def read(self, path: Path | None, batch: int) -> Iterator[Batch]: ...
+    def read(self, path: Path | None, batch: int, targets: bool = True) -> Iterator[Batch]: ...
 
     def totals(self, outputs: Array, batch: Batch) -> dict[str, float]: ...
 

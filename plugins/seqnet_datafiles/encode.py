@@ -44,7 +44,8 @@ class Buckets:
         anchor = int(rng.integers(len(self.of)))
         b = self.of[anchor]
         lo, hi = self.first[b], self.first[b + 1]
-        return self.order[lo + rng.integers(hi - lo, size=batch)]
+        chosen: Array = self.order[lo + rng.integers(hi - lo, size=batch)]
+        return chosen
 
 
 class Encoder:

@@ -108,9 +108,9 @@ def derive(scan: Scan, parts: list[Lines]) -> Schema:
         seen = set(np.unique(train.labels).tolist())
         classes = {names[i] for i in seen}
         for part in parts[1:]:
-            unseen = ~np.isin(part.labels, list(seen))
-            if unseen.any():
-                i = int(np.argmax(unseen))
+            outside = ~np.isin(part.labels, list(seen))
+            if outside.any():
+                i = int(np.argmax(outside))
                 label = names[int(part.labels[i])]
                 raise fail(part.path, int(part.numbers[i]),
                            f"label {label!r} never appears in the training part")  # fmt: skip

@@ -14,7 +14,7 @@ from seqnet import Array, Batch, LossName, SpecError
 from seqnet.specs import format_validation_error
 from seqnet_datafiles.encode import Buckets, Encoder
 from seqnet_datafiles.files import numbered_lines
-from seqnet_datafiles.index import Lines, Parse, Scan, derive, parsed
+from seqnet_datafiles.index import Lines, Scan, derive, parsed
 from seqnet_datafiles.parts import FilesSpec, split_lines
 from seqnet_datafiles.records import Kinds, Record, Schema
 
@@ -36,7 +36,7 @@ class LineTask:
 
     name: ClassVar[str]
     seed_option: ClassVar[str] = "seed"
-    parse: ClassVar[Parse]
+    parse: ClassVar[Any]  # a Parse, kept as a staticmethod
     example: ClassVar[Path]
     # the loss and target metric depend on the data: classes or numbers (set per instance)
     loss: LossName = "softmax_ce"

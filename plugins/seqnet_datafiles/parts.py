@@ -3,6 +3,7 @@ under a seed, or three files. The options every data-file task shares."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from seqnet import Array, DataError, PluginSpec
+from seqnet import Array, DataError, PluginSpec, SpecError
 
 PARTS = ("train", "validation", "test")
 Fraction = Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)]
@@ -43,17 +44,21 @@ class FilesSpec(PluginSpec):
         files = [self.train, self.validation, self.test]
         if self.path is not None and any(f is not None for f in files):
             raise ValueError("give either path (split by `split`) or train/validation/test")
-        if any(f is not None for f in files) and not all(f is not None for f in files):
-            missing = [p for p, f in zip(PARTS, files, strict=True) if f is None]
-            raise ValueError(f"with separate files, give all three (missing: {', '.join(missing)})")
         if not math.isclose(sum(self.split), 1.0, abs_tol=1e-9):
             raise ValueError(f"split fractions must add up to 1 (they add up to {sum(self.split)})")
         return self
 
     def files(self, example: Path) -> tuple[Path, Path, Path] | Path:
         """Three paths, or the one path to split (the bundled example when none is given)."""
-        if self.train is not None and self.validation is not None and self.test is not None:
-            return (self.train, self.validation, self.test)
+        files = (self.train, self.validation, self.test)
+        if any(f is not None for f in files):
+            missing = [p for p, f in zip(PARTS, files, strict=True) if f is None]
+            if missing:
+                raise SpecError(
+                    "task: with separate files, give all three of task.train, task.validation"
+                    f" and task.test (missing: {', '.join(missing)})"
+                )
+            return (self.train, self.validation, self.test)  # type: ignore[return-value]
         return self.path if self.path is not None else example
 
 
@@ -71,4 +76,4 @@ def split_lines(path: Path, n: int, fractions: tuple[float, ...], seed: int,
             )
     order = np.random.default_rng(seed).permutation(n)
     bounds = np.cumsum([0, *counts])
-    return [np.sort(order[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [np.sort(order[a:b]) for a, b in itertools.pairwise(bounds)]

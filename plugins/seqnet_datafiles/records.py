@@ -151,7 +151,7 @@ def parse_json(raw: str, kinds: Kinds, first: str, targets_needed: bool = True) 
     except ValueError as error:
         raise Bad(f"malformed JSON ({error})") from None
     if not isinstance(obj, dict):
-        raise Bad("must be a JSON object like {\"input\": [...], \"label\": ...}")
+        raise Bad('must be a JSON object like {"input": [...], "label": ...}')
     if "input" not in obj:
         raise Bad("missing field 'input'")
     present = [f for f in FIELDS if f in obj]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqnet import Array, DataError
+from seqnet import Array
 from seqnet_datafiles.files import fail, open_data, text_of
 
 

@@ -101,16 +101,15 @@ class TimeseriesTask:
 
     def forecasts(self, series: Series, lo: int, hi: int, part: str) -> Array:
         """Rows in [lo, hi) that a whole window can forecast; a DataError if none."""
+        n, W, h = len(series.values), self.spec.window, self.spec.horizon
+        if n < W + h:
+            raise DataError(f"{series.path}: the series has {n} rows, but task.window={W} and"
+                            f" task.horizon={h} need at least {W + h}")  # fmt: skip
         rows = np.arange(max(lo, self.first_target()), hi)
         if len(rows) == 0:
-            n, W, h = len(series.values), self.spec.window, self.spec.horizon
-            if n < W + h:
-                why = (f"the series has {n} rows, but task.window={W} and task.horizon={h}"
-                       f" need at least {W + h}")  # fmt: skip
-            else:
-                why = (f"the {part} part (rows {lo + 1} to {hi}) has no row that a whole window"
-                       " before it can forecast; change task.split or task.window")  # fmt: skip
-            raise DataError(f"{series.path}: {why}")
+            raise DataError(f"{series.path}: the {part} part (rows {lo + 1} to {hi}) has no row"
+                            " that a whole window before it can forecast; change task.split or"
+                            " task.window")  # fmt: skip
         return rows
 
     def parts(self) -> list[tuple[Series, Array]]:
@@ -199,7 +198,8 @@ class TimeseriesTask:
 
     def units(self, values: Array) -> Array:
         """Normalised targets (..., K) in the file's units."""
-        return values * self.std[self.targets] + self.mean[self.targets]
+        out: Array = values * self.std[self.targets] + self.mean[self.targets]
+        return out
 
     def totals(self, outputs: Array, batch: Batch) -> dict[str, float]:
         scored = batch.mask > 0  # (T, B)
