@@ -41,12 +41,17 @@ _EXPORTS: dict[str, str] = {
     "resolve": "seqnet.specs",
     # building and training
     "Model": "seqnet.model",
+    "CellLayer": "seqnet.recurrent",
+    "layer_spec": "seqnet.layers",
+    "build_layer": "seqnet.layers",
     "build": "seqnet.runner",
     "run": "seqnet.runner",
     "train": "seqnet.training",
     "evaluate": "seqnet.training",
     "Record": "seqnet.training",
     "Result": "seqnet.training",
+    # process-wide tuning a program may opt into (the seqnet command does)
+    "keep_freed_memory": "seqnet.allocator",
     # errors
     "SeqnetError": "seqnet.errors",
     "SpecError": "seqnet.errors",
@@ -60,6 +65,7 @@ __all__ = [*_EXPORTS, *_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads them
     from seqnet import testing as testing
+    from seqnet.allocator import keep_freed_memory as keep_freed_memory
     from seqnet.errors import DataError as DataError
     from seqnet.errors import NonFiniteError as NonFiniteError
     from seqnet.errors import PluginError as PluginError
@@ -78,10 +84,13 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.interfaces import Params as Params
     from seqnet.interfaces import PluginSpec as PluginSpec
     from seqnet.interfaces import Task as Task
+    from seqnet.layers import build_layer as build_layer
+    from seqnet.layers import layer_spec as layer_spec
     from seqnet.model import Model as Model
     from seqnet.plugins import PluginWarning as PluginWarning
     from seqnet.plugins import hookimpl as hookimpl
     from seqnet.plugins import load_registry as load_registry
+    from seqnet.recurrent import CellLayer as CellLayer
     from seqnet.registry import Registry as Registry
     from seqnet.runner import build as build
     from seqnet.runner import load_spec as load_spec

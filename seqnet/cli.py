@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from seqnet import allocator
+
 if TYPE_CHECKING:
     from seqnet.specs import RunSpec
     from seqnet.training import Record
@@ -170,8 +172,8 @@ def run(
     resolved = load_spec(spec, overrides(flags, set_))
     parts = build(resolved)  # what cannot be built (a bad text file) fails before any folder
     resolved = pin(resolved, parts.task)
-    folder = RunDir.create(Path(out) if out else default_folder(resolved), resolved)
-    train_folder(folder, resolved, quiet, as_json, None, parts)
+    with RunDir.create(Path(out) if out else default_folder(resolved), resolved) as folder:
+        train_folder(folder, resolved, quiet, as_json, None, parts)
 
 
 def summary_line(summary: dict[str, Any], reached: bool) -> str:
@@ -218,7 +220,8 @@ class ProgressDisplay:
     @staticmethod
     def status(record: Record) -> str:
         shown = [f"loss {record.loss:.4f}"]
-        shown += [f"{k} {v:.3f}" for k, v in record.metrics.items() if k != "loss"]
+        shown += [f"{k} {v:.3f}" for k, v in record.metrics.items()
+                  if k.split("@")[0] != "loss"]  # fmt: skip
         return "  ".join(shown)
 
     def plain(self, record: Record) -> None:
@@ -313,6 +316,9 @@ def plugins(
 
 def main() -> None:
     warnings.showwarning = show_warning
+    # The seqnet program owns its process: each training step's large arrays reuse the memory
+    # the last one freed. A library call never changes this (seqnet.allocator).
+    allocator.keep_freed_memory()
     app()
 
 

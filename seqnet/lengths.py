@@ -1,6 +1,8 @@
 """Evaluation at other lengths: fresh samples, scored in pieces so 100,000 steps fit in memory.
 
-A task says which of its options is the length through `length_option` (binadd: `bits`).
+A task says which of its options is the length through `length_option` (binadd: `bits`); an
+option `<length_option>_min` (binadd: `bits_min`), when not 0, makes it train on lengths drawn
+per batch from a range.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ import numpy as np
 
 from seqnet.errors import SpecError
 from seqnet.interfaces import Array, Carry, Params, Task
-from seqnet.model import Model
-from seqnet.training import cast_batch
+from seqnet.model import Model, cast_batch
 
 ELEMENTS = 2_000_000
 """Sequences are drawn in groups of about ELEMENTS / T, so a batch stays near 100 MB."""
@@ -25,6 +26,51 @@ def length_option(task_cls: type[Any]) -> str:
     if not isinstance(name, str):
         raise SpecError(f"task '{task_cls.name}' does not say which option is its length")
     return name
+
+
+def range_option(task_cls: type[Any]) -> str | None:
+    """The option that, when not 0, is the shortest length a task trains on (`bits_min`), or
+    None if the task has no such option."""
+    name = f"{length_option(task_cls)}_min"
+    return name if name in getattr(task_cls.Spec, "model_fields", {}) else None
+
+
+def options_at_length(task_cls: type[Any], options: dict[str, Any], length: int) -> dict[str, Any]:
+    """A task's options changed to score sequences of exactly `length` (no range of lengths)."""
+    changed = {**options, length_option(task_cls): length}
+    low = range_option(task_cls)
+    if low is not None:
+        changed[low] = 0
+    return changed
+
+
+def task_options(task: Task) -> dict[str, Any]:
+    """The validated options of a task instance (the reference plugins keep them in `spec`)."""
+    spec = getattr(task, "spec", None)
+    if spec is None or not hasattr(spec, "model_dump"):
+        raise SpecError(f"task '{task.name}' keeps no `spec` of its options to change its length")
+    return dict(spec.model_dump())
+
+
+def at_length(task: Task, length: int) -> Task:
+    """The same task with sequences of exactly `length` (its length option set to it)."""
+    cls = type(task)
+    return cls(**options_at_length(cls, task_options(task), length))
+
+
+def fixed_length(task: Task) -> Task:
+    """`task` itself, or, if it draws its training lengths from a range, the task at the top
+    of the range: held-out sets are scored at one known length."""
+    cls = type(task)
+    if not isinstance(getattr(cls, "length_option", None), str):
+        return task
+    low = range_option(cls)
+    if low is None:
+        return task
+    options = task_options(task)
+    if not options.get(low):
+        return task
+    return at_length(task, int(options[length_option(cls)]))
 
 
 def forward_chunked(model: Model, params: Params, x: Array) -> Array:
@@ -65,10 +111,9 @@ def evaluate_lengths(
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:
     """{str(length): metrics} on fresh data: one generator per length from (seed, length)."""
-    key = length_option(task_cls)
     out: dict[str, dict[str, float]] = {}
     for length in lengths:
-        task = task_cls(**{**options, key: length})
+        task = task_cls(**options_at_length(task_cls, options, length))
         rng = np.random.default_rng([seed, length])
         out[str(length)] = evaluate_length(model, params, task, samples, rng)
     return out

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from seqnet import recurrent
-from seqnet.interfaces import Array, Carry, Cell, Params
-from seqnet.layers import Dense
+from seqnet.head import Head
+from seqnet.interfaces import Array, Batch, Carry, Cell, Params
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Model:
         self.layers = layers
         self.dropout = dropout
         self.dtype = np.dtype(dtype)
-        self.head = Dense(output_size)
+        self.head = Head(output_size)
         self.prefixes = [f"cells.{i}." for i in range(layers)]
 
     def init(self, rng: np.random.Generator) -> Params:
@@ -93,7 +93,7 @@ class Model:
             finals.append(final)
             caches.append(cache)
             masks.append(mask)
-        logits, head_cache = self.head.forward(subs["head."], h)  # (T, B, V)
+        logits, _, head_cache = self.head.forward(subs["head."], h, ())  # (T, B, V)
         return logits, finals, ModelCache(caches, masks, head_cache, finals, params, subs)
 
     def backward(
@@ -102,7 +102,8 @@ class Model:
         """Gradients of every parameter (same keys as `params`) and of the initial carries."""
         grads: Params = {}
         subs = cache.subs if params is cache.params else self.subs(params)
-        dh, head_grads = self.head.backward(subs["head."], cache.head_cache, dlogits)
+        dh, _, head_grads = self.head.backward(subs["head."], cache.head_cache, dlogits, ())
+        assert dh is not None, "asked for with input_grad=True"
         for name, g in head_grads.items():
             grads["head." + name] = g
         dcarries0: list[Carry] = [()] * self.layers
@@ -154,3 +155,9 @@ def flat_params(params: Params, dtype: np.dtype[Any]) -> Params:
         out[name] = view
         start += size
     return out
+
+
+def cast_batch(batch: Batch, dtype: np.dtype[Any]) -> Batch:
+    """The batch in the model's precision (integer class targets stay integers)."""
+    y = batch.y.astype(dtype, copy=False) if batch.y.dtype.kind == "f" else batch.y
+    return Batch(batch.x.astype(dtype, copy=False), y, batch.mask.astype(dtype, copy=False))

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from seqnet import recurrent
+from seqnet.atomic import atomic_file
 from seqnet.errors import SeqnetError
-from seqnet.lengths import length_option
+from seqnet.lengths import length_option, options_at_length
 from seqnet.rundir import RunDir
 from seqnet.runner import build
 
@@ -53,7 +54,8 @@ def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     top.legend()
     top.set_title(title)
     skip = {"step", "loss", "val_loss", "grad_norm", "lr", "seconds", "margin"}
-    metrics = sorted({k for r in rows for k in r} - skip)
+    # held-out accuracies at every validation length (`exact_match@64`), not margins or losses
+    metrics = sorted(k for k in {k for r in rows for k in r} if k.split("@")[0] not in skip)
     for key in metrics:
         bottom.plot(steps, [r.get(key, np.nan) for r in rows], label=key, marker=".")
     bottom.set_ylim(-0.02, 1.02)
@@ -61,9 +63,17 @@ def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     bottom.set_ylabel("held-out")
     bottom.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_png(fig, path)
     return path
+
+
+def save_png(fig: Any, path: Path, **options: Any) -> None:
+    """Write the figure whole or not at all (a full disk leaves the old PNG, not half a new)."""
+    try:
+        with atomic_file(path) as f:
+            fig.savefig(f, format="png", dpi=110, **options)
+    finally:
+        pyplot().close(fig)
 
 
 def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -> Path | None:
@@ -77,7 +87,7 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
         key = length_option(task_cls)
     except SeqnetError:
         return None
-    task = task_cls(**{**spec.options("task"), key: length})
+    task = task_cls(**options_at_length(task_cls, spec.options("task"), length))
     batch = task.sample(np.random.default_rng([seed, length]), 1)
     x = batch.x.astype(parts.model.dtype)
     params = parts.model.sub(ckpt.params, "cells.0.")
@@ -109,15 +119,19 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
                       if len(names) > 2 else f"{spec.model.cell} hidden unit")  # fmt: skip
     bottom.set_xlabel("step")
     fig.colorbar(image, ax=[top, bottom], shrink=0.6, label="activation")
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_png(fig, path, bbox_inches="tight")
     return path
 
 
 def plot_run(folder: RunDir, out: Path, length: int = 48) -> list[Path]:
     """Write the run's PNGs into `out`; returns their paths."""
     matplotlib_or_fail()
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise PlotError(f"--out '{out}' is a file; plots go into a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SeqnetError(f"cannot create plot folder '{out}': {error.strerror}") from None
     ckpt_spec = folder.load()[1]
     title = f"{ckpt_spec.task.name} with {ckpt_spec.model.cell}, seed {ckpt_spec.train.seed}"
     written = [learning_curves(folder.records(), out / "learning_curves.png", title)]

@@ -13,8 +13,7 @@ from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Params
 from seqnet.lengths import forward_chunked
 from seqnet.losses import get_loss
-from seqnet.model import Model
-from seqnet.training import cast_batch
+from seqnet.model import Model, cast_batch
 
 BATCH = 256
 """Sequences scored per forward pass."""

@@ -99,9 +99,9 @@ def execute(job: Job) -> dict[str, Any]:
             spec = specs.resolve(job.spec, registry)
             parts = build(spec, registry)
             spec = pin(spec, parts.task, registry)
-            folder = RunDir.create(path, spec)
             # BLAS threads come from the spec (train.threads), as in `seqnet run`
-            _, summary, _ = train_in(folder, spec, registry=registry, parts=parts)
+            with RunDir.create(path, spec) as folder:
+                _, summary, _ = train_in(folder, spec, registry=registry, parts=parts)
         except Exception as error:
             return {"status": "failed", "error": describe(error), "files": collect(path)}
         files = collect(path)
@@ -118,7 +118,8 @@ def collect(path: Path) -> dict[str, bytes]:
     """A run folder's files by name (none if it was never created)."""
     if not path.is_dir():
         return {}
-    return {f.name: f.read_bytes() for f in sorted(path.iterdir()) if f.is_file()}
+    return {f.name: f.read_bytes() for f in sorted(path.iterdir())
+            if f.is_file() and not f.name.startswith(".")}  # fmt: skip
 
 
 class Loop:

@@ -31,6 +31,10 @@ EXPECTED = {
     "resolve",
     # building and training
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
+    # layers: cells as layers, layers from spec sections
+    "CellLayer", "layer_spec", "build_layer",
+    # process-wide tuning, opt-in
+    "keep_freed_memory",
     # errors
     "SeqnetError", "SpecError", "PluginError", "NonFiniteError", "DataError",
     # the testing kit, a subpackage
