@@ -48,6 +48,8 @@ _EXPORTS: dict[str, str] = {
     "run": "seqnet.runner",
     "train": "seqnet.training",
     "evaluate": "seqnet.training",
+    "evaluate_lengths": "seqnet.lengths",
+    "length_score": "seqnet.lengths",
     "Record": "seqnet.training",
     "Result": "seqnet.training",
     # process-wide tuning a program may opt into (the seqnet command does)
@@ -86,6 +88,8 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.interfaces import Task as Task
     from seqnet.layers import build_layer as build_layer
     from seqnet.layers import layer_spec as layer_spec
+    from seqnet.lengths import evaluate_lengths as evaluate_lengths
+    from seqnet.lengths import length_score as length_score
     from seqnet.model import Model as Model
     from seqnet.plugins import PluginWarning as PluginWarning
     from seqnet.plugins import hookimpl as hookimpl

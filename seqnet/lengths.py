@@ -14,9 +14,13 @@ import numpy as np
 from seqnet.errors import SpecError
 from seqnet.interfaces import Array, Carry, Params, Task
 from seqnet.model import Model, cast_batch
+from seqnet.specs import validate
 
 ELEMENTS = 2_000_000
 """Sequences are drawn in groups of about ELEMENTS / T, so a batch stays near 100 MB."""
+NUMBERS = 32_000_000
+"""...and of at most NUMBERS / (T × H), so that each (T, B, H) array the forward pass keeps
+stays near 256 MB in float64 however wide the model (H = 16 reaches neither bound first)."""
 TIME_CHUNK = 4096
 """The model runs this many steps at a time, carrying its state across chunks."""
 
@@ -97,7 +101,8 @@ def evaluate_length(
         for name, value in task.metrics(logits, batch).items():
             totals[name] = totals.get(name, 0.0) + value * n
         done += n
-        group = max(1, ELEMENTS // batch.x.shape[0])
+        T = batch.x.shape[0]
+        group = max(1, min(ELEMENTS // T, NUMBERS // (T * max(model.cell.hidden, 1))))
     return {name: total / done for name, total in totals.items()}
 
 
@@ -111,9 +116,38 @@ def evaluate_lengths(
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:
     """{str(length): metrics} on fresh data: one generator per length from (seed, length)."""
+    specs = [
+        validate(task_cls.Spec, options_at_length(task_cls, options, length), ("task",))
+        for length in lengths
+    ]  # every length checked before anything runs: a bad one is one line, not a traceback
     out: dict[str, dict[str, float]] = {}
-    for length in lengths:
-        task = task_cls(**options_at_length(task_cls, options, length))
+    for length, spec in zip(lengths, specs, strict=True):
+        task = task_cls(**spec.model_dump())
         rng = np.random.default_rng([seed, length])
         out[str(length)] = evaluate_length(model, params, task, samples, rng)
     return out
+
+
+def length_score(
+    model: Model,
+    params: Params,
+    task_cls: type[Any],
+    options: dict[str, Any],
+    lengths: list[int],
+    samples: int,
+    seed: int = 0,
+    metric: str | None = None,
+) -> tuple[float, dict[str, dict[str, float]]]:
+    """The mean over `lengths` of a metric (default: the task's target metric) on fresh data,
+    and the table it came from (`evaluate_lengths`).
+
+    With a task whose metric is the per-sequence share of right outputs averaged over sequences
+    (the Chomsky tasks' `accuracy`) and lengths 41..500, this is the score of Delétang et al.
+    (2023): each length weighs the same, however many outputs it has.
+    """
+    name = metric or task_cls.target_metric
+    table = evaluate_lengths(model, params, task_cls, options, lengths, samples, seed)
+    if any(name not in row for row in table.values()):
+        raise SpecError(f"task '{task_cls.name}' has no metric '{name}'")
+    values = [row[name] for row in table.values()]
+    return float(np.mean(values)), table
