@@ -10,8 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, ValidationError
 
-from seqnet import Array, Batch, LossName, SpecError
-from seqnet.specs import format_validation_error
+from seqnet import Array, Batch, LossName, SpecError, format_validation_error
 from seqnet_datafiles.encode import Buckets, Encoder
 from seqnet_datafiles.files import numbered_lines
 from seqnet_datafiles.index import Lines, Scan, derive, parsed

@@ -10,8 +10,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from seqnet import Array, Batch, DataError, LossName, SpecError
-from seqnet.specs import format_validation_error
+from seqnet import Array, Batch, DataError, LossName, SpecError, format_validation_error
 from seqnet_datafiles.parts import FilesSpec
 from seqnet_datafiles.table import read_table
 
