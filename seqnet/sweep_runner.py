@@ -97,15 +97,18 @@ def execute(job: Job) -> dict[str, Any]:
     """
     from seqnet import specs
     from seqnet.rundir import RunDir, train_in
+    from seqnet.runner import build, pin
 
     with tempfile.TemporaryDirectory(prefix="seqnet-sweep-") as scratch:
         path = Path(scratch) / "run"
         try:
             registry = registry_for(job.plugins, job.disabled)
             spec = specs.resolve(job.spec, registry)
+            parts = build(spec, registry)
+            spec = pin(spec, parts.task, registry)
             # BLAS threads come from the spec (train.threads), as in `seqnet run`
             with RunDir.create(path, spec) as folder:
-                result, summary, parts = train_in(folder, spec, registry=registry)
+                result, summary, parts = train_in(folder, spec, registry=registry, parts=parts)
                 if job.eval_lengths:
                     summary.update(scores_at(parts, spec, result.params, job.eval_lengths))
                 if job.finish is not None:
