@@ -209,7 +209,29 @@ def table(folder: SweepFolder) -> dict[str, Any]:
         })  # fmt: skip
     seconds = [s.get("cpu_seconds", 0.0) for runs in done.values() for s in runs]
     return {"rows": rows, "runs": sum(planned.values()), "scored": len(seconds),
-            "cpu_seconds": math.fsum(seconds)}  # fmt: skip
+            "cpu_seconds": math.fsum(seconds), "cells": compute(done, planned)}  # fmt: skip
+
+
+def compute(
+    done: dict[tuple[str, str], list[dict[str, Any]]], planned: dict[tuple[str, str], int]
+) -> dict[str, dict[str, float | None]]:
+    """Per cell: runs scored and planned, CPU seconds spent, training steps per CPU second,
+    and the whole table's CPU seconds for this cell if every planned run costs what the
+    finished ones did on average."""
+    out: dict[str, dict[str, float | None]] = {}
+    for cell in dict.fromkeys(key[1] for key in planned):
+        runs = [s for key, got in done.items() if key[1] == cell for s in got]
+        total = sum(n for key, n in planned.items() if key[1] == cell)
+        cpu = math.fsum(s.get("cpu_seconds", 0.0) for s in runs)
+        training = math.fsum(s.get("cpu_seconds", 0.0) - s.get("score_seconds", 0.0)
+                             for s in runs)  # fmt: skip
+        steps = sum(int(s.get("steps") or 0) for s in runs)
+        out[cell] = {
+            "scored": len(runs), "planned": total, "cpu_seconds": cpu,
+            "steps_per_cpu_second": steps / training if training > 0 else None,
+            "estimated_cpu_seconds": cpu / len(runs) * total if runs else None,
+        }  # fmt: skip
+    return out
 
 
 def markdown(data: dict[str, Any], cells: list[str]) -> str:
@@ -261,6 +283,7 @@ def figure(folder: SweepFolder, path: Path) -> None:
         ax.set_ylim(0, 102)
         ax.axhline(SOLVED, color="grey", linewidth=0.5, linestyle=":")
         ax.tick_params(labelsize=7)
+        ax.xaxis.get_major_locator().set_params(integer=True)
     for ax in list(axes.flat)[len(tasks) :]:
         ax.axis("off")
     for ax in axes[:, 0]:

@@ -133,6 +133,15 @@ def write_report(folder: Any) -> None:
         f"{data['scored']} of {data['runs']} runs scored, {data['cpu_seconds']:.0f} CPU seconds;"
         f" in {folder.path}"
     )
+    for cell, c in data["cells"].items():
+        if not c["scored"]:
+            typer.echo(f"  {cell}: 0/{c['planned']} runs")
+            continue
+        typer.echo(
+            f"  {cell}: {c['scored']}/{c['planned']} runs, {c['cpu_seconds']:.0f} CPU s,"
+            f" {c['steps_per_cpu_second'] or 0:.0f} training steps per CPU s; all planned runs"
+            f" ≈ {c['estimated_cpu_seconds'] or 0:.0f} CPU s"
+        )
     try:
         bench.figure(folder, folder.path / "chomsky.png")
     except ImportError:

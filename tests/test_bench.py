@@ -49,9 +49,16 @@ def test_a_cells_score_is_its_best_seed(tmp_path: Path, registry: Registry) -> N
     sweep = bench.plan(["reverse_string"], ["elman", "stack_rnn"], [0, 1, 2], protocol, registry)
     folder = SweepFolder.create(tmp_path / "b", sweep)
     scores = {0: 0.5, 1: 0.97, 2: 0.6}
-    for run in sweep.runs:
-        folder.record(run, {"status": "ok", "summary": {"score": scores[run.seed]}})
-    rows = {row["cell"]: row for row in bench.table(folder)["rows"]}
+    for run in sweep.runs[:-1]:  # the last run (stack_rnn, seed 2) has not finished
+        summary = {"score": scores[run.seed], "steps": 100, "cpu_seconds": 3.0,
+                   "score_seconds": 1.0}  # fmt: skip
+        folder.record(run, {"status": "ok", "summary": summary})
+    data = bench.table(folder)
+    # compute: 100 steps in 2 training CPU seconds; 3 planned runs at 3 CPU seconds each
+    assert data["cells"]["stack_rnn"]["scored"] == 2
+    assert data["cells"]["stack_rnn"]["steps_per_cpu_second"] == pytest.approx(50.0)
+    assert data["cells"]["stack_rnn"]["estimated_cpu_seconds"] == pytest.approx(9.0)
+    rows = {row["cell"]: row for row in data["rows"]}
     assert rows["elman"]["best"] == pytest.approx(97.0)
     assert rows["elman"]["mean"] == pytest.approx(69.0)
     # the paper: RNN 62.0 (not solved), Stack-RNN 100 (solved); 97 agrees only with the second
