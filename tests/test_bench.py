@@ -81,3 +81,15 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], words
     assert result.exit_code == 2, result.output
     assert words in result.output and "Traceback" not in result.output
     assert not (tmp_path / "b").exists()
+
+
+def test_resume_refuses_a_folder_that_is_not_a_benchmark(tmp_path: Path) -> None:
+    from seqnet.sweep import Sweep, SweepSpec
+
+    SweepFolder.create(tmp_path / "s", Sweep("binadd", {}, SweepSpec(), []))
+    for flag in ("--resume", "--report"):
+        result = runner.invoke(app, ["bench", "chomsky", flag, str(tmp_path / "s")])
+        assert result.exit_code == 2, result.output
+        assert "is a sweep, not a Chomsky benchmark" in result.output
+    result = runner.invoke(app, ["bench", "chomsky", "--resume", str(tmp_path / "none")])
+    assert result.exit_code == 2 and "not a sweep folder" in result.output
