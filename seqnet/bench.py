@@ -278,7 +278,8 @@ def figure(folder: SweepFolder, path: Path) -> None:
             best = max(runs, key=lambda s: s["score"])
             xs = sorted(int(k) for k in best["by_length"])
             ys = [100.0 * best["by_length"][str(x)] for x in xs]
-            ax.plot(xs, ys, label=cell, linewidth=1.2)
+            color = f"C{list(CELLS).index(cell)}"  # one colour per cell in every panel
+            ax.plot(xs, ys, label=cell, linewidth=1.0, color=color)
         ax.set_title(f"{task} ({TASKS[task]})", fontsize=9)
         ax.set_ylim(0, 102)
         ax.axhline(SOLVED, color="grey", linewidth=0.5, linestyle=":")
