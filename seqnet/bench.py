@@ -291,8 +291,12 @@ def figure(folder: SweepFolder, path: Path) -> None:
         ax.set_ylabel("accuracy %", fontsize=8)
     for ax in axes[-1]:
         ax.set_xlabel("input length", fontsize=8)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(cells), fontsize=8)
+    legend: dict[str, Any] = {}
+    for ax in axes.flat:  # every cell once, whichever panels it appears in
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    fig.legend(list(legend.values()), list(legend), loc="upper center", ncol=len(cells),
+               fontsize=8)  # fmt: skip
     fig.tight_layout(rect=(0, 0, 1, 0.94))
     fig.savefig(path, dpi=110)
     plt.close(fig)
