@@ -76,9 +76,9 @@ def expected(task: str, cell: str) -> bool | None:
 
 
 class Protocol(BaseModel):
-    """How every run trains and is scored. A run stops early only once `patience` held-out
-    evaluations in a row (on lengths 1..train_length) have every output right by a logit
-    margin of at least `margin`: a run that merely fits its training lengths keeps training."""
+    """How every run trains and is scored. Every run trains all its steps, as the paper's do:
+    fitting the training lengths is not yet generalising (a Stack-RNN stopped once it had fitted
+    lengths 1..40 for 2,000 steps, at step 2,250, scored 88.8 on reverse_string, seed 0)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     steps: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
@@ -89,8 +89,6 @@ class Protocol(BaseModel):
     train_length: Annotated[int, Field(ge=1, le=10_000)] = 40
     eval_every: Annotated[int, Field(ge=1)] = 250
     eval_samples: Annotated[int, Field(ge=1, le=100_000)] = 256
-    patience: Annotated[int, Field(ge=1)] = 8
-    margin: Annotated[float, Field(ge=0.0)] = 1.0
     test_min: Annotated[int, Field(ge=1, le=10_000)] = 41
     test_max: Annotated[int, Field(ge=1, le=10_000)] = 500
     samples: Annotated[int, Field(ge=1, le=10_000)] = 4
@@ -121,7 +119,9 @@ def plan(
         "model": {"cell": "elman", "hidden": p.hidden, "dtype": p.dtype},
         "optimizer": {"name": "adam", "lr": p.lr, "clip": p.clip},
         "train": {"steps": p.steps, "batch": p.batch, "eval_every": p.eval_every,
-                  "eval_samples": p.eval_samples, "patience": p.patience, "margin": p.margin},
+                  "eval_samples": p.eval_samples,
+                  # more evaluations than a run has: no early stop
+                  "patience": p.steps // p.eval_every + 1},
     }  # fmt: skip
     base = specs.resolve(raw, registry).model_dump(mode="json")
     settings = []
