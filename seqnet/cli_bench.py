@@ -124,7 +124,8 @@ def write_report(folder: Any) -> None:
     from seqnet.atomic import write_atomic
 
     data = bench.table(folder)
-    cells = list(dict.fromkeys(str(run.setting["model.cell"]) for run in folder.sweep.runs))
+    planned = {str(run.setting["model.cell"]) for run in folder.sweep.runs}
+    cells = [cell for cell in bench.CELLS if cell in planned]  # the paper's column order
     text = bench.markdown(data, cells)
     write_atomic(folder.path / "table.json", json.dumps(data, indent=2) + "\n")
     write_atomic(folder.path / "table.md", text)
