@@ -40,11 +40,12 @@ context-sensitive."""
 
 CELLS: dict[str, dict[str, Any]] = {
     "elman": {"cell": "elman", "activation": "relu"},  # the paper's RNN: ReLU
-    "lstm": {"cell": "lstm"},
     "stack_rnn": {"cell": "stack_rnn"},
     "tape_rnn": {"cell": "tape_rnn"},
+    "lstm": {"cell": "lstm"},
 }
-"""The four columns: the `model` options of each (the paper's RNN is a ReLU Elman)."""
+"""The four columns, in the paper's order: the `model` options of each (the paper's RNN is a
+ReLU Elman)."""
 
 PAPER: dict[str, dict[str, float]] = {
     "modular_arithmetic_simple": {"elman": 100.0, "stack_rnn": 100.0, "tape_rnn": 100.0,

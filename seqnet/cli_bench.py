@@ -29,7 +29,7 @@ def opt(help_text: str, metavar: str) -> Any:
 def chomsky(
     tasks: Annotated[str | None, opt("Tasks, comma-separated (default: all 15).", "A,B")] = None,
     cells: Annotated[
-        str | None, opt("Cells: elman,lstm,stack_rnn,tape_rnn (the default).", "A,B")
+        str | None, opt("Cells: elman,stack_rnn,tape_rnn,lstm (the default).", "A,B")
     ] = None,
     seeds: Annotated[
         str | None, opt("Seeds for every task and cell (default 0-1).", "LIST")
