@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seqnet import specs
 from seqnet.errors import SpecError
 from seqnet.registry import Registry
-from seqnet.sweep import RunPlan, Sweep, SweepSpec, run_names
+from seqnet.sweep import RunPlan, Sweep, SweepSpec
 from seqnet.sweep_folder import SweepFolder
 
 TASKS: dict[str, str] = {
@@ -133,7 +133,11 @@ def plan(
             settings.append(setting)
     # seeds outermost: a run cut short has the whole table at one seed before any second seed
     pairs = [(setting, seed) for seed in seeds for setting in settings]
-    runs = [RunPlan(n, s, seed) for n, (s, seed) in zip(run_names(pairs), pairs, strict=True)]
+    width = len(str(len(pairs) - 1))
+    runs = [
+        RunPlan(f"{i:0{width}d}_{s['task.name']}_{s['model.cell']}_seed={seed}", s, seed)
+        for i, (s, seed) in enumerate(pairs)
+    ]
     grid = {"task.name": tasks, "model.cell": [CELLS[c]["cell"] for c in cells]}
     options = {"lengths": [p.test_min, p.test_max], "samples": p.samples}
     sweep = Sweep("chomsky", base, SweepSpec(grid=grid, seeds=seeds), runs, (),

@@ -44,6 +44,16 @@ def test_the_benchmark_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     assert "4 of 4 runs scored" in result.output
 
 
+def test_runs_are_named_by_task_cell_and_seed_in_any_cell_order(registry: Registry) -> None:
+    protocol = bench.Protocol(steps=1)
+    sweep = bench.plan(["parity_check"], ["lstm", "elman"], [0, 1], protocol, registry)
+    assert [run.name for run in sweep.runs] == [
+        "0_parity_check_lstm_seed=0", "1_parity_check_elman_seed=0",
+        "2_parity_check_lstm_seed=1", "3_parity_check_elman_seed=1",
+    ]  # fmt: skip
+    assert sweep.runs[1].setting["model.activation"] == "relu"  # the paper's RNN
+
+
 def test_a_cells_score_is_its_best_seed(tmp_path: Path, registry: Registry) -> None:
     protocol = bench.Protocol(steps=1)
     sweep = bench.plan(["reverse_string"], ["elman", "stack_rnn"], [0, 1, 2], protocol, registry)
