@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from seqnet.interfaces import Array
-from seqnet_layers import Dense, Embedding, LayerNorm
+from seqnet.interfaces import Array, Params
+from seqnet_gru import GRUCell
+from seqnet_layers import Bidirectional, Dense, Embedding, LayerNorm
+from seqnet_lstm import LSTMCell
 
 torch = pytest.importorskip("torch")
 
@@ -113,3 +115,98 @@ def test_layernorm_matches_nn_layernorm() -> None:
     assert_close("dx", dx, tx.grad)
     assert_close("dg", grads["g"], module.weight.grad)
     assert_close("db", grads["b"], module.bias.grad)
+
+
+def torch_weights(module: Any, suffix: str = "") -> dict[str, Array]:
+    """A recurrent module's layer-0 weights (or its `_reverse` ones) under the plain names."""
+    return {
+        k.removesuffix(suffix): v.detach().numpy().copy()
+        for k, v in module.named_parameters()
+        if k.endswith(suffix) and (suffix or not k.endswith("_reverse"))
+    }
+
+
+def torch_grads(module: Any, suffix: str = "") -> dict[str, Array]:
+    return {
+        k.removesuffix(suffix): v.grad.numpy().copy()
+        for k, v in module.named_parameters()
+        if k.endswith(suffix) and (suffix or not k.endswith("_reverse"))
+    }
+
+
+def randomise(module: Any, rng: np.random.Generator, scale: float = 0.6) -> None:
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.copy_(torch.from_numpy(rng.uniform(-scale, scale, tuple(parameter.shape))))
+
+
+RECURRENT = {"lstm": (torch.nn.LSTM, LSTMCell, 2), "gru": (torch.nn.GRU, GRUCell, 1)}
+
+
+def bidirectional_params(cell_cls: Any, module: Any) -> Params:
+    params = {"fwd." + k: v for k, v in cell_cls.from_torch(torch_weights(module)).items()}
+    reverse = cell_cls.from_torch(torch_weights(module, "_reverse"))
+    return params | {"bwd." + k: v for k, v in reverse.items()}
+
+
+def bidirectional_grads(cell_cls: Any, module: Any) -> Params:
+    grads = {"fwd." + k: v for k, v in cell_cls.from_torch(torch_grads(module)).items()}
+    reverse = cell_cls.from_torch(torch_grads(module, "_reverse"))
+    return grads | {"bwd." + k: v for k, v in reverse.items()}
+
+
+def ours_from_torch_carry(parts: list[Array]) -> tuple[Array, ...]:
+    """torch's carry parts, each (2, B, H) [forward, reverse] -> ours: forward's, reverse's."""
+    return tuple(p[0] for p in parts) + tuple(p[1] for p in parts)
+
+
+@pytest.mark.parametrize("merge", ["concat", "sum"])
+@pytest.mark.parametrize("cell", sorted(RECURRENT))
+def test_bidirectional_matches_torch_over_two_sequences(cell: str, merge: str) -> None:
+    """Two sequences with the carry fed back (torch's reverse direction carries over too)."""
+    module_cls, cell_cls, parts = RECURRENT[cell]
+    rng = np.random.default_rng(8)
+    H, T1, T2 = 4, 5, 3
+    module = module_cls(D, H, bidirectional=True, dtype=torch.float64)
+    randomise(module, rng)
+    layer = Bidirectional(cell=cell, hidden=H, merge=merge)  # type: ignore[arg-type]
+    params = bidirectional_params(cell_cls, module)
+    assert set(params) == set(layer.init(np.random.default_rng(0), D))
+    x1, x2 = rng.standard_normal((T1, B, D)), rng.standard_normal((T2, B, D))
+    carry0 = [0.5 * rng.standard_normal((2, B, H)) for _ in range(parts)]
+    width = 2 * H if merge == "concat" else H
+    R1, R2 = rng.standard_normal((T1, B, width)), rng.standard_normal((T2, B, width))
+    S = [rng.standard_normal((2, B, H)) for _ in range(parts)]
+
+    def merged(out: Any) -> Any:
+        return out if merge == "concat" else out[..., :H] + out[..., H:]
+
+    tx1, tx2 = (torch.tensor(x, requires_grad=True) for x in (x1, x2))
+    tcarry0 = [torch.tensor(p, requires_grad=True) for p in carry0]
+    as_torch = (lambda c: tuple(c)) if parts == 2 else (lambda c: c[0])
+    out1, tcarry1 = module(tx1, as_torch(tcarry0))
+    out2, tcarry2 = module(tx2, tcarry1)
+    final = list(tcarry2) if parts == 2 else [tcarry2]
+    loss = (merged(out1) * torch.from_numpy(R1)).sum() + (merged(out2) * torch.from_numpy(R2)).sum()
+    for p, s in zip(final, S, strict=True):
+        loss = loss + (p * torch.from_numpy(s)).sum()
+    loss.backward()
+
+    y1, carry1, cache1 = layer.forward(params, x1, ours_from_torch_carry(carry0), None)
+    y2, carry2, cache2 = layer.forward(params, x2, carry1, None)
+    assert_close("y1", y1, merged(out1))
+    assert_close("y2", y2, merged(out2))
+    want_final = ours_from_torch_carry([p.detach().numpy() for p in final])
+    for k, (ours, theirs) in enumerate(zip(carry2, want_final, strict=True)):
+        assert_close(f"carry2[{k}]", ours, theirs)
+    dx2, dcarry1, grads2 = layer.backward(params, cache2, R2, ours_from_torch_carry(S))
+    dx1, dcarry0, grads1 = layer.backward(params, cache1, R1, dcarry1)
+    assert_close("dx1", dx1, tx1.grad)
+    assert_close("dx2", dx2, tx2.grad)
+    want_dcarry0 = ours_from_torch_carry([p.grad.numpy() for p in tcarry0])
+    for k, (ours, theirs) in enumerate(zip(dcarry0, want_dcarry0, strict=True)):
+        assert_close(f"dcarry0[{k}]", ours, theirs)
+    expected = bidirectional_grads(cell_cls, module)
+    assert set(expected) == set(params)
+    for key in params:
+        assert_close(f"d{key}", grads1[key] + grads2[key], expected[key])
