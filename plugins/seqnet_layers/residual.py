@@ -132,10 +132,12 @@ class Residual:
 
 
 def _as_data(layer: Any) -> dict[str, Any]:
-    """A layer object's spec as the dict a spec file would hold; a dict as it is."""
+    """A layer or cell object's spec as the dict a spec file would hold; a dict as it is."""
     if isinstance(layer, Mapping):
         return dict(layer)
-    return {"type": layer.name, **layer.spec.model_dump()}
+    if isinstance(layer, seqnet.CellLayer):  # a cell layer's options are its cell's
+        return {**_as_data(layer.cell), "reverse": layer.reverse}
+    return {**layer.spec.model_dump(), "type": layer.name}
 
 
 def _sub(params: Params, prefix: str) -> Params:
