@@ -40,6 +40,9 @@ _EXPORTS: dict[str, str] = {
     "resolve": "seqnet.specs",
     # building and training
     "Model": "seqnet.model",
+    "CellLayer": "seqnet.recurrent",
+    "layer_spec": "seqnet.layers",
+    "build_layer": "seqnet.layers",
     "build": "seqnet.runner",
     "run": "seqnet.runner",
     "train": "seqnet.training",
@@ -74,10 +77,13 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.interfaces import Params as Params
     from seqnet.interfaces import PluginSpec as PluginSpec
     from seqnet.interfaces import Task as Task
+    from seqnet.layers import build_layer as build_layer
+    from seqnet.layers import layer_spec as layer_spec
     from seqnet.model import Model as Model
     from seqnet.plugins import PluginWarning as PluginWarning
     from seqnet.plugins import hookimpl as hookimpl
     from seqnet.plugins import load_registry as load_registry
+    from seqnet.recurrent import CellLayer as CellLayer
     from seqnet.registry import Registry as Registry
     from seqnet.runner import build as build
     from seqnet.runner import load_spec as load_spec

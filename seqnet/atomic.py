@@ -37,6 +37,16 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         f.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Delete the temporary files a killed writer left in `folder` (call only as its owner)."""
+    removed = []
+    for path in Path(folder).glob(".*.tmp"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 def sync_folder(folder: Path) -> None:
     """fsync the folder so the rename itself survives a power cut (where the OS allows it)."""
     try:

@@ -21,7 +21,8 @@ from seqnet.atomic import atomic_file
 from seqnet.errors import SeqnetError
 from seqnet.interfaces import Array, Params
 
-FORMAT = "seqnet-checkpoint/1"
+FORMAT = "seqnet-checkpoint/2"
+OLD_FORMATS = ("seqnet-checkpoint/1",)  # its hash covers the arrays only; still readable
 MANIFEST = "manifest.json"
 ARRAY = "__array__"  # a manifest leaf {"__array__": member} stands for an array member
 
@@ -88,9 +89,13 @@ def _join(tree: Any, arrays: dict[str, Array]) -> Any:
     return tree
 
 
-def digest(arrays: dict[str, Array]) -> str:
-    """SHA-256 over every array's name, dtype, shape and bytes, in name order."""
+def digest(arrays: dict[str, Array], manifest: dict[str, Any] | None = None) -> str:
+    """SHA-256 over the manifest (everything but its own hash, as canonical JSON) and every
+    array's name, dtype, shape and bytes, in name order."""
     h = hashlib.sha256()
+    if manifest is not None:
+        rest = {k: v for k, v in manifest.items() if k != "sha256"}
+        h.update(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode() + b"\n")
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
         h.update(f"{name}|{a.dtype.str}|{a.shape}\n".encode())
@@ -112,9 +117,9 @@ def save(path: Path, ckpt: Checkpoint) -> None:
         "streams": ckpt.streams,
         "loop": ckpt.loop,
         "versions": ckpt.versions,
-        "sha256": digest(arrays),
         **body,
     }
+    manifest["sha256"] = digest(arrays, manifest)
     with atomic_file(Path(path)) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
         for name, value in arrays.items():
@@ -156,10 +161,11 @@ def read(path: Path) -> tuple[dict[str, Any], dict[str, Array]]:
         raise _refuse(path, f"is corrupt: {error}") from None
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, UnicodeDecodeError) as error:
         raise _refuse(path, f"is truncated or corrupt ({type(error).__name__})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in (FORMAT, *OLD_FORMATS):
         raise _refuse(path, f"has an unknown format (expected {FORMAT})")
-    if digest(arrays) != manifest.get("sha256"):
-        raise _refuse(path, "fails its SHA-256 check; the arrays were changed or damaged")
+    covered = manifest if manifest["format"] == FORMAT else None
+    if digest(arrays, covered) != manifest.get("sha256"):
+        raise _refuse(path, "fails its SHA-256 check; it was changed or damaged")
     return manifest, arrays
 
 
@@ -167,9 +173,9 @@ def load(path: Path) -> Checkpoint:
     """Read and check a checkpoint. Plugins are checked by `check_plugins` with a registry."""
     manifest, arrays = read(path)
     try:
-        return Checkpoint(
+        ckpt = Checkpoint(
             spec=manifest["spec"],
-            step=int(manifest["step"]),
+            step=manifest["step"],
             params=_join(manifest["params"], arrays),
             optimizer=_join(manifest["optimizer"], arrays),
             streams=manifest["streams"],
@@ -177,12 +183,62 @@ def load(path: Path) -> Checkpoint:
             versions=manifest["versions"],
         )
     except (KeyError, TypeError, ValueError) as error:
-        raise _refuse(Path(path), f"has a damaged manifest ({error})") from None
+        raise _refuse(
+            Path(path), f"has a damaged manifest ({type(error).__name__}: {error})"
+        ) from None
+    problem = manifest_problem(ckpt)
+    if problem:
+        raise _refuse(Path(path), f"has a damaged manifest: {problem}")
+    return ckpt
+
+
+def manifest_problem(ckpt: Checkpoint) -> str:
+    """What is structurally wrong with a loaded checkpoint's fields ('' if nothing)."""
+    loop = ckpt.loop
+    if type(ckpt.step) is not int or ckpt.step < 0:
+        return f"step must be a whole number >= 0 (got {ckpt.step!r})"
+    if not isinstance(ckpt.spec, dict):
+        return "spec must be a mapping"
+    if not isinstance(ckpt.params, dict) or not all(
+        isinstance(v, np.ndarray) for v in ckpt.params.values()
+    ):
+        return "params must map names to arrays"
+    if not isinstance(ckpt.optimizer, dict) or not isinstance(ckpt.streams, dict):
+        return "optimizer and streams must be mappings"
+    if not isinstance(ckpt.versions, dict) or not isinstance(
+        ckpt.versions.get("plugins", {}), dict
+    ):
+        return "versions must be a mapping"
+    if not (isinstance(loop, dict) and type(loop.get("hits")) is int and loop["hits"] >= 0
+            and type(loop.get("reached")) is bool
+            and isinstance(loop.get("seconds"), (int, float))):  # fmt: skip
+        return "loop must hold hits, reached and seconds"
+    return ""
+
+
+def check_shapes(ckpt: Checkpoint, expected: Params, where: Path) -> None:
+    """Refuse parameters whose names, shapes or dtypes are not the ones the spec builds."""
+    got = {k: (v.shape, v.dtype.str) for k, v in ckpt.params.items()}
+    want = {k: (v.shape, v.dtype.str) for k, v in expected.items()}
+    if got == want:
+        return
+    missing = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    if missing or extra:
+        raise _refuse(where, f"does not fit its spec: missing {missing}, unexpected {extra}")
+    name = next(k for k in sorted(want) if got[k] != want[k])
+    raise _refuse(
+        where,
+        f"does not fit its spec: {name} is {got[name][0]} {got[name][1]},"
+        f" the spec builds {want[name][0]} {want[name][1]}",
+    )
 
 
 def check_plugins(ckpt: Checkpoint, installed: dict[str, set[str]], where: Path) -> None:
     """Refuse a checkpoint whose plugins are not installed, naming each and who provided it."""
     for kind, used in ckpt.versions.get("plugins", {}).items():
+        if not isinstance(used, dict) or not isinstance(used.get("name"), str):
+            raise _refuse(where, f"has a damaged manifest: versions.plugins.{kind}")
         if used["name"] not in installed.get(kind, set()):
             provider = f"{used.get('distribution', '?')} {used.get('version', '')}".strip()
             raise _refuse(

@@ -169,8 +169,8 @@ def run(
              "lr": lr, "optimizer": optimizer, "seed": seed}  # fmt: skip
     resolved = load_spec(spec, overrides(flags, set_))
     parts = build(resolved)  # what cannot be built (a bad text file) fails before any folder
-    folder = RunDir.create(Path(out) if out else default_folder(resolved), resolved)
-    train_folder(folder, resolved, quiet, as_json, None, parts)
+    with RunDir.create(Path(out) if out else default_folder(resolved), resolved) as folder:
+        train_folder(folder, resolved, quiet, as_json, None, parts)
 
 
 def summary_line(summary: dict[str, Any], reached: bool) -> str:

@@ -66,11 +66,12 @@ def train_folder(
     as_json: bool,
     resume_from: Checkpoint | None,
     parts: Parts | None = None,
+    until: int | None = None,
 ) -> None:
     """Train into `folder`, show progress and the result; turn a stop into a saved checkpoint."""
     from seqnet import checkpoint
     from seqnet.errors import NonFiniteError
-    from seqnet.rundir import train_in
+    from seqnet.rundir import quoted, train_in
     from seqnet.training import Interrupted
 
     try:
@@ -82,12 +83,12 @@ def train_folder(
                 on_log=on_log,
                 stop_requested=stop,
                 parts=parts,
+                until=until,
             )
     except Interrupted as stopped:
-        left = spec.train.steps - stopped.step
         typer.echo(f"interrupted after step {stopped.step}; checkpoint saved in {folder.path}",
                    err=True)  # fmt: skip
-        typer.echo(f"resume with: seqnet resume {folder.path} --steps {left}", err=True)
+        typer.echo(f"resume with: seqnet resume {quoted(folder.path)}", err=True)
         raise typer.Exit(130) from None
     except NonFiniteError as error:
         kept = checkpoint.load(folder.checkpoint_path).step
@@ -119,22 +120,37 @@ def resume(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Continue a run from its checkpoint, exactly as if it had never stopped."""
+    """Continue a run from its checkpoint, exactly as if it had never stopped.
+
+    --steps N trains N more steps now and leaves the run's budget (train.steps) as it was,
+    unless N goes past it.
+    """
     from seqnet import specs
     from seqnet.atomic import write_atomic
     from seqnet.rundir import SPEC, RunDir
 
-    run_dir = RunDir.open(folder)
-    ckpt, spec = run_dir.load()
-    if steps is None:
-        steps = spec.train.steps - ckpt.step
-        if steps <= 0:
-            raise fail(f"the run's budget of {spec.train.steps} steps is spent; pass --steps N", 2)
-    spec = spec.model_copy(
-        update={"train": spec.train.model_copy(update={"steps": ckpt.step + steps})}
-    )
-    write_atomic(run_dir.path / SPEC, specs.dump(spec, "yaml"))
-    train_folder(run_dir, spec, quiet, as_json, ckpt)
+    with RunDir.owned(folder, "resume") as run_dir:
+        if not run_dir.checkpoint_path.exists():  # stopped before its first checkpoint
+            spec = run_dir.spec_file()
+            train_folder(run_dir, spec, quiet, as_json, None, until=steps)
+            return
+        ckpt, spec = run_dir.load()
+        spec = run_dir.check_spec_file(spec)
+        budget = spec.train.steps
+        if ckpt.loop["reached"] and steps is None:
+            raise fail(
+                f"the run in {run_dir.path} is finished: it reached its target at step"
+                f" {ckpt.step}; pass --steps N to train on (it stops at the next evaluation"
+                " that reaches the target)",
+                2,
+            )
+        if steps is None and ckpt.step >= budget:
+            raise fail(f"the run's budget of {budget} steps is spent; pass --steps N", 2)
+        until = budget if steps is None else ckpt.step + steps
+        if until > budget:
+            spec = spec.model_copy(update={"train": spec.train.model_copy(update={"steps": until})})
+            write_atomic(run_dir.path / SPEC, specs.dump(spec, "yaml"))
+        train_folder(run_dir, spec, quiet, as_json, ckpt, until=until)
 
 
 def parse_lengths(text: str) -> list[int]:
@@ -253,5 +269,9 @@ def plot(
         matplotlib_or_fail()
     except PlotError as error:
         raise fail(str(error), 2) from None
-    for path in plot_run(run_dir, out or run_dir.path / "plots", length):
-        typer.echo(str(path))
+    target = out or run_dir.path / "plots"
+    if run_dir.path.resolve() in (target.resolve(), *target.resolve().parents):
+        run_dir.claim("plot")  # it writes into the run folder: no run may write there meanwhile
+    with run_dir:
+        for path in plot_run(run_dir, target, length):
+            typer.echo(str(path))

@@ -36,14 +36,37 @@ class Batch:
     mask: Array
 
 
+@runtime_checkable
 class Layer(Protocol):
-    """A feed-forward layer applied to every step: `(..., D) -> (..., V)`."""
+    """A layer of a model, run on whole sequences (time-major); a recurrent one carries state.
+
+    `init(rng, input_size) -> Params` (this layer's own parameters, short names such as `W`);
+    `output_size(input_size) -> int`; `initial_carry(batch, dtype) -> Carry` (`()` when the
+    layer is stateless); `forward(params, x (T, B, D), carry, rng) -> (y (T, B, H), carry_T,
+    cache)`, where `rng` is None when evaluating (dropout off, deterministic) and a Generator
+    when training; `backward(params, cache, dy (T, B, H), dcarry_T, input_grad=True) -> (dx
+    (T, B, D) | None, dcarry_0, grads)`, where grads has the keys of `params` and dx may be
+    None when `input_grad` is False (the model's first layer: its input is data).
+
+    A layer that reads integer token ids (T, B) instead of vectors (embedding) sets the class
+    attribute `reads_tokens = True`; its `input_size` is then the vocabulary size. A registered
+    layer class also has `from_spec(spec)`, which builds it from its validated `Spec` (see
+    seqnet_register_layers); every registered cell is a layer through seqnet.CellLayer.
+    """
 
     def init(self, rng: np.random.Generator, input_size: int) -> Params: ...
 
-    def forward(self, params: Params, x: Array) -> tuple[Array, Cache]: ...
+    def output_size(self, input_size: int) -> int: ...
 
-    def backward(self, params: Params, cache: Cache, dy: Array) -> tuple[Array, Params]: ...
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry: ...
+
+    def forward(
+        self, params: Params, x: Array, carry: Carry, rng: np.random.Generator | None
+    ) -> tuple[Array, Carry, Cache]: ...
+
+    def backward(
+        self, params: Params, cache: Cache, dy: Array, dcarry: Carry, input_grad: bool = True
+    ) -> tuple[Array | None, Carry, Params]: ...
 
 
 @runtime_checkable

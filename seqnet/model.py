@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from seqnet import recurrent
+from seqnet.head import Head
 from seqnet.interfaces import Array, Carry, Cell, Params
-from seqnet.layers import Dense
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Model:
         self.layers = layers
         self.dropout = dropout
         self.dtype = np.dtype(dtype)
-        self.head = Dense(output_size)
+        self.head = Head(output_size)
         self.prefixes = [f"cells.{i}." for i in range(layers)]
 
     def init(self, rng: np.random.Generator) -> Params:
@@ -93,7 +93,7 @@ class Model:
             finals.append(final)
             caches.append(cache)
             masks.append(mask)
-        logits, head_cache = self.head.forward(subs["head."], h)  # (T, B, V)
+        logits, _, head_cache = self.head.forward(subs["head."], h, ())  # (T, B, V)
         return logits, finals, ModelCache(caches, masks, head_cache, finals, params, subs)
 
     def backward(
@@ -102,7 +102,8 @@ class Model:
         """Gradients of every parameter (same keys as `params`) and of the initial carries."""
         grads: Params = {}
         subs = cache.subs if params is cache.params else self.subs(params)
-        dh, head_grads = self.head.backward(subs["head."], cache.head_cache, dlogits)
+        dh, _, head_grads = self.head.backward(subs["head."], cache.head_cache, dlogits, ())
+        assert dh is not None, "asked for with input_grad=True"
         for name, g in head_grads.items():
             grads["head." + name] = g
         dcarries0: list[Carry] = [()] * self.layers

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from seqnet import recurrent
+from seqnet.atomic import atomic_file
 from seqnet.errors import SeqnetError
 from seqnet.lengths import length_option
 from seqnet.rundir import RunDir
@@ -61,9 +62,17 @@ def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     bottom.set_ylabel("held-out")
     bottom.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_png(fig, path)
     return path
+
+
+def save_png(fig: Any, path: Path, **options: Any) -> None:
+    """Write the figure whole or not at all (a full disk leaves the old PNG, not half a new)."""
+    try:
+        with atomic_file(path) as f:
+            fig.savefig(f, format="png", dpi=110, **options)
+    finally:
+        pyplot().close(fig)
 
 
 def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -> Path | None:
@@ -109,15 +118,19 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
                       if len(names) > 2 else f"{spec.model.cell} hidden unit")  # fmt: skip
     bottom.set_xlabel("step")
     fig.colorbar(image, ax=[top, bottom], shrink=0.6, label="activation")
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_png(fig, path, bbox_inches="tight")
     return path
 
 
 def plot_run(folder: RunDir, out: Path, length: int = 48) -> list[Path]:
     """Write the run's PNGs into `out`; returns their paths."""
     matplotlib_or_fail()
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise PlotError(f"--out '{out}' is a file; plots go into a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SeqnetError(f"cannot create plot folder '{out}': {error.strerror}") from None
     ckpt_spec = folder.load()[1]
     title = f"{ckpt_spec.task.name} with {ckpt_spec.model.cell}, seed {ckpt_spec.train.seed}"
     written = [learning_curves(folder.records(), out / "learning_curves.png", title)]

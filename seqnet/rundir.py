@@ -6,17 +6,22 @@ evaluation, checkpoints at every evaluation, and continues a folder's run exactl
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from seqnet import checkpoint, specs
-from seqnet.atomic import write_atomic
+from seqnet.atomic import remove_leftovers, write_atomic
 from seqnet.checkpoint import Checkpoint, CheckpointError
 from seqnet.errors import SeqnetError
+from seqnet.lock import LOCK, FolderLock
 from seqnet.model import flat_params
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
@@ -34,6 +39,11 @@ class RunDirError(SeqnetError):
     """A run folder that is missing, incomplete, or already taken."""
 
     exit_code = 2
+
+
+def quoted(path: Path) -> str:
+    """A path as a shell reads it back (a space or a quote in a folder name stays one word)."""
+    return shlex.quote(str(path))
 
 
 def default_folder(spec: RunSpec, root: Path = Path("runs")) -> Path:
@@ -63,9 +73,11 @@ def plugin_versions(spec: RunSpec, registry: Registry) -> dict[str, dict[str, st
 
 @dataclass
 class RunDir:
-    """One run's folder. `create` starts one; `open` finds an existing one."""
+    """One run's folder. `create` claims a new one; `open` finds an existing one; `owned` (and
+    `create`) hold the folder's lock until `release` or the end of the process."""
 
     path: Path
+    owner: FolderLock | None = None
 
     @property
     def checkpoint_path(self) -> Path:
@@ -74,35 +86,137 @@ class RunDir:
     @classmethod
     def create(cls, path: Path, spec: RunSpec) -> RunDir:
         path = Path(path)
-        if (path / SPEC).exists() or (path / CHECKPOINT).exists():
-            raise RunDirError(
-                f"'{path}' already holds a run; continue it with: seqnet resume {path}"
-            )
+        made = not path.exists()
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise RunDirError(f"cannot create run folder '{path}': {error.strerror}") from None
-        folder = cls(path)
-        write_atomic(path / SPEC, specs.dump(spec, "yaml"))
-        (path / METRICS).write_text("", encoding="utf-8")
+            raise SeqnetError(f"cannot create run folder '{path}': {error.strerror}") from None
+        if not path.is_dir():
+            raise RunDirError(f"'{path}' exists and is not a folder")
+        folder = cls(path, FolderLock(path, "run"))
+        try:
+            if (path / CHECKPOINT).exists():
+                raise RunDirError(
+                    f"'{path}' already holds a run; continue it with: seqnet resume {quoted(path)}"
+                )
+            if (path / SPEC).exists():
+                raise RunDirError(folder.unstarted())
+            remove_leftovers(path)
+            write_atomic(path / SPEC, specs.dump(spec, "yaml"))
+            write_atomic(path / METRICS, "")
+        except BaseException:
+            folder.release()
+            if made:  # nothing half written: the folder goes as it came
+                for leftover in (path / SPEC, path / METRICS, path / LOCK):
+                    leftover.unlink(missing_ok=True)
+                remove_leftovers(path)
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+            raise
         return folder
+
+    def unstarted(self) -> str:
+        return (
+            f"'{self.path}' holds a run that stopped before its first checkpoint;"
+            f" start it with: seqnet resume {quoted(self.path)} (or choose another folder)"
+        )
 
     @classmethod
     def open(cls, path: Path) -> RunDir:
+        """A run folder with a checkpoint, for reading (no lock: checkpoints are replaced whole)."""
         path = Path(path)
         if not path.is_dir():
             raise RunDirError(f"run folder '{path}' not found")
+        folder = cls(path)
         if not (path / CHECKPOINT).exists():
+            if (path / SPEC).exists():
+                raise RunDirError(folder.unstarted())
             raise RunDirError(f"'{path}' has no {CHECKPOINT}; it is not a seqnet run folder")
-        return cls(path)
+        return folder
+
+    @classmethod
+    def owned(cls, path: Path, what: str) -> RunDir:
+        """A run folder (with a checkpoint, or only a spec.yaml) locked for writing; the
+        temporary files a killed writer left are removed."""
+        path = Path(path)
+        if not path.is_dir():
+            raise RunDirError(f"run folder '{path}' not found")
+        if not (path / CHECKPOINT).exists() and not (path / SPEC).exists():
+            raise RunDirError(f"'{path}' has no {CHECKPOINT}; it is not a seqnet run folder")
+        folder = cls(path)
+        folder.claim(what)
+        return folder
+
+    def claim(self, what: str) -> None:
+        """Take the folder's lock for `what` (a command name); clear a killed writer's files."""
+        if self.owner is None:
+            self.owner = FolderLock(self.path, what)
+            remove_leftovers(self.path)
+
+    def release(self) -> None:
+        if self.owner is not None:
+            self.owner.release()
+            self.owner = None
+
+    def __enter__(self) -> RunDir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
     def load(self, registry: Registry | None = None) -> tuple[Checkpoint, RunSpec]:
-        """The checkpoint and its spec, refusing plugins that are not installed."""
+        """The checkpoint and its spec, refusing plugins that are not installed and parameters
+        that are not the ones the spec builds."""
         registry = registry or default_registry()
         ckpt = checkpoint.load(self.checkpoint_path)
         installed = {kind: set(registry.names(kind)) for kind in ("task", "cell", "optimizer")}
         checkpoint.check_plugins(ckpt, installed, self.checkpoint_path)
-        return ckpt, specs.resolve(ckpt.spec, registry)
+        try:
+            spec = specs.resolve(ckpt.spec, registry)
+        except SeqnetError as error:
+            raise CheckpointError(
+                f"checkpoint '{self.checkpoint_path}' holds a spec seqnet cannot use: {error}"
+            ) from None
+        if ckpt.step > spec.train.steps:
+            raise CheckpointError(
+                f"checkpoint '{self.checkpoint_path}' is at step {ckpt.step}, past its"
+                f" budget of {spec.train.steps} steps"
+            )
+        expected = build(spec, registry).model.init(np.random.default_rng(0))
+        checkpoint.check_shapes(ckpt, expected, self.checkpoint_path)
+        return ckpt, spec
+
+    def spec_file(self, registry: Registry | None = None) -> RunSpec:
+        """spec.yaml, resolved (what a run that has no checkpoint yet starts from)."""
+        return specs.resolve(specs.load_file(self.path / SPEC), registry or default_registry())
+
+    def check_spec_file(self, spec: RunSpec, registry: Registry | None = None) -> RunSpec:
+        """`spec` (the checkpoint's), with spec.yaml's train.steps if that was raised by hand.
+
+        Anything else that differs is refused: a run continues with the spec it started with,
+        and spec.yaml is never silently put back.
+        """
+        if not (self.path / SPEC).exists():
+            return spec
+        try:
+            on_disk = self.spec_file(registry)
+        except SeqnetError as error:
+            raise RunDirError(
+                f"{self.path / SPEC} no longer reads as a spec ({error}); put back the"
+                f" run's spec (seqnet spec shows one) or start a new run"
+            ) from None
+        old, new = spec.model_dump(mode="json"), on_disk.model_dump(mode="json")
+        old["train"].pop("steps")
+        steps = new["train"].pop("steps")
+        changed = [f"{s}.{k}" for s in new for k in {*old[s], *new[s]}
+                   if old[s].get(k) != new[s].get(k)]  # fmt: skip
+        if changed:
+            raise RunDirError(
+                f"{self.path / SPEC} was edited ({', '.join(sorted(changed))} differ from the"
+                " checkpoint's spec); a run continues with the spec it started with: undo the"
+                " edit, or start a new run with the edited spec"
+            )
+        return spec.model_copy(update={"train": spec.train.model_copy(update={"steps": steps})})
 
     def save(self, snap: Snapshot, spec: RunSpec, registry: Registry) -> None:
         ckpt = Checkpoint(
@@ -121,11 +235,31 @@ class RunDir:
             f.write(json.dumps(row) + "\n")
 
     def records(self) -> list[dict[str, Any]]:
+        """metrics.jsonl's rows. A torn last line (a crash mid-append) is left out; a damaged
+        line before it is an error naming the line."""
         path = self.path / METRICS
         if not path.exists():
             return []
-        lines = path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise SeqnetError(f"{path} cannot be read: {error}") from None
+        lines = text.split("\n")
+        rows = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                row = None
+            if isinstance(row, dict) and type(row.get("step")) is int:
+                rows.append(row)
+            elif number == len(lines):  # no newline after it: torn by a crash, never finished
+                break
+            else:
+                raise SeqnetError(f"{path} line {number} is damaged (not a metrics row)")
+        return rows
 
     def keep_records_until(self, step: int) -> None:
         """Drop log lines written after the checkpoint (by a run killed before its next save)."""
@@ -152,11 +286,14 @@ def train_in(
     on_log: Callable[[Record], None] | None = None,
     stop_requested: Callable[[], bool] | None = None,
     parts: Parts | None = None,
+    until: int | None = None,
 ) -> tuple[Result, dict[str, Any], Parts]:
     """Train `spec` into `folder` (fresh, or continuing `resume_from` until `spec.train.steps`).
 
     Writes a metrics line and a checkpoint at every evaluation and summary.json at the end.
     `parts` are the spec's task, model and optimizer if the caller built them already.
+    `until` stops this session at that step without changing the run's budget (the spec
+    every checkpoint records), so a later plain resume continues to `spec.train.steps`.
     """
     registry = registry or default_registry()
     parts = parts or build(spec, registry)
@@ -166,11 +303,22 @@ def train_in(
     if resume_from is not None:
         # one flat buffer again, as Model.init makes it: the optimizer's one-pass path
         params = flat_params(resume_from.params, parts.model.dtype)
-        parts.optimizer.load_state_dict(resume_from.optimizer)
+        try:
+            parts.optimizer.load_state_dict(resume_from.optimizer)
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise CheckpointError(
+                f"checkpoint '{folder.checkpoint_path}' has optimizer state that does not fit"
+                f" {spec.optimizer.name} ({type(error).__name__}: {error})"
+            ) from None
         loop = resume_from.loop
         resume = LoopState(resume_from.step, resume_from.streams, int(loop["hits"]),
                            bool(loop["reached"]), float(loop["seconds"]))  # fmt: skip
         folder.keep_records_until(resume_from.step)
+    else:
+        write_atomic(folder.path / METRICS, "")  # a fresh start: no lines from an earlier try
+    session = spec
+    if until is not None and until != spec.train.steps:
+        session = spec.model_copy(update={"train": spec.train.model_copy(update={"steps": until})})
 
     def logged(record: Record) -> None:
         folder.log(metrics_row(record, lr))
@@ -179,7 +327,7 @@ def train_in(
 
     result = train_parts(
         parts,
-        spec,
+        session,
         params=params,
         on_log=logged,
         resume=resume,
@@ -191,4 +339,4 @@ def train_in(
     return result, data, parts
 
 
-__all__ = ["CheckpointError", "RunDir", "RunDirError", "default_folder", "train_in"]
+__all__ = ["CheckpointError", "RunDir", "RunDirError", "default_folder", "quoted", "train_in"]

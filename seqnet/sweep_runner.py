@@ -96,9 +96,9 @@ def execute(job: Job) -> dict[str, Any]:
         try:
             registry = registry_for(job.plugins, job.disabled)
             spec = specs.resolve(job.spec, registry)
-            folder = RunDir.create(path, spec)
             # BLAS threads come from the spec (train.threads), as in `seqnet run`
-            _, summary, _ = train_in(folder, spec, registry=registry)
+            with RunDir.create(path, spec) as folder:
+                _, summary, _ = train_in(folder, spec, registry=registry)
         except Exception as error:
             return {"status": "failed", "error": describe(error), "files": collect(path)}
         files = collect(path)
@@ -115,7 +115,8 @@ def collect(path: Path) -> dict[str, bytes]:
     """A run folder's files by name (none if it was never created)."""
     if not path.is_dir():
         return {}
-    return {f.name: f.read_bytes() for f in sorted(path.iterdir()) if f.is_file()}
+    return {f.name: f.read_bytes() for f in sorted(path.iterdir())
+            if f.is_file() and not f.name.startswith(".")}  # fmt: skip
 
 
 class Loop:

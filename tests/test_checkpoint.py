@@ -124,7 +124,8 @@ from seqnet.checkpoint import Checkpoint
 
 path = Path(sys.argv[1])
 def ckpt(step, size):
-    return Checkpoint({}, step, {"w": np.full(size, float(step))}, {}, {}, {}, {})
+    loop = {"hits": 0, "reached": False, "seconds": 0.0}
+    return Checkpoint({}, step, {"w": np.full(size, float(step))}, {}, {}, loop, {})
 checkpoint.save(path, ckpt(1, 10))
 print("first", flush=True)
 step = 2

@@ -146,4 +146,4 @@ def test_sigterm_saves_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     step = RunDir.open(folder).load()[0].step
     assert step >= 100
-    assert f"resume with: seqnet resume {folder} --steps {1_000_000 - step}" in err.decode()
+    assert f"resume with: seqnet resume {folder}\n" in err.decode()

@@ -31,6 +31,8 @@ EXPECTED = {
     "resolve",
     # building and training
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
+    # layers: cells as layers, layers from spec sections
+    "CellLayer", "layer_spec", "build_layer",
     # errors
     "SeqnetError", "SpecError", "PluginError", "NonFiniteError",
     # the testing kit, a subpackage

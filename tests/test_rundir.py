@@ -19,7 +19,7 @@ def test_a_run_writes_spec_metrics_checkpoint_and_summary(tmp_path: Path) -> Non
     spec = load_spec("binadd", SPEC)
     folder = RunDir.create(tmp_path / "r", spec)
     _, summary, _ = train_in(folder, spec)
-    assert sorted(p.name for p in folder.path.iterdir()) == [
+    assert sorted(p.name for p in folder.path.iterdir()) == [".seqnet.lock",
         "checkpoint.npz", "metrics.jsonl", "spec.yaml", "summary.json"]  # fmt: skip
     assert yaml.safe_load((folder.path / "spec.yaml").read_text()) == spec.model_dump(mode="json")
     assert json.loads((folder.path / "summary.json").read_text()) == summary
@@ -34,7 +34,8 @@ def test_a_run_writes_spec_metrics_checkpoint_and_summary(tmp_path: Path) -> Non
 
 def test_a_folder_that_holds_a_run_is_not_overwritten(tmp_path: Path) -> None:
     spec = load_spec("binadd", SPEC)
-    RunDir.create(tmp_path / "r", spec)
+    with RunDir.create(tmp_path / "r", spec) as folder:
+        train_in(folder, spec)
     with pytest.raises(RunDirError, match="already holds a run; continue it with: seqnet resume"):
         RunDir.create(tmp_path / "r", spec)
 
