@@ -6,6 +6,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
+from pydantic_core import PydanticCustomError
 
 import seqnet
 from seqnet.interfaces import Array, Carry, Params, PluginSpec
@@ -55,12 +56,15 @@ class Bidirectional:
         @model_validator(mode="after")
         def _check_cell(self) -> Bidirectional.Spec:
             if "reverse" in self.options:
-                raise ValueError("bidirectional runs its cell both ways; drop `reverse`")
+                raise _error("bidirectional runs its cell both ways: drop `reverse`")
             cell = {"type": self.cell, "hidden": self.hidden, **self.options}
             try:
                 self._cell_spec = seqnet.layer_spec(cell)
             except seqnet.SeqnetError as error:
-                raise ValueError(str(error)) from None
+                raise _error(f"bidirectional {self.cell}: {error}") from None
+            # a cell's layer spec is the one with `reverse` (seqnet.layer_spec)
+            if "reverse" not in type(self._cell_spec).model_fields:
+                raise _error(f"bidirectional: '{self.cell}' is a layer, not a recurrent cell")
             return self
 
     def __init__(
@@ -77,8 +81,10 @@ class Bidirectional:
 
     def _setup(self, spec: Bidirectional.Spec) -> None:
         self.spec = spec
-        self.fwd = seqnet.build_layer(spec._cell_spec)
-        self.bwd = seqnet.CellLayer(self.fwd.cell, reverse=True)
+        fwd = seqnet.build_layer(spec._cell_spec)
+        assert isinstance(fwd, seqnet.CellLayer), "a cell's spec builds its cell layer"
+        self.fwd = fwd
+        self.bwd = seqnet.CellLayer(fwd.cell, reverse=True)
         self.parts = len(self.fwd.initial_carry(1, np.dtype(np.float64)))
         self.causal = False  # y_t depends on x after t: running two halves is not the whole
 
@@ -98,10 +104,8 @@ class Bidirectional:
         n = self.parts
         y_f, carry_f, cache_f = self.fwd.forward(_sub(params, "fwd."), x, carry[:n], rng)
         y_b, carry_b, cache_b = self.bwd.forward(_sub(params, "bwd."), x, carry[n:], rng)
-        if self.spec.merge == "concat":
-            y = np.concatenate((y_f, y_b), axis=-1)  # (T, B, 2H)
-        else:
-            y = y_f + y_b  # (T, B, H)
+        concat = self.spec.merge == "concat"
+        y = np.concatenate((y_f, y_b), axis=-1) if concat else y_f + y_b  # (T, B, 2H or H)
         return y, carry_f + carry_b, (cache_f, cache_b)
 
     def backward(
@@ -122,6 +126,11 @@ class Bidirectional:
         if not input_grad or dx_f is None or dx_b is None:
             return None, dcarry_f + dcarry_b, grads
         return dx_f + dx_b, dcarry_f + dcarry_b, grads  # both directions read the same x
+
+
+def _error(reason: str) -> PydanticCustomError:
+    """A validation error that reads as the reason alone (no "Value error, " before it)."""
+    return PydanticCustomError("layer_options", "{reason}", {"reason": reason})
 
 
 def _sub(params: Params, prefix: str) -> Params:

@@ -48,8 +48,11 @@ class Embedding:
     def forward(
         self, params: Params, x: Array, carry: Carry, rng: np.random.Generator | None = None
     ) -> tuple[Array, Carry, Any]:
-        if x.dtype.kind not in "iu":
+        V = params["W"].shape[0]
+        if x.dtype.kind not in "iu" or x.ndim != 2:
             raise TypeError(f"embedding reads integer token ids (T, B), got {x.dtype} {x.shape}")
+        if x.size and (x.min() < 0 or x.max() >= V):  # a negative id would index from the end
+            raise ValueError(f"token ids must lie in [0, {V}); got {x.min()}..{x.max()}")
         return params["W"][x], (), x  # (T, B, E)
 
     def backward(

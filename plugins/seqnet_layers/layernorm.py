@@ -24,9 +24,7 @@ class LayerNorm:
     name: ClassVar[str] = "layernorm"
 
     class Spec(PluginSpec):
-        eps: Annotated[float, Field(gt=0.0, le=1.0, description="added to the variance, ε")] = (
-            1e-5
-        )
+        eps: Annotated[float, Field(gt=0.0, le=1.0, description="added to the variance, ε")] = 1e-5
 
     def __init__(self, eps: float = 1e-5) -> None:
         self.spec = self.Spec(eps=eps)

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
+from pydantic_core import PydanticCustomError
 
 import seqnet
 from seqnet.interfaces import Array, Carry, Params, PluginSpec
@@ -38,7 +39,9 @@ class Residual:
                 try:
                     specs.append(seqnet.layer_spec(data))
                 except seqnet.SeqnetError as error:
-                    raise ValueError(f"layers.{k}: {error}") from None
+                    raise PydanticCustomError(
+                        "layer_options", "{reason}", {"reason": f"residual layers.{k}: {error}"}
+                    ) from None
             self._layer_specs = specs
             return self
 
@@ -102,7 +105,7 @@ class Residual:
     def forward(
         self, params: Params, x: Array, carry: Carry, rng: np.random.Generator | None = None
     ) -> tuple[Array, Carry, Any]:
-        h, finals, caches = x, [], []
+        h, finals, caches = x, list[Array](), list[Any]()
         for prefix, layer, part in zip(self.prefixes, self.layers, self._split(carry), strict=True):
             h, final, cache = layer.forward(_sub(params, prefix), h, part, rng)
             finals.extend(final)
