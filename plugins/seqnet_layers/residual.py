@@ -70,7 +70,10 @@ class Residual:
         ]
         self.prefixes = [f"layers.{k}." for k in range(len(self.layers))]
         self.parts = [len(layer.initial_carry(1, np.dtype(np.float64))) for layer in self.layers]
-        self.causal = all(getattr(layer, "causal", True) for layer in self.layers)
+        # y_t depends on no x after t unless a layer reads the sequence backwards
+        self.causal = all(
+            getattr(layer, "causal", not getattr(layer, "reverse", False)) for layer in self.layers
+        )
 
     def init(self, rng: np.random.Generator, input_size: int) -> Params:
         self.output_size(input_size)
