@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from seqnet.interfaces import Array
+import seqnet
 
 Activation = Literal["linear", "tanh", "relu", "sigmoid", "gelu"]
 
@@ -34,7 +34,7 @@ _INV_SQRT_PI = 0.5641895835477562869
 _INV_SQRT_2PI = 0.3989422804014326779
 
 
-def _erf_small(z: Array) -> Array:
+def _erf_small(z: seqnet.Array) -> seqnet.Array:
     """erf(z) for |z| ≤ 0.46875."""
     zz = z * z
     num, den = _A[4] * zz, zz.copy()
@@ -50,7 +50,7 @@ def _erf_small(z: Array) -> Array:
     return num
 
 
-def _erfc_mid(y: Array) -> Array:
+def _erfc_mid(y: seqnet.Array) -> seqnet.Array:
     """erfc(y) · exp(y²) for 0.46875 < y ≤ 4."""
     num, den = _C[8] * y, y.copy()
     for c, d in zip(_C[:7], _D[:7], strict=True):
@@ -64,7 +64,7 @@ def _erfc_mid(y: Array) -> Array:
     return num
 
 
-def _erfc_far(y: Array) -> Array:
+def _erfc_far(y: seqnet.Array) -> seqnet.Array:
     """erfc(y) · exp(y²) for y > 4."""
     r = 1.0 / (y * y)
     num, den = _P[5] * r, r.copy()
@@ -80,7 +80,7 @@ def _erfc_far(y: Array) -> Array:
     return (_INV_SQRT_PI - num) / y
 
 
-def normal_cdf(x: Array) -> Array:
+def normal_cdf(x: seqnet.Array) -> seqnet.Array:
     """Φ(x) = ½ (1 + erf(x/√2)), in x's dtype (computed in float64)."""
     z = np.asarray(x, dtype=np.float64) * _SQRT_HALF
     y = np.minimum(np.abs(z), 40.0)  # erfc(40) is 0 in float64; keeps ±inf finite here
@@ -101,13 +101,13 @@ def normal_cdf(x: Array) -> Array:
     return out.astype(np.result_type(x, np.float32), copy=False)
 
 
-def normal_pdf(x: Array) -> Array:
+def normal_pdf(x: seqnet.Array) -> seqnet.Array:
     """φ(x) = exp(-x²/2) / √(2π)."""
     with np.errstate(under="ignore"):
         return _INV_SQRT_2PI * np.exp(-0.5 * x * x)
 
 
-def activate(name: Activation, a: Array) -> tuple[Array, Any]:
+def activate(name: Activation, a: seqnet.Array) -> tuple[seqnet.Array, Any]:
     """y = act(a) and what `slope` needs to give act'(a) (y itself, or Φ(a) for gelu)."""
     if name == "linear":
         return a, None
@@ -124,7 +124,7 @@ def activate(name: Activation, a: Array) -> tuple[Array, Any]:
     return a * cdf, cdf
 
 
-def slope(name: Activation, a: Array, kept: Any) -> Array | None:
+def slope(name: Activation, a: seqnet.Array, kept: Any) -> seqnet.Array | None:
     """act'(a), from the pre-activation a and what `activate` kept; None for linear."""
     if name == "linear":
         return None

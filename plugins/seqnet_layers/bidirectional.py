@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
 import seqnet
-from seqnet.interfaces import Array, Carry, Params, PluginSpec
 
 
 class Bidirectional:
@@ -29,7 +28,7 @@ class Bidirectional:
 
     name: ClassVar[str] = "bidirectional"
 
-    class Spec(PluginSpec):
+    class Spec(seqnet.PluginSpec):
         cell: str = Field(description="a registered cell, run in both directions")
         hidden: Annotated[int, Field(gt=0, le=1_000_000, description="each direction's H")]
         merge: Literal["concat", "sum"] = Field(
@@ -88,19 +87,23 @@ class Bidirectional:
         self.parts = len(self.fwd.initial_carry(1, np.dtype(np.float64)))
         self.causal = False  # y_t depends on x after t: running two halves is not the whole
 
-    def init(self, rng: np.random.Generator, input_size: int) -> Params:
+    def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         params = {"fwd." + k: v for k, v in self.fwd.init(rng, input_size).items()}
         return params | {"bwd." + k: v for k, v in self.bwd.init(rng, input_size).items()}
 
     def output_size(self, input_size: int) -> int:
         return 2 * self.spec.hidden if self.spec.merge == "concat" else self.spec.hidden
 
-    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry:
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> seqnet.Carry:
         return self.fwd.initial_carry(batch, dtype) + self.bwd.initial_carry(batch, dtype)
 
     def forward(
-        self, params: Params, x: Array, carry: Carry, rng: np.random.Generator | None = None
-    ) -> tuple[Array, Carry, Any]:
+        self,
+        params: seqnet.Params,
+        x: seqnet.Array,
+        carry: seqnet.Carry,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[seqnet.Array, seqnet.Carry, Any]:
         n = self.parts
         y_f, carry_f, cache_f = self.fwd.forward(_sub(params, "fwd."), x, carry[:n], rng)
         y_b, carry_b, cache_b = self.bwd.forward(_sub(params, "bwd."), x, carry[n:], rng)
@@ -109,8 +112,13 @@ class Bidirectional:
         return y, carry_f + carry_b, (cache_f, cache_b)
 
     def backward(
-        self, params: Params, cache: Any, dy: Array, dcarry: Carry, input_grad: bool = True
-    ) -> tuple[Array | None, Carry, Params]:
+        self,
+        params: seqnet.Params,
+        cache: Any,
+        dy: seqnet.Array,
+        dcarry: seqnet.Carry,
+        input_grad: bool = True,
+    ) -> tuple[seqnet.Array | None, seqnet.Carry, seqnet.Params]:
         cache_f, cache_b = cache
         n, H = self.parts, self.spec.hidden
         # y = [y_f | y_b]  or  y = y_f + y_b
@@ -133,6 +141,6 @@ def _error(reason: str) -> PydanticCustomError:
     return PydanticCustomError("layer_options", "{reason}", {"reason": reason})
 
 
-def _sub(params: Params, prefix: str) -> Params:
+def _sub(params: seqnet.Params, prefix: str) -> seqnet.Params:
     n = len(prefix)
     return {name[n:]: value for name, value in params.items() if name.startswith(prefix)}

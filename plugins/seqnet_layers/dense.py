@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from seqnet.interfaces import Array, Carry, Params, PluginSpec
+import seqnet
 from seqnet_layers.activations import Activation, activate, slope
 
 
@@ -24,7 +24,7 @@ class Dense:
 
     name: ClassVar[str] = "dense"
 
-    class Spec(PluginSpec):
+    class Spec(seqnet.PluginSpec):
         units: Annotated[int, Field(gt=0, le=1_000_000, description="output size U")]
         activation: Activation = Field("linear", description="applied after the affine map")
 
@@ -38,7 +38,7 @@ class Dense:
         layer.spec = spec
         return layer
 
-    def init(self, rng: np.random.Generator, input_size: int) -> Params:
+    def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         bound = 1.0 / np.sqrt(input_size)
         return {
             "W": rng.uniform(-bound, bound, (input_size, self.spec.units)),
@@ -48,12 +48,16 @@ class Dense:
     def output_size(self, input_size: int) -> int:
         return self.spec.units
 
-    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry:
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> seqnet.Carry:
         return ()
 
     def forward(
-        self, params: Params, x: Array, carry: Carry, rng: np.random.Generator | None = None
-    ) -> tuple[Array, Carry, Any]:
+        self,
+        params: seqnet.Params,
+        x: seqnet.Array,
+        carry: seqnet.Carry,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[seqnet.Array, seqnet.Carry, Any]:
         T, B, D = x.shape
         a = (x.reshape(T * B, D) @ params["W"]).reshape(T, B, -1)  # (T, B, U)
         a += params["b"]
@@ -61,8 +65,13 @@ class Dense:
         return y, (), (x, a, kept)
 
     def backward(
-        self, params: Params, cache: Any, dy: Array, dcarry: Carry, input_grad: bool = True
-    ) -> tuple[Array | None, Carry, Params]:
+        self,
+        params: seqnet.Params,
+        cache: Any,
+        dy: seqnet.Array,
+        dcarry: seqnet.Carry,
+        input_grad: bool = True,
+    ) -> tuple[seqnet.Array | None, seqnet.Carry, seqnet.Params]:
         x, a, kept = cache
         T, B, D = x.shape
         # y = act(a)

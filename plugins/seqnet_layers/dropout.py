@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from seqnet.interfaces import Array, Carry, Params, PluginSpec
+import seqnet
 
 
 class Dropout:
@@ -21,7 +21,7 @@ class Dropout:
 
     name: ClassVar[str] = "dropout"
 
-    class Spec(PluginSpec):
+    class Spec(seqnet.PluginSpec):
         p: Annotated[float, Field(ge=0.0, lt=1.0, description="probability of dropping a unit")]
 
     def __init__(self, p: float) -> None:
@@ -34,18 +34,22 @@ class Dropout:
         layer.spec = spec
         return layer
 
-    def init(self, rng: np.random.Generator, input_size: int) -> Params:
+    def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         return {}
 
     def output_size(self, input_size: int) -> int:
         return input_size
 
-    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry:
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> seqnet.Carry:
         return ()
 
     def forward(
-        self, params: Params, x: Array, carry: Carry, rng: np.random.Generator | None = None
-    ) -> tuple[Array, Carry, Any]:
+        self,
+        params: seqnet.Params,
+        x: seqnet.Array,
+        carry: seqnet.Carry,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[seqnet.Array, seqnet.Carry, Any]:
         if rng is None or self.spec.p == 0.0:
             return x, (), None
         keep = 1.0 - self.spec.p
@@ -53,8 +57,13 @@ class Dropout:
         return x * mask, (), mask
 
     def backward(
-        self, params: Params, cache: Any, dy: Array, dcarry: Carry, input_grad: bool = True
-    ) -> tuple[Array | None, Carry, Params]:
+        self,
+        params: seqnet.Params,
+        cache: Any,
+        dy: seqnet.Array,
+        dcarry: seqnet.Carry,
+        input_grad: bool = True,
+    ) -> tuple[seqnet.Array | None, seqnet.Carry, seqnet.Params]:
         if not input_grad:
             return None, (), {}
         mask = cache

@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from seqnet.interfaces import Array, Carry, Params, PluginSpec
+import seqnet
 
 
 class Embedding:
@@ -23,7 +23,7 @@ class Embedding:
     name: ClassVar[str] = "embedding"
     reads_tokens: ClassVar[bool] = True
 
-    class Spec(PluginSpec):
+    class Spec(seqnet.PluginSpec):
         dim: Annotated[int, Field(gt=0, le=1_000_000, description="vector size E")]
 
     def __init__(self, dim: int) -> None:
@@ -36,18 +36,22 @@ class Embedding:
         layer.spec = spec
         return layer
 
-    def init(self, rng: np.random.Generator, input_size: int) -> Params:
+    def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         return {"W": rng.standard_normal((input_size, self.spec.dim))}
 
     def output_size(self, input_size: int) -> int:
         return self.spec.dim
 
-    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry:
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> seqnet.Carry:
         return ()
 
     def forward(
-        self, params: Params, x: Array, carry: Carry, rng: np.random.Generator | None = None
-    ) -> tuple[Array, Carry, Any]:
+        self,
+        params: seqnet.Params,
+        x: seqnet.Array,
+        carry: seqnet.Carry,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[seqnet.Array, seqnet.Carry, Any]:
         V = params["W"].shape[0]
         if x.dtype.kind not in "iu" or x.ndim != 2:
             raise TypeError(f"embedding reads integer token ids (T, B), got {x.dtype} {x.shape}")
@@ -56,8 +60,13 @@ class Embedding:
         return params["W"][x], (), x  # (T, B, E)
 
     def backward(
-        self, params: Params, cache: Any, dy: Array, dcarry: Carry, input_grad: bool = True
-    ) -> tuple[Array | None, Carry, Params]:
+        self,
+        params: seqnet.Params,
+        cache: Any,
+        dy: seqnet.Array,
+        dcarry: seqnet.Carry,
+        input_grad: bool = True,
+    ) -> tuple[seqnet.Array | None, seqnet.Carry, seqnet.Params]:
         ids = cache.reshape(-1)  # (N,)
         V, E = params["W"].shape
         # y = W[x]: each step's gradient added into its token's row; one bincount over the flat

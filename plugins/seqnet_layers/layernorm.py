@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from seqnet.interfaces import Array, Carry, Params, PluginSpec
+import seqnet
 
 
 class LayerNorm:
@@ -23,7 +23,7 @@ class LayerNorm:
 
     name: ClassVar[str] = "layernorm"
 
-    class Spec(PluginSpec):
+    class Spec(seqnet.PluginSpec):
         eps: Annotated[float, Field(gt=0.0, le=1.0, description="added to the variance, ε")] = 1e-5
 
     def __init__(self, eps: float = 1e-5) -> None:
@@ -36,18 +36,22 @@ class LayerNorm:
         layer.spec = spec
         return layer
 
-    def init(self, rng: np.random.Generator, input_size: int) -> Params:
+    def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         return {"g": np.ones(input_size), "b": np.zeros(input_size)}
 
     def output_size(self, input_size: int) -> int:
         return input_size
 
-    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry:
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> seqnet.Carry:
         return ()
 
     def forward(
-        self, params: Params, x: Array, carry: Carry, rng: np.random.Generator | None = None
-    ) -> tuple[Array, Carry, Any]:
+        self,
+        params: seqnet.Params,
+        x: seqnet.Array,
+        carry: seqnet.Carry,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[seqnet.Array, seqnet.Carry, Any]:
         centred = x - x.mean(axis=-1, keepdims=True)  # (T, B, D)
         var = np.mean(centred * centred, axis=-1, keepdims=True)  # (T, B, 1)
         inv_std = 1.0 / np.sqrt(var + self.spec.eps)  # (T, B, 1)
@@ -55,8 +59,13 @@ class LayerNorm:
         return xhat * params["g"] + params["b"], (), (xhat, inv_std)
 
     def backward(
-        self, params: Params, cache: Any, dy: Array, dcarry: Carry, input_grad: bool = True
-    ) -> tuple[Array | None, Carry, Params]:
+        self,
+        params: seqnet.Params,
+        cache: Any,
+        dy: seqnet.Array,
+        dcarry: seqnet.Carry,
+        input_grad: bool = True,
+    ) -> tuple[seqnet.Array | None, seqnet.Carry, seqnet.Params]:
         xhat, inv_std = cache
         D = xhat.shape[-1]
         # y = x̂ ⊙ g + b

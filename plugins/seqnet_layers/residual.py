@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
 import seqnet
-from seqnet.interfaces import Array, Carry, Params, PluginSpec
 
 
 class Residual:
@@ -26,7 +25,7 @@ class Residual:
 
     name: ClassVar[str] = "residual"
 
-    class Spec(PluginSpec):
+    class Spec(seqnet.PluginSpec):
         layers: list[dict[str, Any]] = Field(
             min_length=1, description="the layers of f, each {type: NAME, ...its options}"
         )
@@ -75,9 +74,9 @@ class Residual:
             getattr(layer, "causal", not getattr(layer, "reverse", False)) for layer in self.layers
         )
 
-    def init(self, rng: np.random.Generator, input_size: int) -> Params:
+    def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         self.output_size(input_size)
-        params: Params = {}
+        params: seqnet.Params = {}
         size = input_size
         for prefix, layer in zip(self.prefixes, self.layers, strict=True):
             params |= {prefix + k: v for k, v in layer.init(rng, size).items()}
@@ -95,10 +94,10 @@ class Residual:
             )
         return input_size
 
-    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry:
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> seqnet.Carry:
         return tuple(part for layer in self.layers for part in layer.initial_carry(batch, dtype))
 
-    def _split(self, carry: Carry) -> list[Carry]:
+    def _split(self, carry: seqnet.Carry) -> list[seqnet.Carry]:
         out, start = [], 0
         for n in self.parts:
             out.append(carry[start : start + n])
@@ -106,9 +105,13 @@ class Residual:
         return out
 
     def forward(
-        self, params: Params, x: Array, carry: Carry, rng: np.random.Generator | None = None
-    ) -> tuple[Array, Carry, Any]:
-        h, finals, caches = x, list[Array](), list[Any]()
+        self,
+        params: seqnet.Params,
+        x: seqnet.Array,
+        carry: seqnet.Carry,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[seqnet.Array, seqnet.Carry, Any]:
+        h, finals, caches = x, list[seqnet.Array](), list[Any]()
         for prefix, layer, part in zip(self.prefixes, self.layers, self._split(carry), strict=True):
             h, final, cache = layer.forward(_sub(params, prefix), h, part, rng)
             finals.extend(final)
@@ -116,11 +119,16 @@ class Residual:
         return x + h, tuple(finals), caches
 
     def backward(
-        self, params: Params, cache: Any, dy: Array, dcarry: Carry, input_grad: bool = True
-    ) -> tuple[Array | None, Carry, Params]:
-        grads: Params = {}
-        dcarries: list[Carry] = []
-        dh: Array | None = dy
+        self,
+        params: seqnet.Params,
+        cache: Any,
+        dy: seqnet.Array,
+        dcarry: seqnet.Carry,
+        input_grad: bool = True,
+    ) -> tuple[seqnet.Array | None, seqnet.Carry, seqnet.Params]:
+        grads: seqnet.Params = {}
+        dcarries: list[seqnet.Carry] = []
+        dh: seqnet.Array | None = dy
         parts = self._split(dcarry)
         for k in reversed(range(len(self.layers))):
             # h_k = layer_k(h_{k-1}); the first layer's input is x, needed only if dx is
@@ -146,6 +154,6 @@ def _as_data(layer: Any) -> dict[str, Any]:
     return {**layer.spec.model_dump(), "type": layer.name}
 
 
-def _sub(params: Params, prefix: str) -> Params:
+def _sub(params: seqnet.Params, prefix: str) -> seqnet.Params:
     n = len(prefix)
     return {name[n:]: value for name, value in params.items() if name.startswith(prefix)}

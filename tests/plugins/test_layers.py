@@ -131,3 +131,20 @@ def test_normal_cdf_equals_math_erfc_everywhere() -> None:
     np.testing.assert_allclose(normal_cdf(x), want, rtol=1e-12, atol=3e-16)
     assert normal_cdf(x.astype(np.float32)).dtype == np.float32
     assert np.isnan(normal_cdf(np.array([np.nan]))).all()
+
+
+def test_the_layers_import_only_the_public_api() -> None:
+    """A stranger's layer plugin can import exactly what the built-in one does."""
+    import ast
+    from pathlib import Path
+
+    import seqnet_layers
+
+    used = set()
+    for path in Path(seqnet_layers.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                used |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                used.add(node.module)
+    assert {name for name in used if name.split(".")[0] == "seqnet"} == {"seqnet"}
