@@ -148,3 +148,29 @@ def test_the_layers_import_only_the_public_api() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 used.add(node.module)
     assert {name for name in used if name.split(".")[0] == "seqnet"} == {"seqnet"}
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        pytest.param(Bidirectional(cell=cell, hidden=3, merge=merge), id=f"bi-{cell}-{merge}")  # type: ignore[arg-type]
+        for cell in ("elman", "lstm", "gru")
+        for merge in ("concat", "sum")
+    ]
+    + [
+        pytest.param(Bidirectional(cell="elman", hidden=2, activation="relu"), id="bi-relu"),
+        pytest.param(
+            Residual([LayerNorm(), {"type": "lstm", "hidden": 3}, {"type": "dropout", "p": 0.5}]),
+            id="residual-carry",
+        ),
+        pytest.param(
+            Residual([Bidirectional(cell="gru", hidden=3, merge="sum")]), id="residual-bi"
+        ),
+        pytest.param(Embedding(dim=3), id="embedding"),
+        pytest.param(Dropout(p=0.0), id="dropout-0"),
+        pytest.param(LayerNorm(eps=0.5), id="layernorm-eps"),
+    ],
+)
+def test_the_kit_passes_beyond_the_registry_defaults(layer: seqnet.Layer) -> None:
+    """The engine's test runs each layer with its smallest options; these are the others."""
+    seqnet.testing.check_layer(layer, input_size=3)
