@@ -10,7 +10,7 @@ import pytest
 
 from seqnet.interfaces import Array, Params
 from seqnet_gru import GRUCell
-from seqnet_layers import Bidirectional, Dense, Dropout, Embedding, LayerNorm
+from seqnet_layers import Bidirectional, Dense, Embedding, LayerNorm
 from seqnet_lstm import LSTMCell
 
 torch = pytest.importorskip("torch")
