@@ -47,8 +47,12 @@ _EXPORTS: dict[str, str] = {
     "run": "seqnet.runner",
     "train": "seqnet.training",
     "evaluate": "seqnet.training",
+    "evaluate_lengths": "seqnet.lengths",
+    "length_score": "seqnet.lengths",
     "Record": "seqnet.training",
     "Result": "seqnet.training",
+    # process-wide tuning a program may opt into (the seqnet command does)
+    "keep_freed_memory": "seqnet.allocator",
     # errors
     "SeqnetError": "seqnet.errors",
     "SpecError": "seqnet.errors",
@@ -61,6 +65,7 @@ __all__ = [*_EXPORTS, *_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads them
     from seqnet import testing as testing
+    from seqnet.allocator import keep_freed_memory as keep_freed_memory
     from seqnet.errors import NonFiniteError as NonFiniteError
     from seqnet.errors import PluginError as PluginError
     from seqnet.errors import SeqnetError as SeqnetError
@@ -79,6 +84,8 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.interfaces import Task as Task
     from seqnet.layers import build_layer as build_layer
     from seqnet.layers import layer_spec as layer_spec
+    from seqnet.lengths import evaluate_lengths as evaluate_lengths
+    from seqnet.lengths import length_score as length_score
     from seqnet.model import Model as Model
     from seqnet.plugins import PluginWarning as PluginWarning
     from seqnet.plugins import hookimpl as hookimpl

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from seqnet import allocator
+
 if TYPE_CHECKING:
     from seqnet.specs import RunSpec
     from seqnet.training import Record
@@ -217,7 +219,8 @@ class ProgressDisplay:
     @staticmethod
     def status(record: Record) -> str:
         shown = [f"loss {record.loss:.4f}"]
-        shown += [f"{k} {v:.3f}" for k, v in record.metrics.items() if k != "loss"]
+        shown += [f"{k} {v:.3f}" for k, v in record.metrics.items()
+                  if k.split("@")[0] != "loss"]  # fmt: skip
         return "  ".join(shown)
 
     def plain(self, record: Record) -> None:
@@ -312,6 +315,9 @@ def plugins(
 
 def main() -> None:
     warnings.showwarning = show_warning
+    # The seqnet program owns its process: each training step's large arrays reuse the memory
+    # the last one freed. A library call never changes this (seqnet.allocator).
+    allocator.keep_freed_memory()
     app()
 
 

@@ -153,15 +153,30 @@ def resume(
         train_folder(run_dir, spec, quiet, as_json, ckpt, until=until)
 
 
+MAX_LENGTHS = 100_000
+"""The most lengths one `--lengths` may name (ranges included)."""
+
+
 def parse_lengths(text: str) -> list[int]:
+    """`8,64,1024` or ranges `41-500` (both ends included), mixed: `8,41-500`."""
+    bad = (
+        "--lengths must be positive whole numbers or ranges A-B, separated by commas"
+        f" (got '{text}')"
+    )
+    lengths: list[int] = []
     try:
-        lengths = [int(part) for part in text.split(",") if part.strip()]
+        for part in (p.strip() for p in text.split(",")):
+            if not part:
+                continue
+            low, dash, high = part.partition("-")
+            first, last = int(low), int(high if dash else low)
+            if first < 1 or last < first or len(lengths) + last - first + 1 > MAX_LENGTHS:
+                raise ValueError
+            lengths += range(first, last + 1)
     except ValueError:
-        raise fail(
-            f"--lengths must be whole numbers separated by commas (got '{text}')", 2
-        ) from None
-    if not lengths or min(lengths) < 1:
-        raise fail(f"--lengths must be positive whole numbers (got '{text}')", 2)
+        raise fail(bad, 2) from None
+    if not lengths:
+        raise fail(bad, 2)
     return lengths
 
 
@@ -173,7 +188,8 @@ def eval_command(
         str | None,
         typer.Option(
             metavar="N,N,...",
-            help="Lengths to score (default: the trained length).",
+            help="Lengths to score, e.g. 41,100,500 or 41-500 (default: the trained length);"
+            " with several, a last row gives the mean over them.",
             show_default=False,
         ),
     ] = None,
@@ -184,7 +200,7 @@ def eval_command(
     set_: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score a trained run at other lengths on fresh data: exact_match and bit_accuracy."""
+    """Score a trained run at other lengths on fresh data: each of the task's metrics."""
     from threadpoolctl import threadpool_limits
 
     from seqnet import specs
@@ -208,12 +224,15 @@ def eval_command(
     wanted = parse_lengths(lengths) if lengths else [int(options[key])]
     with threadpool_limits(1):  # tiny matrices: one BLAS thread is the fastest
         table = evaluate_lengths(parts.model, ckpt.params, task_cls, options, wanted, samples, seed)
-    if as_json:
-        typer.echo(json.dumps({"lengths": table}))
-        return
     names = sorted({name for row in table.values() for name in row} - {"loss"})
+    # each length weighs the same (the score of Delétang et al. 2023 over lengths 41..500)
+    mean = {n: sum(row[n] for row in table.values()) / len(table) for n in names}
+    if as_json:
+        typer.echo(json.dumps({"lengths": table, "mean": mean}))
+        return
     typer.echo("  ".join([f"{key:>8}", *(f"{n:>13}" for n in names)]))
-    for length, row in table.items():
+    rows = [*table.items(), ("mean", mean)] if len(table) > 1 else list(table.items())
+    for length, row in rows:
         typer.echo("  ".join([f"{length:>8}", *(f"{row[n]:>13.6f}" for n in names)]))
 
 
@@ -259,6 +278,9 @@ def plot(
     length: Annotated[
         int, typer.Option(min=2, metavar="N", help="Length of the example the hidden plot shows.")
     ] = 48,
+    seed: Annotated[
+        int, typer.Option(min=0, metavar="N", help="Seed of that example (as in seqnet eval).")
+    ] = 0,
 ) -> None:
     """Draw a run: learning curves, and the hidden activations across one long example."""
     from seqnet.plots import PlotError, matplotlib_or_fail, plot_run
@@ -273,5 +295,5 @@ def plot(
     if run_dir.path.resolve() in (target.resolve(), *target.resolve().parents):
         run_dir.claim("plot")  # it writes into the run folder: no run may write there meanwhile
     with run_dir:
-        for path in plot_run(run_dir, target, length):
+        for path in plot_run(run_dir, target, length, seed):
             typer.echo(str(path))

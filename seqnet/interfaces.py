@@ -136,8 +136,10 @@ class Predicting(Protocol):
     may be zeros) and raises ValueError with a one-line message on bad input; `format(outputs,
     batch)` gives one line per sequence (`"80235"`). A task that can be scored at other lengths
     also sets the class attribute `length_option` to the name of its length option (binadd:
-    `"bits"`); `step_rows(batch)` may return named (T, B) rows (binadd: a, b, carry, sum) that
-    `seqnet plot` draws above the hidden activations.
+    `"bits"`) and keeps its validated options in `spec`; an option `<length_option>_min`
+    (`bits_min`, 0 when off) draws training lengths per batch from a range. `step_rows(batch)`
+    may return named (T, B) rows (binadd: a, b, carry, sum) that `seqnet plot` draws above the
+    hidden activations.
     """
 
     def parse(self, args: list[str]) -> Batch: ...

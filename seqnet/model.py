@@ -14,7 +14,7 @@ import numpy as np
 
 from seqnet import recurrent
 from seqnet.head import Head
-from seqnet.interfaces import Array, Carry, Cell, Params
+from seqnet.interfaces import Array, Batch, Carry, Cell, Params
 
 
 @dataclass
@@ -155,3 +155,9 @@ def flat_params(params: Params, dtype: np.dtype[Any]) -> Params:
         out[name] = view
         start += size
     return out
+
+
+def cast_batch(batch: Batch, dtype: np.dtype[Any]) -> Batch:
+    """The batch in the model's precision (integer class targets stay integers)."""
+    y = batch.y.astype(dtype, copy=False) if batch.y.dtype.kind == "f" else batch.y
+    return Batch(batch.x.astype(dtype, copy=False), y, batch.mask.astype(dtype, copy=False))

@@ -22,8 +22,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from seqnet.errors import SeqnetError
+from seqnet.interfaces import Params
 from seqnet.plugins import default_registry, load_registry
 from seqnet.registry import Registry, Source
+from seqnet.runner import Parts
+from seqnet.specs import RunSpec
 from seqnet.sweep import RunPlan
 from seqnet.sweep_engines import Engine
 from seqnet.sweep_folder import SweepFolder, summarize, write_run
@@ -43,6 +46,8 @@ class Job:
     spec: dict[str, Any]
     plugins: tuple[str, ...] = ()
     disabled: tuple[str, ...] = ()
+    eval_lengths: tuple[tuple[int, int], ...] = ()
+    """(length, samples) to score the trained run at, as `seqnet eval` does."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,10 @@ def execute(job: Job) -> dict[str, Any]:
             spec = specs.resolve(job.spec, registry)
             # BLAS threads come from the spec (train.threads), as in `seqnet run`
             with RunDir.create(path, spec) as folder:
-                _, summary, _ = train_in(folder, spec, registry=registry)
+                result, summary, parts = train_in(folder, spec, registry=registry)
+                if job.eval_lengths:
+                    summary.update(scores_at(parts, spec, result.params, job.eval_lengths))
+                    folder.write_summary(summary)
         except Exception as error:
             return {"status": "failed", "error": describe(error), "files": collect(path)}
         files = collect(path)
@@ -109,6 +117,29 @@ def execute(job: Job) -> dict[str, Any]:
         summary.update(dict.fromkeys(bad))
         return {"status": "failed", "error": reason, "summary": summary, "files": files}
     return {"status": "ok", "summary": summary, "files": files}
+
+
+def scores_at(
+    parts: Parts, spec: RunSpec, params: Params, lengths: tuple[tuple[int, int], ...]
+) -> dict[str, Any]:
+    """The trained run's metrics at each (length, samples), as `seqnet eval DIR --lengths L
+    --samples S` gives them (`exact_match@1024`), and `reached@1024`: whether the target metric
+    reached `train.target` there."""
+    from threadpoolctl import threadpool_limits
+
+    from seqnet.lengths import evaluate_lengths
+
+    task_cls = type(parts.task)
+    out: dict[str, Any] = {}
+    with threadpool_limits(1):  # tiny matrices: one BLAS thread, as `seqnet eval` uses
+        for length, samples in lengths:
+            table = evaluate_lengths(
+                parts.model, params, task_cls, spec.options("task"), [length], samples
+            )
+            metrics = table[str(length)]
+            out.update({f"{k}@{length}": v for k, v in metrics.items() if k != "loss"})
+            out[f"reached@{length}"] = metrics[task_cls.target_metric] >= spec.train.target
+    return out
 
 
 def collect(path: Path) -> dict[str, bytes]:
@@ -146,7 +177,8 @@ class Loop:
         spec = self.folder.sweep.run_spec(run, self.registry)
         write_run(self.folder.run_folder(run), spec)
         data = spec.model_dump(mode="json")
-        return Job(run.name, data, self.folder.sweep.plugins, self.disabled)
+        lengths = tuple((e.length, e.samples) for e in self.folder.sweep.spec.eval_lengths)
+        return Job(run.name, data, self.folder.sweep.plugins, self.disabled, lengths)
 
     def run(self, engine: Engine) -> None:
         while self.todo or self.suspects:

@@ -31,8 +31,12 @@ EXPECTED = {
     "resolve",
     # building and training
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
+    # scoring at other lengths (the Chomsky benchmark's score)
+    "evaluate_lengths", "length_score",
     # layers: cells as layers, layers from spec sections
     "CellLayer", "layer_spec", "build_layer",
+    # process-wide tuning, opt-in
+    "keep_freed_memory",
     # errors
     "SeqnetError", "SpecError", "PluginError", "NonFiniteError",
     # the testing kit, a subpackage

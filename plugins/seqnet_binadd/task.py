@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from seqnet.interfaces import Array, Batch, LossName, PluginSpec
 
@@ -82,6 +82,15 @@ class BinaryAdditionTask:
 
     class Spec(PluginSpec):
         bits: Annotated[int, Field(gt=0, description="bits per operand")] = 8
+        bits_min: Annotated[int, Field(ge=0)] = Field(
+            0, description="train on lengths drawn per batch from bits_min..bits (0: bits only)"
+        )
+
+        @model_validator(mode="after")
+        def ordered(self) -> BinaryAdditionTask.Spec:
+            if self.bits_min > self.bits:
+                raise ValueError(f"bits_min ({self.bits_min}) must not exceed bits ({self.bits})")
+            return self
 
     def __init__(self, **options: Any) -> None:
         self.spec = self.Spec(**options)
@@ -111,7 +120,10 @@ class BinaryAdditionTask:
         return [from_bits(bits[:, i]) for i in range(bits.shape[1])]
 
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
-        n = self.spec.bits
+        """`batch` random sums of `bits` bits, or of one length drawn from bits_min..bits."""
+        low, n = self.spec.bits_min, self.spec.bits
+        if low:
+            n = int(rng.integers(low, n + 1))
         words = rng.integers(0, 2, size=(n, batch, 2), dtype=np.uint8)  # (n, B, 2)
         if n <= 62:  # a + b fits an int64: add all pairs at once (16 µs, not 260, at n = 8)
             weights = np.left_shift(1, np.arange(n, dtype=np.int64))  # (n,)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from seqnet.interfaces import Array, Batch, LossName, PluginSpec
 
@@ -45,6 +45,18 @@ class ParityTask:
 
     class Spec(PluginSpec):
         length: Annotated[int, Field(ge=1, description="bits per stream")] = 16
+        length_min: Annotated[int, Field(ge=0)] = Field(
+            0,
+            description="train on lengths drawn per batch from length_min..length (0: length only)",
+        )
+
+        @model_validator(mode="after")
+        def ordered(self) -> ParityTask.Spec:
+            if self.length_min > self.length:
+                raise ValueError(
+                    f"length_min ({self.length_min}) must not exceed length ({self.length})"
+                )
+            return self
 
     def __init__(self, **options: Any) -> None:
         self.spec = self.Spec(**options)
@@ -87,7 +99,11 @@ class ParityTask:
         ]
 
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
-        return self.encode(rng.integers(0, 2, size=(self.spec.length, batch), dtype=np.uint8))
+        """`batch` streams of `length` bits, or of one length drawn from length_min..length."""
+        low, T = self.spec.length_min, self.spec.length
+        if low:
+            T = int(rng.integers(low, T + 1))
+        return self.encode(rng.integers(0, 2, size=(T, batch), dtype=np.uint8))
 
     def metrics(self, outputs: Array, batch: Batch) -> dict[str, float]:
         scored = batch.mask > 0  # (T, B)

@@ -1,7 +1,8 @@
 """The conformance kit, shared by seqnet's tests and plugin authors' tests.
 
 `gradients`: the float64 gradient checker; `cells`: the cell conformance kit. `tasks`: the task
-conformance kit. `layers`: the layer conformance kit. Import from here.
+conformance kit; `layers`: the layer conformance kit; `optimizers`: the optimizer conformance
+kit. Import from here.
 """
 
 from seqnet.testing.cells import (
@@ -33,6 +34,15 @@ from seqnet.testing.layers import (
     check_layer_input_grad_skip,
     layer_problem,
 )
+from seqnet.testing.optimizers import (
+    check_optimizer,
+    check_optimizer_float32,
+    check_optimizer_in_place,
+    check_optimizer_resume,
+    check_optimizer_state_dict,
+    check_state_types,
+    optimizer_variants,
+)
 from seqnet.testing.tasks import CONFIDENT, check_task, perfect_outputs, wrong_outputs
 
 __all__ = [
@@ -53,11 +63,18 @@ __all__ = [
     "check_layer_float32",
     "check_layer_gradients",
     "check_layer_input_grad_skip",
+    "check_optimizer",
+    "check_optimizer_float32",
+    "check_optimizer_in_place",
+    "check_optimizer_resume",
+    "check_optimizer_state_dict",
     "check_sequence_matches_steps",
     "check_stacked_gradients",
+    "check_state_types",
     "check_task",
     "layer_problem",
     "numeric_gradient",
+    "optimizer_variants",
     "option_variants",
     "perfect_outputs",
     "random_problem",
