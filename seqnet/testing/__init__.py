@@ -1,8 +1,8 @@
 """The conformance kit, shared by seqnet's tests and plugin authors' tests.
 
 `gradients`: the float64 gradient checker; `cells`: the cell conformance kit. `tasks`: the task
-conformance kit; `layers`: the layer conformance kit; `optimizers`: the optimizer conformance
-kit. Import from here.
+conformance kit; `layers` and `optimizers`: the layer and optimizer conformance kits. Import
+from here.
 """
 
 from seqnet.testing.cells import (
