@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field, model_validator
 
-from seqnet.interfaces import Array, Batch, LossName, PluginSpec
+from seqnet import Array, Batch, LossName, PluginSpec
 
 
 def to_bits(value: int, width: int) -> Array:

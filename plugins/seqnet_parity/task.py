@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field, model_validator
 
-from seqnet.interfaces import Array, Batch, LossName, PluginSpec
+from seqnet import Array, Batch, LossName, PluginSpec
 
 SHOWN_BITS = 32
 """Examples longer than this are cut, so each stays one readable line."""
