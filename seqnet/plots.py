@@ -95,7 +95,8 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     h, _, _ = recurrent.sequence_forward(parts.model.cell, params, x, carry)  # (T, 1, H)
     hidden = h[:, 0, :].T  # (H, T)
     rows_fn = getattr(parts.task, "step_rows", None)
-    rows = rows_fn(batch) if rows_fn is not None else {"target": batch.y[..., 0]}
+    y = batch.y if batch.y.ndim == 2 else batch.y[..., 0]  # softmax_ce classes are (T, B)
+    rows = rows_fn(batch) if rows_fn is not None else {"target": y}
     # order units by how they follow the first row that is not an input (binadd: the carry)
     names = list(rows)
     guide = np.asarray(rows[names[min(2, len(names) - 1)]])[:, 0]

@@ -266,3 +266,18 @@ def test_predict_answers_typed_inputs(even_pairs_run: Path) -> None:
     bad = runner.invoke(app, ["predict", str(even_pairs_run), "012"])
     assert bad.exit_code == 2
     assert bad.stderr.startswith("error: '012' is not an input of even_pairs")
+
+
+def test_plot_draws_the_hidden_units_across_an_example(
+    even_pairs_run: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("matplotlib")
+    result = runner.invoke(
+        app, ["plot", str(even_pairs_run), "--out", str(tmp_path), "--length", "6"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "hidden.png").stat().st_size > 0
+    rows = chomsky.EvenPairsTask().step_rows(chomsky.EvenPairsTask().parse(["0110"]))
+    assert rows["input"][:, 0].tolist() == [0, 1, 1, 0, 0]  # the blank shows as 0
+    assert rows["output step"][:, 0].tolist() == [0, 0, 0, 0, 1]
+    assert rows["target"][:, 0].tolist() == [0, 0, 0, 0, 0]  # two unequal pairs: even

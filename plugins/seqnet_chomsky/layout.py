@@ -148,6 +148,18 @@ class LayoutTask:
             for i in range(got.shape[1])
         ]
 
+    def step_rows(self, batch: Batch) -> dict[str, Array]:
+        """Per step (T, B), scaled to [0, 1] for `seqnet plot`: the input token (0 at the
+        blanks), which steps are outputs, and the target there."""
+        tokens = np.argmax(batch.x, axis=-1)  # (T, B)
+        given = tokens < len(self.inputs)
+        scored = np.asarray(batch.mask) > 0
+        return {
+            "input": np.where(given, tokens / max(len(self.inputs) - 1, 1), 0.0),
+            "output step": scored.astype(np.float64),
+            "target": np.where(scored, np.asarray(batch.y) / max(self.output_size - 1, 1), 0.0),
+        }
+
     def counted(self, batch: Batch) -> Array:
         """(T, B) bool: the steps the metrics count, the scored ones up to the terminator."""
         scored = np.asarray(batch.mask) > 0
