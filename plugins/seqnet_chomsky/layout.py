@@ -85,7 +85,8 @@ class LayoutTask:
 
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         """Token ids of `batch` fresh sequences of input length `length`: inputs (ℓ', B) in
-        [0, len(inputs)) and targets (m, B) in [0, len(outputs)); ℓ' is ℓ for all tasks."""
+        [0, len(inputs)) and targets (m, B) in [0, len(outputs)). ℓ' = ℓ, except where a task
+        says otherwise (modular_arithmetic_simple lowers an even ℓ by one)."""
         raise NotImplementedError
 
     def answer(self, tokens: Array) -> Array:
