@@ -18,7 +18,8 @@ import seqnet_chomsky as chomsky
 from seqnet import Batch, Model
 from seqnet.cli import app
 from seqnet.errors import SpecError
-from seqnet.testing import perfect_outputs
+from seqnet.registry import Registry
+from seqnet.testing import check_task, perfect_outputs
 from seqnet_chomsky.layout import LayoutTask, pad_together
 from seqnet_elman import ElmanCell
 
@@ -281,3 +282,22 @@ def test_plot_draws_the_hidden_units_across_an_example(
     assert rows["input"][:, 0].tolist() == [0, 1, 1, 0, 0]  # the blank shows as 0
     assert rows["output step"][:, 0].tolist() == [0, 0, 0, 0, 1]
     assert rows["target"][:, 0].tolist() == [0, 0, 0, 0, 0]  # two unequal pairs: even
+
+
+@pytest.mark.parametrize(
+    ("task", "options"),
+    [
+        (chomsky.ModularArithmeticTask, {"modulus": 10}),
+        (chomsky.SolveEquationTask, {"modulus": 2, "length": 3}),
+        (chomsky.BucketSortTask, {"symbols": 10}),
+        (chomsky.ModularArithmeticSimpleTask, {"modulus": 3}),
+        (chomsky.BinaryAdditionTask, {"length": 200, "length_min": 150}),  # Python ints
+        (chomsky.StackManipulationTask, {"length": 1}),
+        (chomsky.ComputeSqrtTask, {"length": 1000, "length_min": 0}),
+    ],
+    ids=lambda v: v.name if isinstance(v, type) else str(v),
+)
+def test_other_options_conform(
+    registry: Registry, task: type[LayoutTask], options: dict[str, int]
+) -> None:
+    check_task(task(**options), registry=registry)
