@@ -1,7 +1,8 @@
 """The layout all fifteen tasks share: the input, then one blank per output, scored at the blanks.
 
 Each task only draws token ids (`draw`); this module turns them into a Batch, scores outputs the
-way Delétang et al. (2023) do, and writes readable examples. Task classes inherit it.
+way Delétang et al. (2023) do, and writes readable examples. The tasks inherit it: fifteen
+tasks that differ only in their draws share one class rather than fifteen copies.
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ class LayoutTask:
     defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "model": {"cell": "lstm", "hidden": 64, "layers": 1},
         "optimizer": {"name": "adam", "lr": 0.001, "clip": 1.0},
-        # the paper's batch, learning rate and clipping; the engine validates at the top of
-        # the training range (ℓ = 40); two perfect evaluations in a row before stopping
+        # the paper's batch, its example script's learning rate and clipping; the engine
+        # validates at the top of the training range (ℓ = 40); two perfect evaluations in a
+        # row before stopping
         "train": {
             "steps": 10000,
             "batch": 128,
