@@ -65,6 +65,14 @@ def sweep(
     root_seed: Annotated[
         int | None, many("Seeds the sampling and --repeats (default 0).", "N")
     ] = None,
+    eval_lengths: Annotated[
+        str | None,
+        many(
+            "Score every run at these lengths after training, as seqnet eval does:"
+            " 1024,100000:200 (LENGTH or LENGTH:SAMPLES; 1000 samples by default).",
+            "L[:N],...",
+        ),
+    ] = None,
     set_: SetOpt = None,
     out: Annotated[
         str | None, many("Sweep folder (default sweeps/<task>-<timestamp>).", "DIR")
@@ -115,6 +123,7 @@ def sweep(
         "seeds": sweeps.parse_seeds(seeds) if seeds is not None else None,
         "repeats": repeats,
         "root_seed": root_seed,
+        "eval_lengths": sweeps.parse_eval_lengths(eval_lengths) if eval_lengths else None,
     }
     chosen = make_engine(registry, engine, workers, scheduler, engine_opt or [])
     if resume is not None:
@@ -255,11 +264,16 @@ def show(summary: dict[str, Any], target: str | None) -> None:
     for path in paths:
         table.add_column(path.rsplit(".", 1)[-1])
     names = [n for n in names if n != "seconds"]  # wall time is in the JSON; not a result
-    for column in ("ok", "reached", *names):
+    lengths = list(groups[0].get("reached_at", {})) if groups else []
+    names = [n for n in names if not n.startswith("reached@")]
+    for column in ("ok", "reached", *(f"reached@{n}" for n in lengths), *names):
         table.add_column(column, justify="right", min_width=len(column))
     for group in groups:
         cells = [str(group["setting"][p]) for p in paths]
         cells += [f"{group['ok']}/{group['seeds']}", str(group["reached_target"])]
+        for length in lengths:
+            at = group["reached_at"][length]
+            cells.append(f"{at['seeds']}/{at['of']}")
         for name in names:
             m = group["metrics"].get(name)
             cells.append(f"{m['mean']:.4g}\n[{m['min']:.3g}, {m['max']:.3g}]" if m else "-")

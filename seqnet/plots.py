@@ -14,7 +14,7 @@ import numpy as np
 from seqnet import recurrent
 from seqnet.atomic import atomic_file
 from seqnet.errors import SeqnetError
-from seqnet.lengths import length_option, options_at_length
+from seqnet.lengths import forward_chunked, length_option, options_at_length
 from seqnet.rundir import RunDir
 from seqnet.runner import build
 
@@ -77,8 +77,10 @@ def save_png(fig: Any, path: Path, **options: Any) -> None:
 
 
 def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -> Path | None:
-    """Heatmap of the first layer's hidden units across one example `length` long, with the
-    task's own per-step rows (binadd: a, b, carry, sum) above it. None if the task has no length.
+    """Heatmap of the first layer's hidden units across one example `length` long (drawn from
+    a generator seeded by (seed, length)), with the task's own per-step rows (binadd: a, b,
+    carry, sum) and, for one sigmoid output, the net's answer above it. None if the task has
+    no length.
     """
     ckpt, spec = folder.load()
     parts = build(spec)
@@ -96,13 +98,21 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     hidden = h[:, 0, :].T  # (H, T)
     rows_fn = getattr(parts.task, "step_rows", None)
     y = batch.y if batch.y.ndim == 2 else batch.y[..., 0]  # softmax_ce classes are (T, B)
-    rows = rows_fn(batch) if rows_fn is not None else {"target": y}
+    rows = dict(rows_fn(batch)) if rows_fn is not None else {"target": y}
+    title = f"{spec.task.name}, {key}={length}: one example (time runs left to right)"
+    if task.loss == "sigmoid_bce" and task.output_size == 1:
+        logits = forward_chunked(parts.model, ckpt.params, x)[..., 0]  # (T, 1)
+        rows["output"] = (logits > 0.0).astype(float)
+        wrong = int((((logits > 0.0) != (batch.y[..., 0] > 0.5)) & (batch.mask > 0)).sum())
+        title += f"; {wrong} output{'s' if wrong != 1 else ''} wrong"
     # order units by how they follow the first row that is not an input (binadd: the carry)
     names = list(rows)
     guide = np.asarray(rows[names[min(2, len(names) - 1)]])[:, 0]
+    order = np.arange(hidden.shape[0])
     if guide.std() > 0:
         corr = [np.corrcoef(guide, unit)[0, 1] if unit.std() > 0 else 0.0 for unit in hidden]
-        hidden = hidden[np.argsort(corr)[::-1]]
+        order = np.argsort(corr)[::-1]
+        hidden = hidden[order]
 
     plt = pyplot()
     ratio = [len(rows), hidden.shape[0]]
@@ -112,10 +122,12 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     table = np.stack([np.asarray(v)[:, 0] for v in rows.values()])  # (rows, T)
     top.imshow(table, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
     top.set_yticks(range(len(rows)), list(rows))
-    top.set_title(f"{spec.task.name}, {key}={length}: one example (time runs left to right)")
+    top.set_title(title)
     image = bottom.imshow(
         hidden, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest"
     )
+    if hidden.shape[0] <= 32:  # the unit numbers, so a unit can be named (cells.0.W_h row)
+        bottom.set_yticks(range(hidden.shape[0]), [str(u) for u in order], fontsize=7)
     bottom.set_ylabel(f"{spec.model.cell} hidden unit\n(sorted by correlation with {names[2]})"
                       if len(names) > 2 else f"{spec.model.cell} hidden unit")  # fmt: skip
     bottom.set_xlabel("step")
@@ -124,7 +136,7 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     return path
 
 
-def plot_run(folder: RunDir, out: Path, length: int = 48) -> list[Path]:
+def plot_run(folder: RunDir, out: Path, length: int = 48, seed: int = 0) -> list[Path]:
     """Write the run's PNGs into `out`; returns their paths."""
     matplotlib_or_fail()
     if out.exists() and not out.is_dir():
@@ -136,7 +148,7 @@ def plot_run(folder: RunDir, out: Path, length: int = 48) -> list[Path]:
     ckpt_spec = folder.load()[1]
     title = f"{ckpt_spec.task.name} with {ckpt_spec.model.cell}, seed {ckpt_spec.train.seed}"
     written = [learning_curves(folder.records(), out / "learning_curves.png", title)]
-    hidden = hidden_activations(folder, out / "hidden.png", length)
+    hidden = hidden_activations(folder, out / "hidden.png", length, seed)
     if hidden is not None:
         written.append(hidden)
     return written
