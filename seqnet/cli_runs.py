@@ -75,7 +75,7 @@ def train_folder(
     from seqnet.training import Interrupted
 
     try:
-        with StopOnSignal() as stop, ProgressDisplay(spec, quiet) as on_log:
+        with StopOnSignal() as stop, ProgressDisplay(spec, quiet, as_json) as on_log:
             result, summary, _ = train_in(
                 folder,
                 spec,
@@ -95,11 +95,12 @@ def train_folder(
         typer.echo(f"error: {error}", err=True)
         typer.echo(f"the last good checkpoint (step {kept}) is in {folder.path}", err=True)
         raise typer.Exit(1) from None
+    # with --json, stdout holds the JSON object alone (so `| jq` works); the rest is on stderr
     if not quiet:
         for line in result.examples:
-            typer.echo(f"  {line}")
-        typer.echo(summary_line(summary, result.reached_target))
-        typer.echo(f"run folder: {folder.path}")
+            typer.echo(f"  {line}", err=as_json)
+        typer.echo(summary_line(summary, result.reached_target, spec), err=as_json)
+    typer.echo(f"run folder: {folder.path}", err=as_json or quiet)
     if as_json:
         typer.echo(json.dumps(summary))
 
@@ -154,6 +155,8 @@ def resume(
 
 
 def parse_lengths(text: str) -> list[int]:
+    if len(text) > 1000:
+        raise fail(f"--lengths is {len(text):,} characters long; at most 1,000", 2)
     try:
         lengths = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
@@ -178,13 +181,15 @@ def eval_command(
         ),
     ] = None,
     samples: Annotated[
-        int, typer.Option(min=1, metavar="N", help="Fresh sequences per length.")
+        int,
+        typer.Option(min=1, max=10_000_000, metavar="N", help="Fresh sequences per length."),
     ] = 1000,
     seed: Annotated[int, typer.Option(min=0, metavar="N", help="Seed of the fresh data.")] = 0,
     set_: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score a trained run at other lengths on fresh data: exact_match and bit_accuracy."""
+    """Score a trained run at other lengths on fresh data, with the task's own metrics (each
+    the mean over all the sequences scored)."""
     from threadpoolctl import threadpool_limits
 
     from seqnet import specs
@@ -200,16 +205,23 @@ def eval_command(
     for path, _ in parsed:
         if not path.startswith("task.") or path == "task.name":
             raise SpecError(f"eval can change task options only (task.<option>), not '{path}'")
-    spec = specs.resolve(specs.apply_overrides(ckpt.spec, parsed, registry), registry)
-    parts = build(spec, registry)
-    task_cls = type(parts.task)
+    task_cls = registry.get("task", spec.task.name).cls
     key = length_option(task_cls)
-    options = spec.options("task")
-    wanted = parse_lengths(lengths) if lengths else [int(options[key])]
+    asked: list[int | None] = list(parse_lengths(lengths)) if lengths else [None]
+    table_specs = []
+    for asked_length in asked:  # each length with --set, validated together by the task's Spec
+        given = parsed if asked_length is None else [*parsed, (f"task.{key}", asked_length)]
+        table_specs.append(
+            specs.resolve(specs.apply_overrides(ckpt.spec, given, registry), registry)
+        )
+    parts = build(spec, registry)  # the trained model; each length's task is made in turn
+    options = table_specs[0].options("task")
+    wanted = [int(s.options("task")[key]) for s in table_specs]
     with threadpool_limits(1):  # tiny matrices: one BLAS thread is the fastest
         table = evaluate_lengths(parts.model, ckpt.params, task_cls, options, wanted, samples, seed)
-    if as_json:
-        typer.echo(json.dumps({"lengths": table}))
+    if as_json:  # 12 significant digits: no float noise (0.12799999999999997)
+        rounded = {n: {k: float(f"{v:.12g}") for k, v in row.items()} for n, row in table.items()}
+        typer.echo(json.dumps({"lengths": rounded}))
         return
     names = sorted({name for row in table.values() for name in row} - {"loss"})
     typer.echo("  ".join([f"{key:>8}", *(f"{n:>13}" for n in names)]))
@@ -257,7 +269,10 @@ def plot(
         ),
     ] = None,
     length: Annotated[
-        int, typer.Option(min=2, metavar="N", help="Length of the example the hidden plot shows.")
+        int,
+        typer.Option(
+            min=1, max=1000, metavar="N", help="Length of the example the hidden plot shows."
+        ),
     ] = 48,
 ) -> None:
     """Draw a run: learning curves, and the hidden activations across one long example."""

@@ -11,7 +11,8 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel
+
+from seqnet.bounds import Checked
 
 Array = NDArray[Any]
 Params = dict[str, Array]
@@ -134,5 +135,5 @@ class Optimizer(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-class PluginSpec(BaseModel, extra="forbid", frozen=True):
+class PluginSpec(Checked, extra="forbid", frozen=True):
     """A convenient base for a plugin's nested `Spec`: unknown options are errors."""

@@ -81,12 +81,15 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     """
     ckpt, spec = folder.load()
     parts = build(spec)
-    task_cls = type(parts.task)
+    task_cls: Any = type(parts.task)
     try:
         key = length_option(task_cls)
     except SeqnetError:
         return None
-    task = task_cls(**{**spec.options("task"), key: length})
+    from seqnet.specs import validate
+
+    options = validate(task_cls.Spec, {**spec.options("task"), key: length}, ("task",))
+    task = task_cls(**options.model_dump())
     batch = task.sample(np.random.default_rng([seed, length]), 1)
     x = batch.x.astype(parts.model.dtype)
     params = parts.model.sub(ckpt.params, "cells.0.")
@@ -105,7 +108,7 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     plt = pyplot()
     ratio = [len(rows), hidden.shape[0]]
     fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(max(7, length * 0.16), 5), sharex=True, height_ratios=ratio
+        2, 1, figsize=(min(max(7, length * 0.16), 40), 5), sharex=True, height_ratios=ratio
     )
     table = np.stack([np.asarray(v)[:, 0] for v in rows.values()])  # (rows, T)
     top.imshow(table, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")

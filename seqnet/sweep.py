@@ -16,18 +16,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from seqnet import specs
+from seqnet.bounds import Checked
 from seqnet.errors import SpecError
 from seqnet.registry import Registry
-from seqnet.runner import SPEC_SUFFIXES
+from seqnet.runner import names_a_file
 from seqnet.specs import RunSpec
 
 SEED_PATH = "train.seed"
+MAX_SEEDS = 10_000
+MAX_RUNS = 100_000
 
 
-class Range(BaseModel):
+class Range(Checked):
     """A range to draw a setting from with `--samples`: uniform, or log-uniform with `log`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -53,7 +56,7 @@ class Range(BaseModel):
         return round(value) if self.integer else float(f"{value:.6g}")
 
 
-class SweepSpec(BaseModel):
+class SweepSpec(Checked):
     """What a sweep varies: the `sweep:` section of a spec file, or the sweep's options."""
 
     model_config = ConfigDict(extra="forbid")
@@ -63,16 +66,16 @@ class SweepSpec(BaseModel):
     ranges: dict[str, Range] = Field(
         default_factory=dict, description="dotted path -> range to draw from (needs samples)"
     )
-    samples: Annotated[int, Field(ge=1)] | None = Field(
+    samples: Annotated[int, Field(ge=1, le=MAX_RUNS)] | None = Field(
         None, description="draw this many random settings (grid values picked uniformly)"
     )
-    seeds: list[Annotated[int, Field(ge=0)]] | None = Field(
-        None, description="run every setting with each of these seeds (e.g. [0, 1] or '0-9')"
-    )
-    repeats: Annotated[int, Field(ge=1)] | None = Field(
+    seeds: (
+        Annotated[list[Annotated[int, Field(ge=0, lt=2**63)]], Field(max_length=MAX_SEEDS)] | None
+    ) = Field(None, description="run every setting with each of these seeds (e.g. [0, 1] or '0-9')")
+    repeats: Annotated[int, Field(ge=1, le=MAX_SEEDS)] | None = Field(
         None, description="run every setting with this many seeds spawned from root_seed"
     )
-    root_seed: Annotated[int, Field(ge=0)] = Field(
+    root_seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(
         0, description="seeds the drawing of samples and of the repeats' seeds"
     )
 
@@ -130,6 +133,9 @@ class Sweep:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Sweep:
+        """The sweep sweep.json holds; KeyError, TypeError or ValueError if it is damaged."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("base"), dict):
+            raise ValueError("not a mapping with a base spec")
         runs = [RunPlan(r["name"], dict(r["setting"]), int(r["seed"])) for r in data["runs"]]
         spec = SweepSpec.model_validate(data["sweep"])
         return cls(data["source"], data["base"], spec, runs, tuple(data.get("plugins", ())))
@@ -145,7 +151,13 @@ def parse_seeds(text: str | int) -> list[int]:
         low, high = int(match[1]), int(match[2] or match[1])
         if high < low:
             raise SpecError(f"seeds '{text}': {low}-{high} counts down")
-        seeds += [s for s in range(low, high + 1) if s not in seeds]
+        if high >= 2**63:
+            raise SpecError(f"seeds '{text}': a seed must be below 2**63")
+        if len(seeds) + high - low + 1 > MAX_SEEDS:
+            raise SpecError(f"seeds '{text}': {high - low + 1:,} seeds; a sweep takes at most"
+                            f" {MAX_SEEDS:,}")  # fmt: skip
+        known = set(seeds)
+        seeds += [s for s in range(low, high + 1) if s not in known]
     return seeds
 
 
@@ -219,6 +231,11 @@ def run_names(plans: list[tuple[dict[str, Any], int]]) -> list[str]:
 
 def expand(sweep: SweepSpec, default_seed: int) -> list[RunPlan]:
     """Every run of the sweep: each setting with each seed, settings outermost."""
+    count = len(seeds(sweep, default_seed)) * (
+        sweep.samples if sweep.samples is not None else math.prod(map(len, sweep.grid.values()))
+    )
+    if count > MAX_RUNS:
+        raise SpecError(f"the sweep has {count:,} runs; a sweep takes at most {MAX_RUNS:,}")
     pairs = [(s, seed) for s in settings(sweep) for seed in seeds(sweep, default_seed)]
     return [RunPlan(n, s, seed) for n, (s, seed) in zip(run_names(pairs), pairs, strict=True)]
 
@@ -226,7 +243,7 @@ def expand(sweep: SweepSpec, default_seed: int) -> list[RunPlan]:
 def load_source(source: str, registry: Registry) -> tuple[dict[str, Any], SweepSpec]:
     """The raw spec of `source` (a task name or a spec file) and its `sweep:` section, which
     a run spec does not have and so is taken out before resolving."""
-    if Path(source).suffix.lower() in SPEC_SUFFIXES or Path(source).exists():
+    if names_a_file(source):
         raw = specs.load_file(Path(source))
         section = raw.pop("sweep", None) or {}
         return raw, specs.validate(SweepSpec, section, ("sweep",))
@@ -241,6 +258,8 @@ def merge(base: SweepSpec, given: Mapping[str, Any]) -> SweepSpec:
     for key in ("samples", "seeds", "repeats", "root_seed"):
         if given.get(key) is not None:
             data[key] = given[key]
+    if given.get("seeds") is not None and given.get("repeats") is not None:
+        raise SpecError("give --seeds or --repeats, not both")
     if given.get("seeds") is not None:
         data.pop("repeats", None)
     if given.get("repeats") is not None:
