@@ -55,8 +55,7 @@ class OneLineGroup(TyperGroup):
 def one_line(error: Exception) -> Exception:
     if type(error).__name__ == "NoArgsIsHelpError":  # bare `seqnet`: the help, as asked
         return error
-    typer.echo(usage_line(error), err=True)
-    return typer.Exit(2)
+    return fail(usage_line(error).removeprefix("error: "), 2)
 
 
 app = typer.Typer(
@@ -72,7 +71,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    """Print `error: message` as one line (a control character a user typed is escaped, so a
+    newline in a value cannot split it) and return the Exit to raise."""
+    line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    typer.echo(f"error: {line}", err=True)
     return typer.Exit(code)
 
 

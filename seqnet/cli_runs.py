@@ -210,7 +210,10 @@ def eval_command(
     asked: list[int | None] = list(parse_lengths(lengths)) if lengths else [None]
     table_specs = []
     for asked_length in asked:  # each length with --set, validated together by the task's Spec
-        given = parsed if asked_length is None else [*parsed, (f"task.{key}", asked_length)]
+        given = parsed
+        if asked_length is not None:  # --lengths wins over a --set of the same option
+            given = [(p, v) for p, v in parsed if p != f"task.{key}"]
+            given.append((f"task.{key}", asked_length))
         table_specs.append(
             specs.resolve(specs.apply_overrides(ckpt.spec, given, registry), registry)
         )
