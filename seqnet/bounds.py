@@ -31,6 +31,10 @@ def _members(annotation: Any) -> list[Any]:
 
 def _ceiling(meta: list[Any]) -> int | float | None:
     for item in meta:
+        if isinstance(item, FieldInfo):  # Field(le=...) inside a union keeps its own metadata
+            inner = _ceiling(list(item.metadata))
+            if inner is not None:
+                return inner
         if isinstance(item, annotated_types.Le):
             return item.le  # type: ignore[return-value]
         if isinstance(item, annotated_types.Lt):

@@ -200,7 +200,9 @@ class StopOnSignals:
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
+            # once stopping, the process is on its way out: a late Ctrl-C must not cut the
+            # exit short with a traceback from interpreter shutdown
+            signal.signal(sig, signal.SIG_IGN if self.received else handler)
 
 
 def make_engine(

@@ -57,7 +57,9 @@ def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     metrics = sorted({k for r in rows for k in r} - skip)
     for key in metrics:
         bottom.plot(steps, [r.get(key, np.nan) for r in rows], label=key, marker=".")
-    bottom.set_ylim(-0.02, 1.02)
+    shown = [v for r in rows for k in metrics if isinstance(v := r.get(k), (int, float))]
+    if shown and min(shown) >= 0 and max(shown) <= 1:  # accuracies; bits per char go higher
+        bottom.set_ylim(-0.02, 1.02)
     bottom.set_xlabel("step")
     bottom.set_ylabel("held-out")
     bottom.legend(loc="lower right")
@@ -73,6 +75,29 @@ def save_png(fig: Any, path: Path, **options: Any) -> None:
             fig.savefig(f, format="png", dpi=110, **options)
     finally:
         pyplot().close(fig)
+
+
+def scaled(values: Any) -> Any:
+    """A row of a (T, 1) table, scaled to 0..1 for the grey map (symbols by their index)."""
+    v = np.asarray(values, dtype=np.float64).reshape(len(values), 1)
+    low, high = float(v.min()), float(v.max())
+    return (v - low) / (high - low) if high > low and (low < 0 or high > 1) else v
+
+
+def input_rows(batch: Any) -> dict[str, Any]:
+    """Rows for a task without `step_rows`: each input channel (or the input symbol, for many
+    channels or token ids), then the target, each (T, 1) and named."""
+    x, y = np.asarray(batch.x), np.asarray(batch.y)
+    rows: dict[str, Any] = {}
+    if x.ndim == 3 and x.shape[-1] <= 4:
+        for d in range(x.shape[-1]):
+            rows[f"input {d}"] = scaled(x[:, :1, d])
+    else:
+        symbols = x[:, :1].argmax(axis=-1) if x.ndim == 3 else x[:, :1]
+        rows["input symbol"] = scaled(symbols)
+    target = y[:, :1] if y.ndim == 2 else y[:, :1, 0]
+    rows["target"] = scaled(target)
+    return rows
 
 
 def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -> Path | None:
@@ -97,7 +122,7 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     h, _, _ = recurrent.sequence_forward(parts.model.cell, params, x, carry)  # (T, 1, H)
     hidden = h[:, 0, :].T  # (H, T)
     rows_fn = getattr(parts.task, "step_rows", None)
-    rows = rows_fn(batch) if rows_fn is not None else {"target": batch.y[..., 0]}
+    rows = rows_fn(batch) if rows_fn is not None else input_rows(batch)
     # order units by how they follow the first row that is not an input (binadd: the carry)
     names = list(rows)
     guide = np.asarray(rows[names[min(2, len(names) - 1)]])[:, 0]

@@ -144,6 +144,9 @@ class Sweep:
 def parse_seeds(text: str | int) -> list[int]:
     """`0-9` -> 0..9; `0,3,7`; `0-4,10` -> 0..4 and 10. Duplicates are dropped."""
     seeds: list[int] = []
+    if len(str(text)) > specs.MAX_VALUE_CHARS:
+        raise SpecError(f"seeds are {len(str(text)):,} characters long; at most"
+                        f" {specs.MAX_VALUE_CHARS:,}")  # fmt: skip
     for part in str(text).split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if match is None:

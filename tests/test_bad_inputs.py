@@ -118,7 +118,9 @@ def numeric_options() -> list[tuple[list[str], str, type]]:
             for name, field in cls.Spec.model_fields.items():
                 if name == "hidden":
                     continue  # model.hidden, above
-                kinds = {t for t, _ in __import__("seqnet.bounds").bounds._members(field.annotation)}
+                kinds = {
+                    t for t, _ in __import__("seqnet.bounds").bounds._members(field.annotation)
+                }
                 for number_kind in (int, float):
                     if number_kind in kinds:
                         out.append(([f"task.name={task}", *lead], f"{section}.{name}", number_kind))
@@ -223,12 +225,16 @@ def test_any_override_value_is_accepted_or_refused_in_one_line(path: str, value:
 
 # --- spec files: bounded in size, depth and aliases -----------------------------------------
 
-BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)},"
-    f" *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)},"
-    f" *{chr(97 + i)}]\n"
-    for i in range(9)
-) + "task: {name: binadd}\n"
+BOMB = (
+    "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)},"
+        f" *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)},"
+        f" *{chr(97 + i)}]\n"
+        for i in range(9)
+    )
+    + "task: {name: binadd}\n"
+)
 
 SPEC_FILES = {
     "deep.yaml": "a: " + "[" * 5000 + "]" * 5000 + "\n",
@@ -278,7 +284,9 @@ def test_a_bad_spec_file_is_one_line(
     assert not (tmp_path / "runs").exists() and not (tmp_path / "sweeps").exists()
 
 
-def test_a_task_name_is_not_a_file_of_that_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_task_name_is_not_a_file_of_that_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     Path("parity").write_text("not a spec")
     Path("binadd").mkdir()
@@ -321,9 +329,7 @@ FOLDER_ARGS = [
 
 
 @pytest.mark.parametrize(("args", "code"), FOLDER_ARGS, ids=lambda a: str(a)[:40])
-def test_a_run_folder_asked_badly_is_one_line(
-    trained: Path, args: list[str], code: int
-) -> None:
+def test_a_run_folder_asked_badly_is_one_line(trained: Path, args: list[str], code: int) -> None:
     pytest.importorskip("matplotlib")
     before = {p.name: p.read_bytes() for p in trained.iterdir() if p.is_file()}
     one_line(runner.invoke(app, [a.replace("{d}", str(trained)) for a in args]), code)
@@ -391,9 +397,9 @@ def test_a_damaged_run_folder_is_refused_or_used_never_a_traceback(
 @pytest.fixture(scope="module")
 def adding(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("bad") / "adding"
-    result = runner.invoke(app, ["run", "adding", "--hidden", "4", "--steps", "10",
-                                 "--set", "task.length=5", "--set", "train.eval_samples=20",
-                                 "--set", "train.eval_every=5", "--out", str(folder), "-q"])  # fmt: skip
+    args = ["run", "adding", "--hidden", "4", "--steps", "10", "--set", "task.length=5",
+            "--set", "train.eval_samples=20", "--set", "train.eval_every=5"]  # fmt: skip
+    result = runner.invoke(app, [*args, "--out", str(folder), "-q"])
     assert result.exit_code == 0, result.output
     return folder
 
@@ -464,9 +470,9 @@ def test_sample_primes_a_text_without_newlines(tmp_path: Path) -> None:
     text = tmp_path / "t.txt"
     text.write_text("abcabcabcabc" * 40)
     folder = tmp_path / "lm"
-    result = runner.invoke(app, ["run", "charlm", "--set", f"task.path={text}", "--cell", "elman",
-                                 "--hidden", "4", "--steps", "5", "--set", "task.window=8",
-                                 "--set", "train.eval_samples=4", "--out", str(folder), "-q"])  # fmt: skip
+    args = ["run", "charlm", "--set", f"task.path={text}", "--cell", "elman", "--hidden", "4",
+            "--steps", "5", "--set", "task.window=8", "--set", "train.eval_samples=4"]  # fmt: skip
+    result = runner.invoke(app, [*args, "--out", str(folder), "-q"])
     assert result.exit_code == 0, result.output
     sampled = runner.invoke(app, ["sample", str(folder), "--chars", "10"])
     assert sampled.exit_code == 0, sampled.output
