@@ -69,7 +69,7 @@ def seqnet_step(point: Point, seed: int = 0) -> Callable[[int], float]:
     from seqnet.parallel import BatchParallel
     from seqnet.plugins import load_registry
 
-    keep_freed_memory()  # as seqnet.train does
+    keep_freed_memory()  # as the seqnet command does
     registry = load_registry()
     cell = registry.get("cell", point.cell).cls(hidden=point.H)
     model = Model(cell, point.D, OUTPUTS, dtype=point.dtype)

@@ -24,6 +24,15 @@ _EXPORTS: dict[str, str] = {
     "Params": "seqnet.interfaces",
     "PluginSpec": "seqnet.interfaces",
     "Task": "seqnet.interfaces",
+    "FileData": "seqnet.interfaces",
+    # helpers for plugins: weight initialisers, PyTorch's layout, one-line validation errors
+    "InitScheme": "seqnet.init",
+    "recurrent_params": "seqnet.init",
+    "glorot_uniform": "seqnet.init",
+    "orthogonal": "seqnet.init",
+    "params_from_torch": "seqnet.torch_layout",
+    "params_to_torch": "seqnet.torch_layout",
+    "format_validation_error": "seqnet.specs",
     # plugins: the hook marker, what a hook receives, what was registered
     "hookimpl": "seqnet.plugins",
     "Register": "seqnet.hookspecs",
@@ -40,16 +49,24 @@ _EXPORTS: dict[str, str] = {
     "resolve": "seqnet.specs",
     # building and training
     "Model": "seqnet.model",
+    "CellLayer": "seqnet.recurrent",
+    "layer_spec": "seqnet.layers",
+    "build_layer": "seqnet.layers",
     "build": "seqnet.runner",
     "run": "seqnet.runner",
     "train": "seqnet.training",
     "evaluate": "seqnet.training",
+    "evaluate_lengths": "seqnet.lengths",
+    "length_score": "seqnet.lengths",
     "Record": "seqnet.training",
     "Result": "seqnet.training",
+    # process-wide tuning a program may opt into (the seqnet command does)
+    "keep_freed_memory": "seqnet.allocator",
     # errors
     "SeqnetError": "seqnet.errors",
     "SpecError": "seqnet.errors",
     "PluginError": "seqnet.errors",
+    "DataError": "seqnet.errors",
     "NonFiniteError": "seqnet.errors",
 }
 _SUBMODULES = ("testing",)  # seqnet.testing: the gradient checker and the conformance kits
@@ -58,26 +75,38 @@ __all__ = [*_EXPORTS, *_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads them
     from seqnet import testing as testing
+    from seqnet.allocator import keep_freed_memory as keep_freed_memory
+    from seqnet.errors import DataError as DataError
     from seqnet.errors import NonFiniteError as NonFiniteError
     from seqnet.errors import PluginError as PluginError
     from seqnet.errors import SeqnetError as SeqnetError
     from seqnet.errors import SpecError as SpecError
     from seqnet.hookspecs import Register as Register
+    from seqnet.init import InitScheme as InitScheme
+    from seqnet.init import glorot_uniform as glorot_uniform
+    from seqnet.init import orthogonal as orthogonal
+    from seqnet.init import recurrent_params as recurrent_params
     from seqnet.interfaces import Array as Array
     from seqnet.interfaces import Batch as Batch
     from seqnet.interfaces import Cache as Cache
     from seqnet.interfaces import Carry as Carry
     from seqnet.interfaces import Cell as Cell
+    from seqnet.interfaces import FileData as FileData
     from seqnet.interfaces import Layer as Layer
     from seqnet.interfaces import LossName as LossName
     from seqnet.interfaces import Optimizer as Optimizer
     from seqnet.interfaces import Params as Params
     from seqnet.interfaces import PluginSpec as PluginSpec
     from seqnet.interfaces import Task as Task
+    from seqnet.layers import build_layer as build_layer
+    from seqnet.layers import layer_spec as layer_spec
+    from seqnet.lengths import evaluate_lengths as evaluate_lengths
+    from seqnet.lengths import length_score as length_score
     from seqnet.model import Model as Model
     from seqnet.plugins import PluginWarning as PluginWarning
     from seqnet.plugins import hookimpl as hookimpl
     from seqnet.plugins import load_registry as load_registry
+    from seqnet.recurrent import CellLayer as CellLayer
     from seqnet.registry import Registry as Registry
     from seqnet.runner import build as build
     from seqnet.runner import load_spec as load_spec
@@ -87,7 +116,10 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.specs import RunSpec as RunSpec
     from seqnet.specs import TaskSection as TaskSection
     from seqnet.specs import TrainSpec as TrainSpec
+    from seqnet.specs import format_validation_error as format_validation_error
     from seqnet.specs import resolve as resolve
+    from seqnet.torch_layout import params_from_torch as params_from_torch
+    from seqnet.torch_layout import params_to_torch as params_to_torch
     from seqnet.training import Record as Record
     from seqnet.training import Result as Result
     from seqnet.training import evaluate as evaluate

@@ -13,7 +13,10 @@ per-thread arenas, whose heaps cap at 64 MiB and fall back to mmap above it: seq
 threads allocate too) and to keep up to 2 GiB of freed heap for reuse. A training process
 reaches its peak every step anyway, so what it keeps between steps is memory it is about to use
 again. The setting is process-wide: a program that allocates heavily from many threads of its
-own shares one heap from then on. Without glibc (macOS, Windows, musl) nothing changes.
+own shares one heap from then on. So it is the program's choice: the seqnet command and the
+sweep's worker processes make it; `seqnet.train` and every other library call never do, and a
+script opts in with `seqnet.keep_freed_memory()`. Without glibc (macOS, Windows, musl) nothing
+changes.
 """
 
 from __future__ import annotations

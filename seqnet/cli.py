@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from typer.core import TyperGroup
 
+from seqnet import allocator
+
 if TYPE_CHECKING:
     from seqnet.specs import RunSpec
     from seqnet.training import Record
@@ -228,12 +230,13 @@ def run(
 
     from seqnet.cli_runs import train_folder
     from seqnet.rundir import RunDir, default_folder
-    from seqnet.runner import build, load_spec
+    from seqnet.runner import build, load_spec, pin
 
     flags = {"cell": cell, "hidden": hidden, "layers": layers, "steps": steps, "batch": batch,
              "lr": lr, "optimizer": optimizer, "seed": seed}  # fmt: skip
     resolved = load_spec(spec, overrides(flags, set_))
     parts = build(resolved)  # what cannot be built (a bad text file) fails before any folder
+    resolved = pin(resolved, parts.task)
     with RunDir.create(Path(out) if out else default_folder(resolved), resolved) as folder:
         train_folder(folder, resolved, quiet, as_json, None, parts)
 
@@ -308,7 +311,11 @@ class ProgressDisplay:
     @staticmethod
     def status(record: Record) -> str:
         shown = [f"loss {number(record.loss)}"]
-        shown += [f"{k} {number(v)}" for k, v in record.metrics.items() if k != "loss"]
+        for name, value in record.metrics.items():
+            # at other lengths (`margin@64`), only what the stop rule looks at
+            base, at, _ = name.partition("@")
+            if name != "loss" and (not at or base in ("exact_match", "margin")):
+                shown.append(f"{name} {number(value)}")
         return "  ".join(shown)
 
     def plain(self, record: Record) -> None:
@@ -403,10 +410,14 @@ def plugins(
 
 def main() -> None:
     warnings.showwarning = show_warning
+    # The seqnet program owns its process: each training step's large arrays reuse the memory
+    # the last one freed. A library call never changes this (seqnet.allocator).
+    allocator.keep_freed_memory()
     app()
 
 
 # The other commands register themselves on `app` when imported; they need `app` above.
+import seqnet.cli_bench  # noqa: E402  (bench)
 import seqnet.cli_runs  # noqa: E402  (resume, eval, predict, plot)
 import seqnet.cli_sample  # noqa: E402  (sample)
 import seqnet.cli_sweep  # noqa: E402, F401  (sweep)

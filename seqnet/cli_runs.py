@@ -25,6 +25,14 @@ DirArg = Annotated[
     Path, typer.Argument(metavar="DIR", help="A run folder (from seqnet run --out).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE",
+        help="A data file in the run's own form (for tasks that read files).",
+        show_default=False,
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no examples.")]
 
 
@@ -156,17 +164,32 @@ def resume(
         train_folder(run_dir, spec, quiet, as_json, ckpt, until=until)
 
 
+MAX_LENGTHS = 100_000
+"""The most lengths one `--lengths` may name (ranges included)."""
+
+
 def parse_lengths(text: str) -> list[int]:
+    """`8,64,1024` or ranges `41-500` (both ends included), mixed: `8,41-500`."""
     if len(text) > 1000:
         raise fail(f"--lengths is {len(text):,} characters long; at most 1,000", 2)
+    bad = (
+        "--lengths must be positive whole numbers or ranges A-B, separated by commas"
+        f" (got '{text}')"
+    )
+    lengths: list[int] = []
     try:
-        lengths = [int(part) for part in text.split(",") if part.strip()]
+        for part in (p.strip() for p in text.split(",")):
+            if not part:
+                continue
+            low, dash, high = part.partition("-")
+            first, last = int(low), int(high if dash else low)
+            if first < 1 or last < first or len(lengths) + last - first + 1 > MAX_LENGTHS:
+                raise ValueError
+            lengths += range(first, last + 1)
     except ValueError:
-        raise fail(
-            f"--lengths must be whole numbers separated by commas (got '{text}')", 2
-        ) from None
-    if not lengths or min(lengths) < 1:
-        raise fail(f"--lengths must be positive whole numbers (got '{text}')", 2)
+        raise fail(bad, 2) from None
+    if not lengths:
+        raise fail(bad, 2)
     return lengths
 
 
@@ -178,7 +201,8 @@ def eval_command(
         str | None,
         typer.Option(
             metavar="N,N,...",
-            help="Lengths to score (default: the trained length).",
+            help="Lengths to score, e.g. 41,100,500 or 41-500 (default: the trained length);"
+            " with several, a last row gives the mean over them.",
             show_default=False,
         ),
     ] = None,
@@ -187,19 +211,23 @@ def eval_command(
         typer.Option(min=1, max=10_000_000, metavar="N", help="Fresh sequences per length."),
     ] = 1000,
     seed: Annotated[int, typer.Option(min=0, metavar="N", help="Seed of the fresh data.")] = 0,
+    data: DataOpt = None,
     set_: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score a trained run at other lengths on fresh data, with the task's own metrics (each
-    the mean over all the sequences scored)."""
+    """Score a trained run at other lengths on fresh data: each of the task's metrics (the mean
+    over every sequence scored); or a data file (--data FILE; a run of a task that reads files
+    scores its test part by default)."""
     from threadpoolctl import threadpool_limits
 
     from seqnet import specs
     from seqnet.errors import SpecError
+    from seqnet.interfaces import FileData
     from seqnet.lengths import evaluate_lengths, length_option
     from seqnet.plugins import default_registry
     from seqnet.rundir import RunDir
     from seqnet.runner import build
+    from seqnet.scoring import score_file
 
     registry = default_registry()
     ckpt, spec = RunDir.open(folder).load(registry)
@@ -207,31 +235,60 @@ def eval_command(
     for path, _ in parsed:
         if not path.startswith("task.") or path == "task.name":
             raise SpecError(f"eval can change task options only (task.<option>), not '{path}'")
-    task_cls = registry.get("task", spec.task.name).cls
+    trained = spec
+    key_name = f"task.{length_option(registry.get('task', spec.task.name).cls)}" if lengths else ""
+    asked = parse_lengths(lengths) if lengths else []
+    # --lengths is applied before --set is validated (and wins over a --set of the same
+    # option); the task's Spec checks the shortest and the longest length asked
+    kept = [(p, v) for p, v in parsed if p != key_name]
+    ends = sorted({min(asked), max(asked)}) if asked else []
+    checked = [
+        specs.resolve(specs.apply_overrides(ckpt.spec, [*kept, (key_name, n)], registry), registry)
+        for n in ends
+    ]
+    if checked:
+        spec = checked[0]
+    else:
+        spec = specs.resolve(specs.apply_overrides(ckpt.spec, parsed, registry), registry)
+    if not asked:
+        parts = build(spec, registry)
+        if isinstance(parts.task, FileData):
+            with threadpool_limits(1):
+                scores = score_file(parts.model, ckpt.params, parts.task, data)
+            show_scores(scores, data, as_json)
+            return
+    if data is not None:
+        raise fail(f"task '{spec.task.name}' does not read data files; --data is for those", 2)
+    parts = build(trained, registry)  # the trained model; each length's task is made in turn
+    task_cls = type(parts.task)
     key = length_option(task_cls)
-    asked: list[int | None] = list(parse_lengths(lengths)) if lengths else [None]
-    table_specs = []
-    for asked_length in asked:  # each length with --set, validated together by the task's Spec
-        given = parsed
-        if asked_length is not None:  # --lengths wins over a --set of the same option
-            given = [(p, v) for p, v in parsed if p != f"task.{key}"]
-            given.append((f"task.{key}", asked_length))
-        table_specs.append(
-            specs.resolve(specs.apply_overrides(ckpt.spec, given, registry), registry)
-        )
-    parts = build(spec, registry)  # the trained model; each length's task is made in turn
-    options = table_specs[0].options("task")
-    wanted = [int(s.options("task")[key]) for s in table_specs]
+    options = spec.options("task")
+    wanted = asked or [int(options[key])]
     with threadpool_limits(1):  # tiny matrices: one BLAS thread is the fastest
         table = evaluate_lengths(parts.model, ckpt.params, task_cls, options, wanted, samples, seed)
+    names = sorted({name for row in table.values() for name in row} - {"loss"})
+    # each length weighs the same (the score of Delétang et al. 2023 over lengths 41..500)
+    mean = {n: sum(row[n] for row in table.values()) / len(table) for n in names}
     if as_json:  # 12 significant digits: no float noise (0.12799999999999997)
         rounded = {n: {k: float(f"{v:.12g}") for k, v in row.items()} for n, row in table.items()}
-        typer.echo(json.dumps({"lengths": rounded}))
+        mean_rounded = {k: float(f"{v:.12g}") for k, v in mean.items()}
+        typer.echo(json.dumps({"lengths": rounded, "mean": mean_rounded}))
         return
-    names = sorted({name for row in table.values() for name in row} - {"loss"})
     typer.echo("  ".join([f"{key:>8}", *(f"{n:>13}" for n in names)]))
-    for length, row in table.items():
+    rows = [*table.items(), ("mean", mean)] if len(table) > 1 else list(table.items())
+    for length, row in rows:
         typer.echo("  ".join([f"{length:>8}", *(f"{row[n]:>13.6f}" for n in names)]))
+
+
+def show_scores(scores: dict[str, float], data: Path | None, as_json: bool) -> None:
+    where = str(data) if data is not None else "the test part"
+    if as_json:
+        typer.echo(json.dumps({"data": where, **scores}))
+        return
+    typer.echo(f"{where}: {int(scores['sequences'])} sequences")
+    for name, value in scores.items():
+        if name != "sequences":
+            typer.echo(f"  {name:>12}  {value:.6f}")
 
 
 @app.command()
@@ -239,17 +296,48 @@ def eval_command(
 def predict(
     folder: DirArg,
     words: Annotated[
-        list[str], typer.Argument(metavar="INPUT...", help="The task's input, e.g. 12345 67890.")
-    ],
+        list[str] | None,
+        typer.Argument(
+            metavar="[INPUT...]", help="The task's input, e.g. 12345 67890.", show_default=False
+        ),
+    ] = None,
+    data: DataOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="With --data: write the predictions here, one JSON line per input line"
+            " (default: print them).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run a trained model on your own input: `seqnet predict DIR 12345 67890` prints 80235."""
-    from seqnet.interfaces import Predicting
+    """Run a trained model on your own input: `seqnet predict DIR 12345 67890` prints 80235;
+    `seqnet predict DIR --data FILE --out predictions.jsonl` predicts every line of a file."""
+    from seqnet.interfaces import FileData, Predicting
     from seqnet.rundir import RunDir
     from seqnet.runner import build
     from seqnet.training import cast_batch
 
     ckpt, spec = RunDir.open(folder).load()
     parts = build(spec)
+    if data is not None or out is not None:
+        if data is None or words:
+            raise fail("--data FILE predicts a file's lines; give it (and no INPUT words)", 2)
+        if not isinstance(parts.task, FileData):
+            raise fail(f"task '{spec.task.name}' does not read data files; --data is for those", 2)
+        from seqnet.scoring import predict_file, write_lines
+
+        rows = predict_file(parts.model, ckpt.params, parts.task, data)
+        if out is None:
+            for row in rows:
+                typer.echo(json.dumps(row))
+        else:
+            count = write_lines(rows, out)
+            typer.echo(f"{count} predictions written to {out}", err=True)
+        return
+    if not words:
+        raise fail("give the input to predict (INPUT...), or --data FILE", 2)
     if not isinstance(parts.task, Predicting):
         raise fail(f"task '{spec.task.name}' cannot read input (it has no parse/format)", 2)
     try:
@@ -279,6 +367,9 @@ def plot(
             min=1, max=1000, metavar="N", help="Length of the example the hidden plot shows."
         ),
     ] = 48,
+    seed: Annotated[
+        int, typer.Option(min=0, metavar="N", help="Seed of that example (as in seqnet eval).")
+    ] = 0,
 ) -> None:
     """Draw a run: learning curves, and the hidden activations across one long example."""
     from seqnet.plots import PlotError, matplotlib_or_fail, plot_run
@@ -293,5 +384,5 @@ def plot(
     if run_dir.path.resolve() in (target.resolve(), *target.resolve().parents):
         run_dir.claim("plot")  # it writes into the run folder: no run may write there meanwhile
     with run_dir:
-        for path in plot_run(run_dir, target, length):
+        for path in plot_run(run_dir, target, length, seed):
             typer.echo(str(path))

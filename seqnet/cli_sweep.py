@@ -68,6 +68,14 @@ def sweep(
     root_seed: Annotated[
         int | None, many("Seeds the sampling and --repeats (default 0).", "N")
     ] = None,
+    eval_lengths: Annotated[
+        str | None,
+        many(
+            "Score every run at these lengths after training, as seqnet eval does:"
+            " 1024,100000:200 (LENGTH or LENGTH:SAMPLES; 1000 samples by default).",
+            "L[:N],...",
+        ),
+    ] = None,
     set_: SetOpt = None,
     out: Annotated[
         str | None, many("Sweep folder (default sweeps/<task>-<timestamp>).", "DIR")
@@ -120,6 +128,7 @@ def sweep(
         "seeds": sweeps.parse_seeds(seeds) if seeds is not None else None,
         "repeats": repeats,
         "root_seed": root_seed,
+        "eval_lengths": sweeps.parse_eval_lengths(eval_lengths) if eval_lengths else None,
     }
     chosen = make_engine(registry, engine, workers, scheduler, engine_opt or [])
     made = False
@@ -333,13 +342,19 @@ def show(summary: dict[str, Any], target: str | None) -> None:
                   " summary.json", caption_justify="left")  # fmt: skip
     for path in paths:
         table.add_column(path.rsplit(".", 1)[-1], overflow="fold")
+    lengths = list(groups[0].get("reached_at", {})) if groups else []
     table.add_column("ok", justify="right")
     table.add_column("reached", justify="right")
+    for length in lengths:
+        table.add_column(f"reached@{length}", justify="right")
     for name in wanted:
         table.add_column(name, justify="right", no_wrap=True)
     for group in groups:
         cells = [Text(short(group["setting"][p])) for p in paths]
         cells += [Text(f"{group['ok']}/{group['seeds']}"), Text(str(group["reached_target"]))]
+        for length in lengths:
+            at = group["reached_at"][length]
+            cells.append(Text(f"{at['seeds']}/{at['of']}"))
         for name in wanted:
             m = group["metrics"].get(name)
             shown = f"{m['mean']:.3g} [{m['min']:.3g}–{m['max']:.3g}]" if m else "-"

@@ -100,6 +100,44 @@ def seqnet_register_cells(register: Register) -> None:
 
 
 @hookspec
+def seqnet_register_layers(register: Register) -> None:
+    """Register layer classes, the parts a model is a list of: call ``register(cls)`` for each.
+
+    Called once per plugin when the registry is built. Every registered cell is a layer too,
+    under its own name (``{type: lstm, hidden: 64, reverse: true}``), so a layer may not take
+    a cell's name: that is an error naming both providers. A layer class needs:
+
+    - ``name``: a unique class attribute (letters, digits, ``_``, ``.``, ``-``): the ``type``
+      of a layer in a spec's ``model.layers`` list (``{type: dense, units: 32}``).
+    - ``Spec``: a nested :class:`seqnet.PluginSpec` of its options; no field may be called
+      ``type``. A layer section of a spec file is validated by it, once, with the rest of the
+      spec; an option it does not declare is an error.
+    - ``from_spec(spec)``: a classmethod building the layer from its validated ``Spec``
+      instance without validating it again (the engine's path); the instance it gets may be of
+      a subclass of ``Spec`` that adds ``type``. The constructor is for code
+      (``Dense(units=32, activation="relu")``): give it the ``Spec``'s fields as keywords,
+      validate them into ``self.spec`` there, and end in the same state as ``from_spec``.
+    - the methods of :class:`seqnet.Layer`: ``init(rng, input_size)``,
+      ``output_size(input_size)``, ``initial_carry(batch, dtype)`` (``()`` when stateless),
+      ``forward(params, x, carry, rng)`` and ``backward(params, cache, dy, dcarry,
+      input_grad=True)``. ``params`` are the layer's own, with short dotted names; the model
+      prefixes them (``layers.3.W``). A layer made of other layers builds them with
+      :func:`seqnet.build_layer` and names their parameters with a dotted prefix
+      (``fwd.W_h``).
+    - optionally ``reads_tokens = True`` for a layer that reads integer token ids (T, B)
+      (embedding); it may only come first, and a task's ``vocab_size`` is its input size.
+
+    The contract is checked once, here. Check the maths with :func:`seqnet.testing.check_layer`.
+
+    Example::
+
+        @seqnet.hookimpl
+        def seqnet_register_layers(register: seqnet.Register) -> None:
+            register(CausalConv)
+    """
+
+
+@hookspec
 def seqnet_register_optimizers(register: Register) -> None:
     """Register optimizer classes: call ``register(cls)`` once for each.
 

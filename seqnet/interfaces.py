@@ -6,11 +6,14 @@ checks the structure. Shape letters: T time, B batch, D input, H hidden, V outpu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import ConfigDict
 
 from seqnet.bounds import Checked
 
@@ -37,14 +40,37 @@ class Batch:
     mask: Array
 
 
+@runtime_checkable
 class Layer(Protocol):
-    """A feed-forward layer applied to every step: `(..., D) -> (..., V)`."""
+    """A layer of a model, run on whole sequences (time-major); a recurrent one carries state.
+
+    `init(rng, input_size) -> Params` (this layer's own parameters, short names such as `W`);
+    `output_size(input_size) -> int`; `initial_carry(batch, dtype) -> Carry` (`()` when the
+    layer is stateless); `forward(params, x (T, B, D), carry, rng) -> (y (T, B, H), carry_T,
+    cache)`, where `rng` is None when evaluating (dropout off, deterministic) and a Generator
+    when training; `backward(params, cache, dy (T, B, H), dcarry_T, input_grad=True) -> (dx
+    (T, B, D) | None, dcarry_0, grads)`, where grads has the keys of `params` and dx may be
+    None when `input_grad` is False (the model's first layer: its input is data).
+
+    A layer that reads integer token ids (T, B) instead of vectors (embedding) sets the class
+    attribute `reads_tokens = True`; its `input_size` is then the vocabulary size. A registered
+    layer class also has `from_spec(spec)`, which builds it from its validated `Spec` (see
+    seqnet_register_layers); every registered cell is a layer through seqnet.CellLayer.
+    """
 
     def init(self, rng: np.random.Generator, input_size: int) -> Params: ...
 
-    def forward(self, params: Params, x: Array) -> tuple[Array, Cache]: ...
+    def output_size(self, input_size: int) -> int: ...
 
-    def backward(self, params: Params, cache: Cache, dy: Array) -> tuple[Array, Params]: ...
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry: ...
+
+    def forward(
+        self, params: Params, x: Array, carry: Carry, rng: np.random.Generator | None
+    ) -> tuple[Array, Carry, Cache]: ...
+
+    def backward(
+        self, params: Params, cache: Cache, dy: Array, dcarry: Carry, input_grad: bool = True
+    ) -> tuple[Array | None, Carry, Params]: ...
 
 
 @runtime_checkable
@@ -75,6 +101,19 @@ class Cell(Protocol):
     def step_backward(
         self, params: Params, cache: Cache, dh_t: Array, dcarry: Carry
     ) -> tuple[Array, Carry, Params]: ...
+
+
+@runtime_checkable
+class SizedCarry(Protocol):
+    """Optional cell method: a fresh carry for a sequence of `steps` steps.
+
+    A cell whose carry holds a memory that should grow with the input (a stack, a tape) defines
+    `initial_carry_for(batch, dtype, steps)`; the model calls it instead of `initial_carry`
+    whenever it starts a sequence from zero, so a run evaluated on longer inputs gets a larger
+    memory with the same parameters. `initial_carry` still gives the carry of a default size.
+    """
+
+    def initial_carry_for(self, batch: int, dtype: np.dtype[Any], steps: int) -> Carry: ...
 
 
 class Task(Protocol):
@@ -114,13 +153,46 @@ class Predicting(Protocol):
     may be zeros) and raises ValueError with a one-line message on bad input; `format(outputs,
     batch)` gives one line per sequence (`"80235"`). A task that can be scored at other lengths
     also sets the class attribute `length_option` to the name of its length option (binadd:
-    `"bits"`); `step_rows(batch)` may return named (T, B) rows (binadd: a, b, carry, sum) that
-    `seqnet plot` draws above the hidden activations.
+    `"bits"`) and keeps its validated options in `spec`; an option `<length_option>_min`
+    (`bits_min`, 0 when off) draws training lengths per batch from a range. `step_rows(batch)`
+    may return named (T, B) rows (binadd: a, b, carry, sum) that `seqnet plot` draws above the
+    hidden activations.
     """
 
     def parse(self, args: list[str]) -> Batch: ...
 
     def format(self, outputs: Array, batch: Batch) -> list[str]: ...
+
+
+@runtime_checkable
+class FileData(Protocol):
+    """Optional task methods of a task that reads a user's files (checked with isinstance).
+
+    `seed_option` names the option that seeds the split into parts; the engine fills it with
+    `train.seed` when a spec leaves it null. `derived()` gives the options the task derived from
+    its training data (a vocabulary, normalisation statistics, the seed): the engine writes them
+    into the run's spec, so that `eval`, `predict` and `resume` rebuild the same task without
+    deriving anything again. `test(rng, count)` is the data of the final score (the test part).
+    `read(path, batch, targets)` yields the sequences of a file in the task's own form, in order,
+    `batch` at a time (path None: the test part), in a stream; with `targets=False` a file may
+    leave the targets out (to predict). Metrics over many batches add up
+    exactly: `totals(outputs, batch)` are sums, `finish(totals)` turns summed totals into the
+    metrics. `predictions(outputs, batch)` gives one JSON-able object per sequence.
+    """
+
+    seed_option: ClassVar[str]
+
+    def derived(self) -> dict[str, Any]: ...
+
+    def test(self, rng: np.random.Generator, count: int) -> Batch: ...
+
+    def read(self, path: Path | None, batch: int, targets: bool = True) -> Iterator[Batch]: ...
+
+    def totals(self, outputs: Array, batch: Batch) -> dict[str, float]: ...
+
+    def finish(self, totals: dict[str, float]) -> dict[str, float]: ...
+
+    def predictions(self, outputs: Array, batch: Batch) -> list[dict[str, Any]]: ...
 
 
 class Optimizer(Protocol):
@@ -135,5 +207,10 @@ class Optimizer(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-class PluginSpec(Checked, extra="forbid", frozen=True):
+class PluginSpec(Checked):
     """A convenient base for a plugin's nested `Spec`: unknown options are errors."""
+
+    # In model_config, not as class keywords: a type checker without pydantic's plugin reads
+    # class keywords through dataclass_transform and then calls every plugin's `class
+    # Spec(PluginSpec)` a non-frozen dataclass inheriting from a frozen one.
+    model_config = ConfigDict(extra="forbid", frozen=True)

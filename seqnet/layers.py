@@ -1,39 +1,119 @@
-"""Plain (non-recurrent) layers. The dense head maps every step's hidden state to outputs."""
+"""Layers from specs: `{type: NAME, ...options}` validated by that plugin's Spec, and built.
+
+Cells are layers here too, under their own names, with the engine's `reverse` option. The
+registry used is the one of the spec resolution in progress, else the default one.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Literal
 
-from seqnet.interfaces import Array, Cache, Params
+from pydantic import BaseModel, Field, create_model
+
+from seqnet.errors import SpecError
+from seqnet.interfaces import Layer
+from seqnet.recurrent import CellLayer
+from seqnet.registry import Entry, Kind, Registry
+
+_resolving: ContextVar[Registry | None] = ContextVar("seqnet_resolving", default=None)
 
 
-class Dense:
-    """y = x W + b on the last axis, for any leading shape: (..., D) -> (..., V).
+@contextmanager
+def resolving_with(registry: Registry) -> Iterator[None]:
+    """Make `registry` the one nested `layer_spec` calls use (while a spec is validated)."""
+    token = _resolving.set(registry)
+    try:
+        yield
+    finally:
+        _resolving.reset(token)
 
-    Initialised uniform in ±1/√D, as PyTorch's nn.Linear.
+
+def active_registry(registry: Registry | None = None) -> Registry:
+    if registry is not None:
+        return registry
+    found = _resolving.get()
+    if found is not None:
+        return found
+    from seqnet.plugins import default_registry  # loading plugins imports them: only when used
+
+    return default_registry()
+
+
+def layer_entry(name: str, registry: Registry) -> Entry:
+    """The layer or cell registered as `name`; a SpecError naming what there is if none."""
+    kinds: tuple[Kind, ...] = ("layer", "cell")
+    for kind in kinds:
+        if name in registry.entries[kind]:
+            return registry.entries[kind][name]
+    known = ", ".join(sorted([*registry.names("layer"), *registry.names("cell")])) or "none"
+    raise SpecError(f"unknown layer type '{name}'; available: {known}")
+
+
+_variants: dict[tuple[type[Any], Kind], type[BaseModel]] = {}
+
+
+def variant(cls: type[Any], kind: Kind) -> type[BaseModel]:
+    """The Spec a `{type: NAME, ...}` section is validated by: the plugin's own Spec plus
+    `type` (the discriminator), and for a cell `reverse`. Made once per class."""
+    if (cls, kind) in _variants:
+        return _variants[cls, kind]
+    fields: dict[str, Any] = {
+        "type": (Literal[cls.name], Field(description=f"layer type: {cls.name}"))
+    }
+    if kind == "cell":
+        fields["reverse"] = (bool, Field(False, description="read the sequence from its end"))
+    made = create_model(f"{cls.__name__}Layer", __base__=cls.Spec, **fields)
+    _variants[cls, kind] = made
+    return made
+
+
+def variants(registry: Registry) -> list[type[BaseModel]]:
+    """Every layer type's variant Spec, layers then cells, each in name order."""
+    return [
+        variant(registry.entries[kind][name].cls, kind)
+        for kind in ("layer", "cell")
+        for name in registry.names(kind)
+    ]
+
+
+def layer_spec(
+    data: Mapping[str, Any], registry: Registry | None = None, where: tuple[str, ...] = ()
+) -> BaseModel:
+    """Validate one layer section `{type: NAME, ...options}` with that plugin's Spec.
+
+    An unknown type or option is a SpecError with one line naming it (after `where`, the
+    section's path, e.g. ("model", "layers", "2")).
     """
+    from seqnet.specs import validate  # specs imports this module
 
-    def __init__(self, output_size: int) -> None:
-        self.output_size = output_size
+    registry = active_registry(registry)
+    if not isinstance(data, Mapping) or not isinstance(data.get("type"), str):
+        at = ".".join(where) + ": " if where else ""
+        raise SpecError(f"{at}a layer needs a `type` (a registered layer or cell); got {data!r}")
+    entry = layer_entry(data["type"], registry)
+    spec: BaseModel = validate(variant(entry.cls, entry.kind), dict(data), where)
+    return spec
 
-    def init(self, rng: np.random.Generator, input_size: int) -> Params:
-        bound = 1.0 / np.sqrt(input_size)
-        return {
-            "W": rng.uniform(-bound, bound, (input_size, self.output_size)),
-            "b": rng.uniform(-bound, bound, self.output_size),
-        }
 
-    def forward(self, params: Params, x: Array) -> tuple[Array, Cache]:
-        W = params["W"]
-        flat_x = x.reshape(-1, x.shape[-1])  # (N, D): one GEMM, not one per leading index
-        y = flat_x @ W  # (N, V)
-        y += params["b"]
-        return y.reshape(*x.shape[:-1], W.shape[1]), x  # (..., V)
+def construct(cls: type[Any], spec: BaseModel) -> Any:
+    """An instance of a plugin class from its validated Spec: `from_spec` when it has one (every
+    layer does), else the constructor with the Spec's own fields."""
+    if callable(getattr(cls, "from_spec", None)):
+        return cls.from_spec(spec)
+    return cls(**{name: getattr(spec, name) for name in cls.Spec.model_fields})
 
-    def backward(self, params: Params, cache: Cache, dy: Array) -> tuple[Array, Params]:
-        x = cache
-        W = params["W"]
-        flat_x = x.reshape(-1, x.shape[-1])  # (N, D)
-        flat_dy = dy.reshape(-1, dy.shape[-1])  # (N, V)
-        grads = {"W": flat_x.T @ flat_dy, "b": np.add.reduce(flat_dy, axis=0)}  # (D, V), (V,)
-        return (flat_dy @ W.T).reshape(x.shape), grads  # (..., D)
+
+def build_layer(spec: BaseModel | Mapping[str, Any], registry: Registry | None = None) -> Layer:
+    """The layer a spec section describes (a raw mapping is validated first); a cell comes back
+    as its CellLayer."""
+    registry = active_registry(registry)
+    if isinstance(spec, Mapping):
+        spec = layer_spec(spec, registry)
+    entry = layer_entry(getattr(spec, "type"), registry)  # noqa: B009 (a field of a variant)
+    built = construct(entry.cls, spec)
+    if entry.kind == "cell":
+        return CellLayer(built, reverse=getattr(spec, "reverse"))  # noqa: B009 (as above)
+    return built  # type: ignore[no-any-return]

@@ -1,6 +1,8 @@
 """Evaluation at other lengths: fresh samples, scored in pieces so 100,000 steps fit in memory.
 
-A task says which of its options is the length through `length_option` (binadd: `bits`).
+A task says which of its options is the length through `length_option` (binadd: `bits`); an
+option `<length_option>_min` (binadd: `bits_min`), when not 0, makes it train on lengths drawn
+per batch from a range.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ import numpy as np
 
 from seqnet.errors import SpecError
 from seqnet.interfaces import Array, Carry, Params, Task
-from seqnet.model import Model
-from seqnet.training import cast_batch
+from seqnet.model import Model, cast_batch
+from seqnet.specs import validate
 
 ELEMENTS = 2_000_000
 """Sequences are drawn in groups of about ELEMENTS / T, so a batch stays near 100 MB."""
+NUMBERS = 32_000_000
+"""...and of at most NUMBERS / (T × H), so that each (T, B, H) array the forward pass keeps
+stays near 256 MB in float64 however wide the model (H = 16 reaches neither bound first)."""
 TIME_CHUNK = 4096
 """The model runs this many steps at a time, carrying its state across chunks."""
 
@@ -25,6 +30,51 @@ def length_option(task_cls: type[Any]) -> str:
     if not isinstance(name, str):
         raise SpecError(f"task '{task_cls.name}' does not say which option is its length")
     return name
+
+
+def range_option(task_cls: type[Any]) -> str | None:
+    """The option that, when not 0, is the shortest length a task trains on (`bits_min`), or
+    None if the task has no such option."""
+    name = f"{length_option(task_cls)}_min"
+    return name if name in getattr(task_cls.Spec, "model_fields", {}) else None
+
+
+def options_at_length(task_cls: type[Any], options: dict[str, Any], length: int) -> dict[str, Any]:
+    """A task's options changed to score sequences of exactly `length` (no range of lengths)."""
+    changed = {**options, length_option(task_cls): length}
+    low = range_option(task_cls)
+    if low is not None:
+        changed[low] = 0
+    return changed
+
+
+def task_options(task: Task) -> dict[str, Any]:
+    """The validated options of a task instance (the reference plugins keep them in `spec`)."""
+    spec = getattr(task, "spec", None)
+    if spec is None or not hasattr(spec, "model_dump"):
+        raise SpecError(f"task '{task.name}' keeps no `spec` of its options to change its length")
+    return dict(spec.model_dump())
+
+
+def at_length(task: Task, length: int) -> Task:
+    """The same task with sequences of exactly `length` (its length option set to it)."""
+    cls = type(task)
+    return cls(**options_at_length(cls, task_options(task), length))
+
+
+def fixed_length(task: Task) -> Task:
+    """`task` itself, or, if it draws its training lengths from a range, the task at the top
+    of the range: held-out sets are scored at one known length."""
+    cls = type(task)
+    if not isinstance(getattr(cls, "length_option", None), str):
+        return task
+    low = range_option(cls)
+    if low is None:
+        return task
+    options = task_options(task)
+    if not options.get(low):
+        return task
+    return at_length(task, int(options[length_option(cls)]))
 
 
 def forward_chunked(model: Model, params: Params, x: Array) -> Array:
@@ -51,7 +101,8 @@ def evaluate_length(
         for name, value in task.metrics(logits, batch).items():
             totals[name] = totals.get(name, 0.0) + value * n
         done += n
-        group = max(1, ELEMENTS // batch.x.shape[0])
+        T = batch.x.shape[0]
+        group = max(1, min(ELEMENTS // T, NUMBERS // (T * max(model.cell.hidden, 1))))
     return {name: total / done for name, total in totals.items()}
 
 
@@ -65,10 +116,38 @@ def evaluate_lengths(
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:
     """{str(length): metrics} on fresh data: one generator per length from (seed, length)."""
-    key = length_option(task_cls)
+    specs = [
+        validate(task_cls.Spec, options_at_length(task_cls, options, length), ("task",))
+        for length in lengths
+    ]  # every length checked before anything runs: a bad one is one line, not a traceback
     out: dict[str, dict[str, float]] = {}
-    for length in lengths:
-        task = task_cls(**{**options, key: length})
+    for length, spec in zip(lengths, specs, strict=True):
+        task = task_cls(**spec.model_dump())
         rng = np.random.default_rng([seed, length])
         out[str(length)] = evaluate_length(model, params, task, samples, rng)
     return out
+
+
+def length_score(
+    model: Model,
+    params: Params,
+    task_cls: type[Any],
+    options: dict[str, Any],
+    lengths: list[int],
+    samples: int,
+    seed: int = 0,
+    metric: str | None = None,
+) -> tuple[float, dict[str, dict[str, float]]]:
+    """The mean over `lengths` of a metric (default: the task's target metric) on fresh data,
+    and the table it came from (`evaluate_lengths`).
+
+    With a task whose metric is the per-sequence share of right outputs averaged over sequences
+    (the Chomsky tasks' `accuracy`) and lengths 41..500, this is the score of Delétang et al.
+    (2023): each length weighs the same, however many outputs it has.
+    """
+    name = metric or task_cls.target_metric
+    table = evaluate_lengths(model, params, task_cls, options, lengths, samples, seed)
+    if any(name not in row for row in table.values()):
+        raise SpecError(f"task '{task_cls.name}' has no metric '{name}'")
+    values = [row[name] for row in table.values()]
+    return float(np.mean(values)), table

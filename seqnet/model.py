@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from seqnet import recurrent
-from seqnet.interfaces import Array, Carry, Cell, Params
-from seqnet.layers import Dense
+from seqnet.head import Head
+from seqnet.interfaces import Array, Batch, Carry, Cell, Params, SizedCarry
 
 
 @dataclass
@@ -49,8 +49,9 @@ class Model:
         self.layers = layers
         self.dropout = dropout
         self.dtype = np.dtype(dtype)
-        self.head = Dense(output_size)
+        self.head = Head(output_size)
         self.prefixes = [f"cells.{i}." for i in range(layers)]
+        self.sized = isinstance(cell, SizedCarry)
 
     def init(self, rng: np.random.Generator) -> Params:
         """Fresh parameters, drawn in float64 and then cast, so both precisions start alike."""
@@ -64,7 +65,11 @@ class Model:
             params["head." + name] = value
         return flat_params(params, self.dtype)
 
-    def initial_carries(self, batch: int) -> list[Carry]:
+    def initial_carries(self, batch: int, steps: int | None = None) -> list[Carry]:
+        """Zero carries; for a cell with `initial_carry_for` (SizedCarry), sized for `steps`."""
+        if steps is not None and self.sized:
+            cell: Any = self.cell
+            return [cell.initial_carry_for(batch, self.dtype, steps) for _ in range(self.layers)]
         return [self.cell.initial_carry(batch, self.dtype) for _ in range(self.layers)]
 
     def forward(
@@ -80,7 +85,7 @@ class Model:
         """
         h = x.astype(self.dtype, copy=False)
         if carries is None:
-            carries = self.initial_carries(x.shape[1])
+            carries = self.initial_carries(x.shape[1], x.shape[0])
         finals, caches, masks = [], [], []
         subs = self.subs(params)
         for i, prefix in enumerate(self.prefixes):
@@ -93,7 +98,7 @@ class Model:
             finals.append(final)
             caches.append(cache)
             masks.append(mask)
-        logits, head_cache = self.head.forward(subs["head."], h)  # (T, B, V)
+        logits, _, head_cache = self.head.forward(subs["head."], h, ())  # (T, B, V)
         return logits, finals, ModelCache(caches, masks, head_cache, finals, params, subs)
 
     def backward(
@@ -102,7 +107,8 @@ class Model:
         """Gradients of every parameter (same keys as `params`) and of the initial carries."""
         grads: Params = {}
         subs = cache.subs if params is cache.params else self.subs(params)
-        dh, head_grads = self.head.backward(subs["head."], cache.head_cache, dlogits)
+        dh, _, head_grads = self.head.backward(subs["head."], cache.head_cache, dlogits, ())
+        assert dh is not None, "asked for with input_grad=True"
         for name, g in head_grads.items():
             grads["head." + name] = g
         dcarries0: list[Carry] = [()] * self.layers
@@ -154,3 +160,9 @@ def flat_params(params: Params, dtype: np.dtype[Any]) -> Params:
         out[name] = view
         start += size
     return out
+
+
+def cast_batch(batch: Batch, dtype: np.dtype[Any]) -> Batch:
+    """The batch in the model's precision (integer class targets stay integers)."""
+    y = batch.y.astype(dtype, copy=False) if batch.y.dtype.kind == "f" else batch.y
+    return Batch(batch.x.astype(dtype, copy=False), y, batch.mask.astype(dtype, copy=False))

@@ -14,7 +14,7 @@ import numpy as np
 from seqnet import recurrent
 from seqnet.atomic import atomic_file
 from seqnet.errors import SeqnetError
-from seqnet.lengths import length_option
+from seqnet.lengths import forward_chunked, length_option, options_at_length
 from seqnet.rundir import RunDir
 from seqnet.runner import build
 
@@ -54,7 +54,8 @@ def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     top.legend()
     top.set_title(title)
     skip = {"step", "loss", "val_loss", "grad_norm", "lr", "seconds", "margin"}
-    metrics = sorted({k for r in rows for k in r} - skip)
+    # held-out accuracies at every validation length (`exact_match@64`), not margins or losses
+    metrics = sorted(k for k in {k for r in rows for k in r} if k.split("@")[0] not in skip)
     for key in metrics:
         bottom.plot(steps, [r.get(key, np.nan) for r in rows], label=key, marker=".")
     shown = [v for r in rows for k in metrics if isinstance(v := r.get(k), (int, float))]
@@ -101,8 +102,10 @@ def input_rows(batch: Any) -> dict[str, Any]:
 
 
 def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -> Path | None:
-    """Heatmap of the first layer's hidden units across one example `length` long, with the
-    task's own per-step rows (binadd: a, b, carry, sum) above it. None if the task has no length.
+    """Heatmap of the first layer's hidden units across one example `length` long (drawn from
+    a generator seeded by (seed, length)), with the task's own per-step rows (binadd: a, b,
+    carry, sum) and, for one sigmoid output, the net's answer above it. None if the task has
+    no length.
     """
     ckpt, spec = folder.load()
     parts = build(spec)
@@ -113,8 +116,8 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
         return None
     from seqnet.specs import validate
 
-    options = validate(task_cls.Spec, {**spec.options("task"), key: length}, ("task",))
-    task = task_cls(**options.model_dump())
+    at_length = options_at_length(task_cls, spec.options("task"), length)
+    task = task_cls(**validate(task_cls.Spec, at_length, ("task",)).model_dump())
     batch = task.sample(np.random.default_rng([seed, length]), 1)
     x = batch.x.astype(parts.model.dtype)
     params = parts.model.sub(ckpt.params, "cells.0.")
@@ -122,13 +125,21 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     h, _, _ = recurrent.sequence_forward(parts.model.cell, params, x, carry)  # (T, 1, H)
     hidden = h[:, 0, :].T  # (H, T)
     rows_fn = getattr(parts.task, "step_rows", None)
-    rows = rows_fn(batch) if rows_fn is not None else input_rows(batch)
+    rows = dict(rows_fn(batch)) if rows_fn is not None else input_rows(batch)
+    title = f"{spec.task.name}, {key}={length}: one example (time runs left to right)"
+    if task.loss == "sigmoid_bce" and task.output_size == 1:
+        logits = forward_chunked(parts.model, ckpt.params, x)[..., 0]  # (T, 1)
+        rows["output"] = (logits > 0.0).astype(float)
+        wrong = int((((logits > 0.0) != (batch.y[..., 0] > 0.5)) & (batch.mask > 0)).sum())
+        title += f"; {wrong} output{'s' if wrong != 1 else ''} wrong"
     # order units by how they follow the first row that is not an input (binadd: the carry)
     names = list(rows)
     guide = np.asarray(rows[names[min(2, len(names) - 1)]])[:, 0]
+    order = np.arange(hidden.shape[0])
     if guide.std() > 0:
         corr = [np.corrcoef(guide, unit)[0, 1] if unit.std() > 0 else 0.0 for unit in hidden]
-        hidden = hidden[np.argsort(corr)[::-1]]
+        order = np.argsort(corr)[::-1]
+        hidden = hidden[order]
 
     plt = pyplot()
     ratio = [len(rows), hidden.shape[0]]
@@ -138,10 +149,12 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     table = np.stack([np.asarray(v)[:, 0] for v in rows.values()])  # (rows, T)
     top.imshow(table, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
     top.set_yticks(range(len(rows)), list(rows))
-    top.set_title(f"{spec.task.name}, {key}={length}: one example (time runs left to right)")
+    top.set_title(title)
     image = bottom.imshow(
         hidden, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest"
     )
+    if hidden.shape[0] <= 32:  # the unit numbers, so a unit can be named (cells.0.W_h row)
+        bottom.set_yticks(range(hidden.shape[0]), [str(u) for u in order], fontsize=7)
     bottom.set_ylabel(f"{spec.model.cell} hidden unit\n(sorted by correlation with {names[2]})"
                       if len(names) > 2 else f"{spec.model.cell} hidden unit")  # fmt: skip
     bottom.set_xlabel("step")
@@ -150,7 +163,7 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     return path
 
 
-def plot_run(folder: RunDir, out: Path, length: int = 48) -> list[Path]:
+def plot_run(folder: RunDir, out: Path, length: int = 48, seed: int = 0) -> list[Path]:
     """Write the run's PNGs into `out`; returns their paths."""
     matplotlib_or_fail()
     if out.exists() and not out.is_dir():
@@ -162,7 +175,7 @@ def plot_run(folder: RunDir, out: Path, length: int = 48) -> list[Path]:
     ckpt_spec = folder.load()[1]
     title = f"{ckpt_spec.task.name} with {ckpt_spec.model.cell}, seed {ckpt_spec.train.seed}"
     written = [learning_curves(folder.records(), out / "learning_curves.png", title)]
-    hidden = hidden_activations(folder, out / "hidden.png", length)
+    hidden = hidden_activations(folder, out / "hidden.png", length, seed)
     if hidden is not None:
         written.append(hidden)
     return written

@@ -39,6 +39,7 @@ hookimpl = pluggy.HookimplMarker(GROUP)
 HOOKS: dict[str, Kind] = {
     "seqnet_register_tasks": "task",
     "seqnet_register_cells": "cell",
+    "seqnet_register_layers": "layer",
     "seqnet_register_optimizers": "optimizer",
     "seqnet_register_engines": "engine",
 }

@@ -94,3 +94,50 @@ def sequence_backward(
 
 def zeros_like_carry(carry: Carry) -> Carry:
     return tuple(np.zeros_like(part) for part in carry)
+
+
+class CellLayer:
+    """Any cell as a Layer: run over the sequence, or over it reversed when `reverse` is set.
+
+    Reversed, the cell reads x_{T-1} first and y is given back in the input's time order, so
+    y_t is the state after reading x_{T-1} .. x_t; the final carry is the one after x_0.
+    Params, carry and the output size (`cell.hidden`) are the cell's own.
+    """
+
+    def __init__(self, cell: Cell, reverse: bool = False) -> None:
+        self.cell = cell
+        self.reverse = reverse
+        self.causal = not reverse  # y_t depends on x_0..x_t only when read forward
+
+    @property
+    def name(self) -> str:
+        return self.cell.name
+
+    def init(self, rng: np.random.Generator, input_size: int) -> Params:
+        return self.cell.init(rng, input_size)
+
+    def output_size(self, input_size: int) -> int:
+        return self.cell.hidden
+
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry:
+        return self.cell.initial_carry(batch, dtype)
+
+    def forward(
+        self, params: Params, x: Array, carry: Carry, rng: np.random.Generator | None = None
+    ) -> tuple[Array, Carry, Cache]:
+        if self.reverse:
+            x = x[::-1]  # a view; the cell's reshapes copy it into time order
+        h, final, cache = sequence_forward(self.cell, params, x, carry)
+        return (h[::-1] if self.reverse else h), final, cache
+
+    def backward(
+        self, params: Params, cache: Cache, dy: Array, dcarry: Carry, input_grad: bool = True
+    ) -> tuple[Array | None, Carry, Params]:
+        # y = h[::-1] when reversed: the gradient flows back through the same reversal
+        dh = dy[::-1] if self.reverse else dy
+        dx, dcarry0, grads = sequence_backward(
+            self.cell, params, cache, dh, dcarry, input_grad=input_grad
+        )
+        if self.reverse and dx is not None:
+            dx = dx[::-1]  # x was read reversed
+        return dx, dcarry0, grads

@@ -1,4 +1,4 @@
-"""What the plugins registered: tasks, cells and optimizers, looked up by name with clear errors.
+"""What the plugins registered (tasks, cells, layers, optimizers, engines), looked up by name.
 
 Also the contract each registered class must meet to be accepted (`contract_problems`), and the
 record of plugins that were skipped (failed or disabled), which `seqnet plugins` shows.
@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from seqnet.errors import PluginError
 from seqnet.interfaces import LossName
 
-Kind = Literal["task", "cell", "optimizer", "engine"]
-KINDS: tuple[Kind, ...] = ("task", "cell", "optimizer", "engine")
+Kind = Literal["task", "cell", "layer", "optimizer", "engine"]
+KINDS: tuple[Kind, ...] = ("task", "cell", "layer", "optimizer", "engine")
 LOSS_NAMES: tuple[str, ...] = get_args(LossName)
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -25,19 +25,17 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 METHODS: dict[Kind, tuple[str, ...]] = {
     "task": ("sample", "metrics", "examples"),
     "cell": ("init", "initial_carry", "step", "step_backward"),
+    "layer": ("init", "output_size", "initial_carry", "forward", "backward", "from_spec"),
     "optimizer": ("step", "state_dict", "load_state_dict"),
     "engine": ("executor", "slots"),  # where `seqnet sweep` runs its runs (seqnet.sweep_engines)
 }
 SPEC_FIELDS: dict[Kind, tuple[str, ...]] = {
     "task": (),
     "cell": ("hidden",),
+    "layer": (),
     "optimizer": ("lr",),
     "engine": (),
 }
-
-
-class ContractError(PluginError):
-    """A registered class that does not meet its kind's contract."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +110,13 @@ def contract_problems(kind: Kind, cls: object) -> list[str]:
             for f in SPEC_FIELDS[kind]
             if f not in spec.model_fields
         ]
+        # `type` names the layer in a spec's layer list; `reverse` is the engine's for a cell
+        reserved = {"layer": ("type",), "cell": ("type", "reverse")}.get(kind, ())
+        problems += [
+            f"its `Spec` may not have a `{f}` field (the engine's)"
+            for f in reserved
+            if f in spec.model_fields
+        ]
     problems += [f"no method `{m}`" for m in METHODS[kind] if not callable(getattr(cls, m, None))]
     if kind == "task":
         loss = getattr(cls, "loss", None)
@@ -142,7 +147,8 @@ class Registry:
     """Plugins skipped because SEQNET_DISABLE_PLUGINS or --disable-plugin named them."""
 
     def add(self, entry: Entry) -> None:
-        """Add one class; a name already taken, or a class off its contract, is an error."""
+        """Add one class; a name already taken is an error. `register` (seqnet.plugins) checked
+        the class against its kind's contract already, once."""
         known = self.entries[entry.kind]
         if entry.name in known:
             raise PluginError(
@@ -150,9 +156,15 @@ class Registry:
                 f" and by {entry.provider}; skip one with SEQNET_DISABLE_PLUGINS=NAME or"
                 " --disable-plugin NAME"
             )
-        problems = contract_problems(entry.kind, entry.cls)
-        if problems:
-            raise ContractError(f"{entry.provider}: {'; '.join(problems)}")
+        # a cell is a layer under its own name (`{type: lstm}`), so the two share one namespace
+        other = {"cell": "layer", "layer": "cell"}.get(entry.kind)
+        if other is not None and entry.name in self.entries[other]:  # type: ignore[index]
+            raise PluginError(
+                f"'{entry.name}' is registered as a {other} by"
+                f" {self.entries[other][entry.name].provider} and as a {entry.kind} by"  # type: ignore[index]
+                f" {entry.provider}; cells and layers share names, skip one with"
+                " --disable-plugin NAME"
+            )
         known[entry.name] = entry
 
     def get(self, kind: str, name: str) -> Entry:

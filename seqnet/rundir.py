@@ -27,7 +27,7 @@ from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.runner import Parts, build, summary, train_parts
 from seqnet.specs import RunSpec
-from seqnet.training import LoopState, Record, Result, Snapshot
+from seqnet.training import LoopState, Record, Result, Snapshot, heldout_name
 
 SPEC = "spec.yaml"
 METRICS = "metrics.jsonl"
@@ -272,9 +272,19 @@ class RunDir:
 
 def metrics_row(record: Record, lr: float | None) -> dict[str, Any]:
     """One metrics.jsonl line: step, training loss, gradient norm, held-out metrics, lr, time."""
-    held_out = {("val_loss" if k == "loss" else k): v for k, v in record.metrics.items()}
+    held_out = {heldout_name(k): v for k, v in record.metrics.items()}
     return {"step": record.step, "loss": record.loss, "grad_norm": record.grad_norm,
             **held_out, "lr": lr, "seconds": round(record.seconds, 4)}  # fmt: skip
+
+
+def learning_rate(optimizer: Any) -> float | None:
+    """The learning rate of the latest step: the optimizer's `lr` (which follows a schedule),
+    else its options' `lr`, else None (an optimizer may have neither)."""
+    for source in (optimizer, getattr(optimizer, "spec", None)):
+        value = getattr(source, "lr", None)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
 
 
 def train_in(
@@ -297,7 +307,6 @@ def train_in(
     """
     registry = registry or default_registry()
     parts = parts or build(spec, registry)
-    lr = getattr(getattr(parts.optimizer, "spec", None), "lr", None)
     params = None
     resume = None
     if resume_from is not None:
@@ -321,7 +330,7 @@ def train_in(
         session = spec.model_copy(update={"train": spec.train.model_copy(update={"steps": until})})
 
     def logged(record: Record) -> None:
-        folder.log(metrics_row(record, lr))
+        folder.log(metrics_row(record, learning_rate(parts.optimizer)))
         if on_log is not None:
             on_log(record)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from seqnet import memory, specs
 from seqnet.errors import SpecError
-from seqnet.interfaces import Optimizer, Task
+from seqnet.interfaces import FileData, Optimizer, Task
 from seqnet.model import Model
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
@@ -33,7 +33,12 @@ class Parts:
 def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     """Instantiate what a resolved spec names, each plugin class from its own options."""
     registry = registry or default_registry()
-    task = registry.get("task", spec.task.name).cls(**spec.options("task"))
+    task_cls = registry.get("task", spec.task.name).cls
+    options = spec.options("task")
+    seed_option = getattr(task_cls, "seed_option", None)  # a FileData task: its split's seed
+    if isinstance(seed_option, str) and options.get(seed_option) is None:
+        options[seed_option] = spec.train.seed
+    task = task_cls(**options)
     cell_cls = registry.get("cell", spec.model.cell).cls
     memory.check(spec, task, cell_cls)  # before anything the size of the run is allocated
     cell = cell_cls(hidden=spec.model.hidden, **spec.options("model"))
@@ -47,6 +52,18 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     )
     optimizer = registry.get("optimizer", spec.optimizer.name).cls(**spec.options("optimizer"))
     return Parts(task, model, optimizer)
+
+
+def pin(spec: RunSpec, task: Task, registry: Registry | None = None) -> RunSpec:
+    """The spec with what a FileData task derived from its training data (a vocabulary,
+    statistics, the split's seed) written into its options, so that the run folder rebuilds
+    the same task; other specs unchanged. Reading the data here makes a bad file fail before
+    a run folder exists."""
+    if not isinstance(task, FileData):
+        return spec
+    raw = spec.model_dump(mode="json")
+    raw["task"].update(task.derived())
+    return specs.resolve(raw, registry or default_registry())
 
 
 def run(

@@ -30,6 +30,8 @@ MAX_STEPS = 10**12
 MAX_EVAL_SAMPLES = 10_000_000
 MAX_THREADS = 1_024
 Probability = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
+MAX_VALIDATE_LENGTH = 100_000
+"""Longest `train.validate_lengths` entry: every evaluation scores eval_samples sequences of it."""
 
 
 class TaskSection(Checked):
@@ -107,6 +109,11 @@ class TrainSpec(Checked):
         0.0,
         description="an evaluation reaches the target only if also every scored output is right"
         " by at least this margin (logit of the right answer over the best wrong one)",
+    )
+    validate_lengths: list[Annotated[int, Field(gt=0, le=MAX_VALIDATE_LENGTH)]] = Field(
+        default_factory=list,
+        description="also score eval_samples held-out sequences at each of these lengths (tasks"
+        " with a length option) at every evaluation; target and margin must hold at all of them",
     )
 
 
@@ -201,6 +208,10 @@ def resolve(raw: Mapping[str, Any], registry: Registry) -> RunSpec:
         options = validate(cls.Spec, own, (section,)).model_dump()
         engine = part.model_dump(exclude=set(part.model_extra or {}))
         update[section] = type(part).model_validate({**engine, **options})
+    if spec.train.validate_lengths:
+        task_cls = registry.get("task", spec.task.name).cls
+        if not isinstance(getattr(task_cls, "length_option", None), str):
+            raise SpecError(f"train.validate_lengths: task '{spec.task.name}' has no length option")
     return spec.model_copy(update=update)
 
 

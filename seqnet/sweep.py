@@ -28,6 +28,40 @@ from seqnet.specs import RunSpec
 SEED_PATH = "train.seed"
 MAX_SEEDS = 10_000
 MAX_RUNS = 100_000
+MAX_EVAL_LENGTH = 1_000_000
+"""Longest sequence `--eval-lengths` scores (scored in groups, so memory stays flat)."""
+DEFAULT_EVAL_SAMPLES = 1000
+
+
+class EvalLength(Checked):
+    """A length every run of the sweep is scored at after training, on `samples` fresh
+    sequences (exactly `seqnet eval DIR --lengths LENGTH --samples SAMPLES`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    length: Annotated[int, Field(gt=0, le=MAX_EVAL_LENGTH)]
+    samples: Annotated[int, Field(gt=0, le=1_000_000)] = DEFAULT_EVAL_SAMPLES
+
+
+def parse_eval_lengths(value: Any) -> Any:
+    """`1024,100000:200` (or a list of such items) -> [{length, samples}, ...]; other values
+    are left for pydantic to reject with its own message."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list):
+        return value
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, str):
+            length, _, samples = item.strip().partition(":")
+            if not re.fullmatch(r"\d+", length) or (samples and not re.fullmatch(r"\d+", samples)):
+                raise SpecError(
+                    f"eval lengths '{value}': use LENGTH or LENGTH:SAMPLES, like 1024,100000:200"
+                )
+            out.append({"length": int(length), **({"samples": int(samples)} if samples else {})})
+        elif isinstance(item, int) and not isinstance(item, bool):
+            out.append({"length": item})
+        else:
+            out.append(item)
+    return out
 
 
 class Range(Checked):
@@ -78,11 +112,21 @@ class SweepSpec(Checked):
     root_seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(
         0, description="seeds the drawing of samples and of the repeats' seeds"
     )
+    eval_lengths: list[EvalLength] = Field(
+        default_factory=list,
+        description="after training, score every run at these lengths: '1024,100000:200'"
+        " (LENGTH or LENGTH:SAMPLES; 1000 samples unless given)",
+    )
 
     @field_validator("seeds", mode="before")
     @classmethod
     def seed_text(cls, value: Any) -> Any:
         return parse_seeds(value) if isinstance(value, str | int) else value
+
+    @field_validator("eval_lengths", mode="before")
+    @classmethod
+    def eval_length_text(cls, value: Any) -> Any:
+        return parse_eval_lengths(value)
 
     @model_validator(mode="after")
     def consistent(self) -> SweepSpec:
@@ -117,6 +161,11 @@ class Sweep:
     runs: list[RunPlan]
     plugins: tuple[str, ...] = field(default=())
     """Extra plugin modules (importable names) that every worker loads too."""
+    finish: str | None = None
+    """`module:function` a worker calls after each run trains, as `function(spec, parts,
+    params, **finish_options)`; the dict it returns joins the run's summary (a benchmark's
+    scores)."""
+    finish_options: dict[str, Any] = field(default_factory=dict)
 
     def run_spec(self, run: RunPlan, registry: Registry) -> RunSpec:
         """The run's resolved spec: the one `seqnet run` builds from the same overrides."""
@@ -128,6 +177,8 @@ class Sweep:
             "base": self.base,
             "sweep": self.spec.model_dump(mode="json", exclude_none=True),
             "plugins": list(self.plugins),
+            "finish": self.finish,
+            "finish_options": self.finish_options,
             "runs": [{"name": r.name, "setting": r.setting, "seed": r.seed} for r in self.runs],
         }
 
@@ -138,7 +189,9 @@ class Sweep:
             raise ValueError("not a mapping with a base spec")
         runs = [RunPlan(r["name"], dict(r["setting"]), int(r["seed"])) for r in data["runs"]]
         spec = SweepSpec.model_validate(data["sweep"])
-        return cls(data["source"], data["base"], spec, runs, tuple(data.get("plugins", ())))
+        plugins = tuple(data.get("plugins", ()))
+        finish, options = data.get("finish"), dict(data.get("finish_options", {}))
+        return cls(data["source"], data["base"], spec, runs, plugins, finish, options)
 
 
 def parse_seeds(text: str | int) -> list[int]:
@@ -258,7 +311,7 @@ def merge(base: SweepSpec, given: Mapping[str, Any]) -> SweepSpec:
     data = base.model_dump(exclude_none=True)
     for key in ("grid", "ranges"):
         data[key] = {**data[key], **given.get(key, {})}
-    for key in ("samples", "seeds", "repeats", "root_seed"):
+    for key in ("samples", "seeds", "repeats", "root_seed", "eval_lengths"):
         if given.get(key) is not None:
             data[key] = given[key]
     if given.get("seeds") is not None and given.get("repeats") is not None:
@@ -282,6 +335,10 @@ def plan(
     parsed = [specs.parse_override(text) for text in sets]
     base = specs.resolve(specs.apply_overrides(raw, parsed, registry), registry)
     sweep_spec = merge(section, given)
+    if sweep_spec.eval_lengths:
+        task_cls = registry.get("task", base.task.name).cls
+        if not isinstance(getattr(task_cls, "length_option", None), str):
+            raise SpecError(f"--eval-lengths: task '{base.task.name}' has no length option")
     runs = expand(sweep_spec, base.train.seed)
     sweep = Sweep(source, base.model_dump(mode="json"), sweep_spec, runs, plugins)
     checked: set[str] = set()

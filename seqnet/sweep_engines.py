@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Protocol
 from pydantic import Field, field_validator
 
 import seqnet
+from seqnet import allocator
 from seqnet.errors import SeqnetError
 from seqnet.interfaces import PluginSpec
 
@@ -55,14 +56,18 @@ def cores() -> int:
     return os.cpu_count() or 1
 
 
-def ignore_interrupts() -> None:
-    """In each worker: Ctrl-C is the sweep's to handle; the parent stops the workers itself."""
+def worker_setup() -> None:
+    """In each worker process the sweep starts: Ctrl-C is the sweep's to handle (the parent
+    stops the workers itself), and malloc keeps freed memory for the next training step, as
+    the seqnet command does (seqnet.allocator)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    allocator.keep_freed_memory()
 
 
 def dask_setup(worker: Any) -> None:
-    """Dask preload hook in each worker of a local cluster: ignore Ctrl-C (see above)."""
-    ignore_interrupts()
+    """Dask preload hook in each worker of a local cluster: `worker_setup` (see above). The
+    workers of a scheduler you started yourself are yours to set up."""
+    worker_setup()
 
 
 class ProcessEngine:
@@ -85,7 +90,7 @@ class ProcessEngine:
         pool = ProcessPoolExecutor(
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=ignore_interrupts,
+            initializer=worker_setup,
         )
         try:
             try:  # start the workers now, so that a worker that cannot start is told apart

@@ -152,12 +152,26 @@ def summarize(sweep: Sweep, records: list[dict[str, Any]]) -> dict[str, Any]:
                 "ok": len(ok),
                 "failed": len(done) - len(ok),
                 "reached_target": sum(bool(s.get("reached_target")) for s in ok),
+                **reached_at(sweep, ok, len(done)),
                 "metrics": spread(ok),
                 "errors": sorted({r["error"] for r in done if r["status"] != "ok"}),
             }
         )
     failed = sum(1 for record in by_run.values() if record["status"] != "ok")
     return {"runs": len(sweep.runs), "done": len(by_run), "failed": failed, "groups": rows}
+
+
+def reached_at(sweep: Sweep, ok: list[dict[str, Any]], done: int) -> dict[str, Any]:
+    """With `eval_lengths`: per length, how many of the finished seeds reached the target there
+    (binadd: exact_match 1.0); a failed run counts as not reaching it."""
+    if not sweep.spec.eval_lengths:
+        return {}
+    out = {}
+    for item in sweep.spec.eval_lengths:
+        count = sum(bool(s.get(f"reached@{item.length}")) for s in ok)
+        out[str(item.length)] = {"seeds": count, "of": done, "fraction": count / max(done, 1),
+                                 "samples": item.samples}  # fmt: skip
+    return {"reached_at": out}
 
 
 def spread(summaries: list[dict[str, Any]]) -> dict[str, dict[str, float]]:

@@ -17,13 +17,16 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, CancelledError, Future, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from seqnet.errors import SeqnetError
+from seqnet.interfaces import Params
 from seqnet.plugins import default_registry, load_registry
 from seqnet.registry import Registry, Source
+from seqnet.runner import Parts
+from seqnet.specs import RunSpec
 from seqnet.sweep import RunPlan
 from seqnet.sweep_engines import Engine
 from seqnet.sweep_folder import SweepFolder, summarize, write_run
@@ -43,6 +46,10 @@ class Job:
     spec: dict[str, Any]
     plugins: tuple[str, ...] = ()
     disabled: tuple[str, ...] = ()
+    eval_lengths: tuple[tuple[int, int], ...] = ()
+    """(length, samples) to score the trained run at, as `seqnet eval` does."""
+    finish: str | None = None
+    finish_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,15 +97,25 @@ def execute(job: Job) -> dict[str, Any]:
     """
     from seqnet import specs
     from seqnet.rundir import RunDir, train_in
+    from seqnet.runner import build, pin
 
     with tempfile.TemporaryDirectory(prefix="seqnet-sweep-") as scratch:
         path = Path(scratch) / "run"
         try:
             registry = registry_for(job.plugins, job.disabled)
             spec = specs.resolve(job.spec, registry)
+            parts = build(spec, registry)
+            spec = pin(spec, parts.task, registry)
             # BLAS threads come from the spec (train.threads), as in `seqnet run`
             with RunDir.create(path, spec) as folder:
-                _, summary, _ = train_in(folder, spec, registry=registry)
+                result, summary, parts = train_in(folder, spec, registry=registry, parts=parts)
+                if job.eval_lengths:
+                    summary.update(scores_at(parts, spec, result.params, job.eval_lengths))
+                if job.finish is not None:
+                    finish = finisher(job.finish)
+                    summary.update(finish(spec, parts, result.params, **job.finish_options))
+                if job.eval_lengths or job.finish is not None:
+                    folder.write_summary(summary)
         except Exception as error:
             return {"status": "failed", "error": describe(error), "files": collect(path)}
         files = collect(path)
@@ -109,6 +126,38 @@ def execute(job: Job) -> dict[str, Any]:
         summary.update(dict.fromkeys(bad))
         return {"status": "failed", "error": reason, "summary": summary, "files": files}
     return {"status": "ok", "summary": summary, "files": files}
+
+
+def finisher(name: str) -> Callable[..., dict[str, Any]]:
+    """The function `module:function` names (a sweep's `finish`)."""
+    module, _, function = name.partition(":")
+    found = getattr(importlib.import_module(module), function, None)
+    if not callable(found):
+        raise SeqnetError(f"sweep finish '{name}' is not a function")
+    return found  # type: ignore[no-any-return]
+
+
+def scores_at(
+    parts: Parts, spec: RunSpec, params: Params, lengths: tuple[tuple[int, int], ...]
+) -> dict[str, Any]:
+    """The trained run's metrics at each (length, samples), as `seqnet eval DIR --lengths L
+    --samples S` gives them (`exact_match@1024`), and `reached@1024`: whether the target metric
+    reached `train.target` there."""
+    from threadpoolctl import threadpool_limits
+
+    from seqnet.lengths import evaluate_lengths
+
+    task_cls = type(parts.task)
+    out: dict[str, Any] = {}
+    with threadpool_limits(1):  # tiny matrices: one BLAS thread, as `seqnet eval` uses
+        for length, samples in lengths:
+            table = evaluate_lengths(
+                parts.model, params, task_cls, spec.options("task"), [length], samples
+            )
+            metrics = table[str(length)]
+            out.update({f"{k}@{length}": v for k, v in metrics.items() if k != "loss"})
+            out[f"reached@{length}"] = metrics[task_cls.target_metric] >= spec.train.target
+    return out
 
 
 def collect(path: Path) -> dict[str, bytes]:
@@ -146,7 +195,12 @@ class Loop:
         spec = self.folder.sweep.run_spec(run, self.registry)
         write_run(self.folder.run_folder(run), spec)
         data = spec.model_dump(mode="json")
-        return Job(run.name, data, self.folder.sweep.plugins, self.disabled)
+        sweep = self.folder.sweep
+        lengths = tuple((e.length, e.samples) for e in sweep.spec.eval_lengths)
+        return Job(
+            run.name, data, sweep.plugins, self.disabled, lengths, sweep.finish,
+            sweep.finish_options,
+        )  # fmt: skip
 
     def run(self, engine: Engine) -> None:
         while self.todo or self.suspects:

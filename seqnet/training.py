@@ -16,13 +16,18 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from seqnet.allocator import keep_freed_memory
 from seqnet.errors import NonFiniteError, SeqnetError
-from seqnet.interfaces import Array, Batch, Optimizer, Params, Task
+from seqnet.interfaces import Optimizer, Params, Task
 from seqnet.losses import get_loss
-from seqnet.model import Model
+from seqnet.model import Model, cast_batch
 from seqnet.parallel import BatchParallel
 from seqnet.specs import TrainSpec
+from seqnet.validation import Validation, evaluate, final, heldout, margin
+
+__all__ = [  # evaluate, heldout, margin and cast_batch live in seqnet.validation and seqnet.model
+    "Interrupted", "LoopState", "Record", "Result", "Snapshot", "Streams",
+    "cast_batch", "evaluate", "heldout", "margin", "train",
+]  # fmt: skip
 
 
 @dataclass
@@ -104,9 +109,14 @@ class Record:
             "loss": self.loss,
             "grad_norm": self.grad_norm,
             "seconds": self.seconds,
-            # the held-out loss is a metric too; keep it apart from the training loss
-            **{("val_loss" if k == "loss" else k): v for k, v in self.metrics.items()},
+            **{heldout_name(k): v for k, v in self.metrics.items()},
         }
+
+
+def heldout_name(metric: str) -> str:
+    """The held-out loss is a metric too; keep it apart from the training loss: `val_loss`,
+    `val_loss@64`."""
+    return f"val_{metric}" if metric == "loss" or metric.startswith("loss@") else metric
 
 
 @dataclass
@@ -120,48 +130,6 @@ class Result:
     history: list[Record]
     examples: list[str]
     reached_target: bool
-
-
-def cast_batch(batch: Batch, dtype: np.dtype[Any]) -> Batch:
-    """The batch in the model's precision (integer class targets stay integers)."""
-    y = batch.y.astype(dtype, copy=False) if batch.y.dtype.kind == "f" else batch.y
-    return Batch(batch.x.astype(dtype, copy=False), y, batch.mask.astype(dtype, copy=False))
-
-
-def evaluate(
-    net: BatchParallel, params: Params, task: Task, batch: Batch
-) -> tuple[dict[str, float], Array]:
-    """Loss and the task's metrics on one batch; also returns the logits."""
-    batch = cast_batch(batch, net.model.dtype)
-    logits, _, _ = net.forward(params, batch.x)
-    loss, _ = get_loss(task.loss)(logits, batch.y, batch.mask)
-    return {"loss": loss, **task.metrics(logits, batch)}, logits
-
-
-def margin(loss: str, logits: Array, batch: Batch) -> float:
-    """The smallest margin by which a scored output is right (negative if one is wrong).
-
-    sigmoid_bce: (2y - 1)·z per output; softmax_ce: z[y] - max of the other logits. A
-    regression loss (mse) has no margin: +inf.
-    """
-    scored = batch.mask > 0  # (T, B)
-    if loss == "sigmoid_bce":
-        signed = (2.0 * batch.y - 1.0) * logits  # (T, B, V)
-        return float(signed.min(axis=-1)[scored].min(initial=np.inf))
-    if loss == "softmax_ce":
-        classes = batch.y[..., None].astype(np.intp)
-        right = np.take_along_axis(logits, classes, axis=-1)[..., 0]  # (T, B)
-        others = logits.copy()
-        np.put_along_axis(others, classes, -np.inf, axis=-1)
-        return float((right - others.max(axis=-1))[scored].min(initial=np.inf))
-    return math.inf
-
-
-def heldout(task: Task, rng: np.random.Generator, count: int) -> Batch:
-    """Evaluation data: the task's optional `heldout(rng, count)` (data it never trains on, such
-    as charlm's tail of the file), else `sample` from the generator given."""
-    draw = getattr(task, "heldout", None)
-    return draw(rng, count) if callable(draw) else task.sample(rng, count)
 
 
 def global_norm(grads: Params) -> float:
@@ -200,7 +168,8 @@ def train(
     touches the parameters, so `params` always holds the last good values.
     """
     spec = spec or TrainSpec()
-    keep_freed_memory()  # each step allocates the same arrays again: reuse them, don't re-fault
+    # No process-wide settings here (malloc tuning belongs to the program: the seqnet command
+    # and sweep workers call seqnet.keep_freed_memory()); BLAS threads are limited only inside.
     # Small matrices run fastest on one BLAS thread (perf-notes.md); a fixed count also keeps
     # the summation order, and so the numbers, the same from machine to machine. With more
     # threads, large batches are split between them instead (seqnet.parallel).
@@ -209,8 +178,7 @@ def train(
         streams = Streams.from_seed(spec.seed)
         params = model.init(streams.init) if params is None else params
         loss_fn = get_loss(task.loss)
-        # The validation set is the eval stream's first draw, so a resumed run redraws the same one.
-        validation = heldout(task, streams.eval, spec.eval_samples)
+        validation = Validation.draw(task, spec, streams.eval)
         state = resume or LoopState(0, {})
         if resume is not None:
             streams.restore(resume.streams)
@@ -245,15 +213,11 @@ def train(
             optimizer.step(params, grads)
 
             if step % spec.eval_every == 0 or step == spec.steps:
-                metrics, val_logits = evaluate(net, params, task, validation)
-                held_margin = margin(task.loss, val_logits, validation)
-                if math.isfinite(held_margin):
-                    metrics["margin"] = held_margin
+                metrics, hit = validation.score(net, params, spec)
                 record = Record(step, loss, norm, time.perf_counter() - start, metrics)
                 history.append(record)
                 if on_log is not None:
                     on_log(record)
-                hit = metrics[task.target_metric] >= spec.target and held_margin >= spec.margin
                 state.hits = state.hits + 1 if hit else 0
                 state.reached = state.hits >= spec.patience
                 checkpoint(step)
@@ -268,7 +232,8 @@ def train(
 
         # Score on data no decision was made on: the eval stream's next draw, taken from a copy so
         # that the saved stream (and so a resumed run) is the same whether or not this ran.
-        test = heldout(task, copy.deepcopy(streams.eval), spec.eval_samples)
-        metrics, logits = evaluate(net, params, task, test)
-        shown = task.examples(logits, cast_batch(test, model.dtype), examples) if examples else []
+        scored = validation.main.task
+        test = final(scored, copy.deepcopy(streams.eval), spec.eval_samples)
+        metrics, logits = evaluate(net, params, scored, test)
+        shown = scored.examples(logits, cast_batch(test, model.dtype), examples) if examples else []
         return Result(params, step, seconds, metrics, history, shown, state.reached)

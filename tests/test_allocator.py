@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import platform
 import resource
+import signal
+import subprocess
+import sys
 import threading
 
 import numpy as np
+import pytest
 
+import seqnet
+from seqnet import allocator, cli, sweep_engines
 from seqnet.allocator import keep_freed_memory
+from seqnet_binadd import BinaryAdditionTask
+from seqnet_elman import ElmanCell
+from seqnet_optim import Adam
 
 BIG = 2**24  # float64s: 128 MiB, far past glibc's largest mmap threshold (32 MiB)
 
@@ -51,3 +60,44 @@ def test_a_threads_large_array_is_reused_too() -> None:
     worker.start()
     worker.join()
     assert faults[0] < 16
+
+
+def test_a_library_call_leaves_malloc_as_it_found_it() -> None:
+    """seqnet.train in a fresh process, then a large array freed and taken again: glibc's
+    defaults map it afresh (a fault per page), so train did not tune malloc for the caller."""
+    if platform.libc_ver()[0] != "glibc":
+        return  # nothing to observe: keep_freed_memory changes nothing without glibc
+    code = f"""
+import resource, numpy as np, seqnet
+from seqnet_binadd import BinaryAdditionTask
+from seqnet_elman import ElmanCell
+from seqnet_optim import Adam
+task = BinaryAdditionTask(bits=4)
+model = seqnet.Model(ElmanCell(hidden=4), task.input_size, task.output_size)
+seqnet.train(model, task, Adam(lr=0.01), seqnet.TrainSpec(steps=2, eval_samples=10))
+first = np.ones({BIG}); del first
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+again = np.ones({BIG})
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(done.stdout) >= 64  # 128 MiB mapped afresh: at least 64 pages even of 2 MiB
+
+
+def test_the_seqnet_command_and_sweep_workers_tune_malloc_and_train_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(allocator, "keep_freed_memory", lambda: calls.append("tuned") or True)
+    task = BinaryAdditionTask(bits=4)
+    model = seqnet.Model(ElmanCell(hidden=4), task.input_size, task.output_size)
+    seqnet.train(model, task, Adam(lr=0.01), seqnet.TrainSpec(steps=2, eval_samples=10))
+    assert calls == []
+    monkeypatch.setattr(sys, "argv", ["seqnet", "plugins", "--json"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 0
+    assert calls == ["tuned"]
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # not this test process's Ctrl-C
+    sweep_engines.worker_setup()
+    assert calls == ["tuned", "tuned"]

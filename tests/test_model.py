@@ -5,25 +5,25 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seqnet.layers import Dense
+from seqnet.head import Head
 from seqnet.losses import get_loss
 from seqnet.model import Model
 from seqnet.testing import check_gradients
 from seqnet_elman import ElmanCell
 
 
-def test_dense_gradients() -> None:
+def test_head_gradients() -> None:
     rng = np.random.default_rng(0)
-    dense = Dense(3)
+    dense = Head(3)
     params = dense.init(rng, 4)
     x = rng.standard_normal((5, 2, 4))
     weights = rng.standard_normal((5, 2, 3))
 
     def loss() -> float:
-        return float(np.sum(dense.forward(params, x)[0] * weights))
+        return float(np.sum(dense.forward(params, x, ())[0] * weights))
 
-    _, cache = dense.forward(params, x)
-    dx, grads = dense.backward(params, cache, weights)
+    _, _, cache = dense.forward(params, x, ())
+    dx, _, grads = dense.backward(params, cache, weights, ())
     check_gradients(loss, {**params, "x": x}, {**grads, "x": dx})
 
 

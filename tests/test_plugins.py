@@ -77,6 +77,23 @@ class Opt:
     def load_state_dict(self) -> None: ...
 
 
+class FakeLayer:
+    """A layer in name only."""
+
+    name: ClassVar[str] = "fakelayer"
+
+    class Spec(seqnet.PluginSpec):
+        units: int = 3
+
+    @classmethod
+    def from_spec(cls, spec: Any) -> None: ...
+    def init(self) -> None: ...
+    def output_size(self) -> None: ...
+    def initial_carry(self) -> None: ...
+    def forward(self) -> None: ...
+    def backward(self) -> None: ...
+
+
 def registers(kind: str, *classes: object) -> Callable[[seqnet.Register], None]:
     """A marked hook function that registers `classes` as `kind` (tasks, cells, optimizers)."""
 
@@ -204,6 +221,21 @@ class NoHidden(Cell):
         width: int = 3
 
 
+class NoFromSpec(FakeLayer):
+    from_spec = None  # type: ignore[assignment]
+
+
+class TypedLayer(FakeLayer):
+    class Spec(seqnet.PluginSpec):
+        type: str = "x"
+
+
+class ReversingCell(Cell):
+    class Spec(seqnet.PluginSpec):
+        hidden: int
+        reverse: bool = False
+
+
 class NoLr(Opt):
     class Spec(seqnet.PluginSpec):
         rate: float = 0.1
@@ -219,6 +251,9 @@ class NoLr(Opt):
         ("tasks", [BadLoss], "`loss` must be one of sigmoid_bce, softmax_ce, mse (got 'hinge')"),
         ("cells", [NoHidden], "cell 'fakecell' (NoHidden): its `Spec` has no `hidden` field"),
         ("optimizers", [NoLr], "optimizer 'fakeopt' (NoLr): its `Spec` has no `lr` field"),
+        ("layers", [NoFromSpec], "layer 'fakelayer' (NoFromSpec): no method `from_spec`"),
+        ("layers", [TypedLayer], "its `Spec` may not have a `type` field (the engine's)"),
+        ("cells", [ReversingCell], "its `Spec` may not have a `reverse` field (the engine's)"),
         ("tasks", [Echo()], "register() takes a class; got <"),
         ("tasks", [Echo, Echo], "task 'echo' is registered twice by this plugin"),
     ],
@@ -320,6 +355,27 @@ def test_a_name_registered_twice_is_an_error_naming_both(make_plugin: Make) -> N
     assert "task 'binadd' is registered twice: by plugin 'binadd' (seqnet " in message
     assert "and by plugin 'clash' (seqnet-clash 1.2.3)" in message
     assert "--disable-plugin" in message
+
+
+def test_a_layer_registers_through_its_hook(make_plugin: Make) -> None:
+    ep = make_plugin("lay", seqnet_register_layers=registers("layers", FakeLayer))
+    registry = load_registry([ep])
+    assert [(e.kind, e.name) for e in registry.all()] == [("layer", "fakelayer")]
+
+
+def test_a_layer_named_like_a_cell_is_an_error_naming_both(make_plugin: Make) -> None:
+    class Elman(FakeLayer):
+        name = "elman"
+
+    ep = make_plugin("clash", seqnet_register_layers=registers("layers", Elman))
+    for order in ([builtin("elman"), ep], [ep, builtin("elman")]):
+        with pytest.raises(seqnet.PluginError) as err:
+            load_registry(order)
+        message = str(err.value)
+        assert "'elman' is registered as a " in message
+        assert (
+            "plugin 'clash' (seqnet-clash 1.2.3)" in message and "plugin 'elman' (seqnet" in message
+        )
 
 
 def test_two_plugins_of_one_name_are_an_error(make_plugin: Make) -> None:

@@ -46,10 +46,26 @@ def assert_same_run(a: RunDir, b: RunDir) -> None:
     assert a.records(), "no metrics were logged"
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_n_then_resume_n_equals_2n_straight(tmp_path: Path, optimizer: str) -> None:
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        ["optimizer.name=adam"],
+        ["optimizer.name=sgd"],
+        # a schedule is a function of the optimizer's step count, which the checkpoint holds
+        ["optimizer.name=adamw", "optimizer.schedule={name: cosine, steps: 50, warmup: 20}"],
+        [
+            "optimizer.name=sgd",
+            "optimizer.momentum=0.9",
+            "optimizer.dampening=0.1",
+            "optimizer.schedule={name: step, every: 7}",
+        ],
+        ["optimizer.name=rmsprop", "optimizer.centered=true", "optimizer.momentum=0.5"],
+    ],
+    ids=["adam", "sgd", "adamw-cosine", "sgd-step", "rmsprop-centered"],
+)
+def test_n_then_resume_n_equals_2n_straight(tmp_path: Path, optimizer: list[str]) -> None:
     n = 30
-    extra = [f"optimizer.name={optimizer}", "train.margin=50"]  # never stops early
+    extra = [*optimizer, "train.margin=50"]  # never stops early
     straight = RunDir.create(tmp_path / "straight", spec_for(2 * n, *extra))
     train_in(straight, spec_for(2 * n, *extra))
 

@@ -32,6 +32,14 @@ def test_a_run_writes_spec_metrics_checkpoint_and_summary(tmp_path: Path) -> Non
     assert folder.load()[0].step == 20
 
 
+def test_the_logged_learning_rate_follows_the_schedule(tmp_path: Path) -> None:
+    # lr 0.01 halved every 15 steps: steps 10 and 20 ran at 0.01 and 0.005
+    spec = load_spec("binadd", [*SPEC, "optimizer.schedule={name: step, every: 15, gamma: 0.5}"])
+    folder = RunDir.create(tmp_path / "r", spec)
+    train_in(folder, spec)
+    assert [r["lr"] for r in folder.records()] == [0.01, 0.005]
+
+
 def test_a_folder_that_holds_a_run_is_not_overwritten(tmp_path: Path) -> None:
     spec = load_spec("binadd", SPEC)
     with RunDir.create(tmp_path / "r", spec) as folder:

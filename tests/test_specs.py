@@ -24,7 +24,7 @@ def binadd_raw(registry: Registry) -> dict[str, Any]:
 
 def test_default_spec_fills_every_plugin_default(registry: Registry) -> None:
     spec = specs.resolve(binadd_raw(registry), registry)
-    assert spec.options("task") == {"bits": 8}
+    assert spec.options("task") == {"bits": 16, "bits_min": 1}
     assert spec.options("model")["activation"] == "tanh"
     assert spec.optimizer.name == "adam"
     assert spec.options("optimizer")["lr"] == 0.01
@@ -152,8 +152,15 @@ def toml_text(data: dict[str, Any]) -> str:
     lines = []
     for section, values in data.items():
         lines.append(f"[{section}]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+        lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
     return "\n".join(lines) + "\n"
+
+
+def toml_value(value: Any) -> str:
+    """A TOML value: an inline table for a mapping (optimizer.schedule), else JSON's spelling."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from seqnet.interfaces import Array, Params
+from seqnet import Array, Params
 
 
 class FlatLayout:
@@ -70,10 +70,14 @@ class FlatState:
 
     `prepare(params, grads)` (once per step) returns the flat gradient; `slot(name)` the flat
     slot buffer; `scratch` a flat work buffer; `apply(params, delta)` adds a flat update.
+    A slot starts at `initial.get(slot, 0.0)` (Adagrad's initial accumulator).
     """
 
-    def __init__(self, slot_names: tuple[str, ...]) -> None:
+    def __init__(
+        self, slot_names: tuple[str, ...], initial: dict[str, float] | None = None
+    ) -> None:
         self.slot_names = slot_names
+        self.initial = initial or {}
         self.layout: FlatLayout | None = None
         self.flat_slots: dict[str, Array] = {}
         self.slots: dict[str, dict[str, Array]] = {slot: {} for slot in slot_names}
@@ -86,7 +90,10 @@ class FlatState:
     def _rebuild(self, params: Params) -> FlatLayout:
         layout = FlatLayout(params)
         old = self.slots
-        self.flat_slots = {s: np.zeros(layout.size, dtype=layout.dtype) for s in self.slot_names}
+        self.flat_slots = {
+            s: np.full(layout.size, self.initial.get(s, 0.0), dtype=layout.dtype)
+            for s in self.slot_names
+        }
         self.slots = {s: layout.views(self.flat_slots[s]) for s in self.slot_names}
         for slot, table in old.items():  # moments survive a change of layout, by name
             for name, value in table.items():
@@ -110,8 +117,8 @@ class FlatState:
     def slot(self, name: str) -> Array:
         return self.flat_slots[name]
 
-    def apply(self, params: Params, delta: Array) -> None:
-        """params += delta, where delta is flat (usually `scratch`)."""
+    def base(self, params: Params) -> Array | None:
+        """The flat buffer `params` are views of (found once per set of arrays), or None."""
         layout = self.layout
         assert layout is not None, "prepare() runs first"
         seen = self._seen
@@ -120,12 +127,38 @@ class FlatState:
         ):
             self._base = layout.flat_base(params)
             self._seen = tuple(params[name] for name in layout.names)
-        if self._base is not None:
-            self._base += delta
+        return self._base
+
+    def apply(self, params: Params, delta: Array) -> None:
+        """params += delta, where delta is flat (usually `scratch`)."""
+        base = self.base(params)
+        if base is not None:
+            base += delta
             return
-        views = self._scratch_views if delta is self.scratch else layout.views(delta)
-        for name in layout.names:
+        assert self.layout is not None
+        views = self._scratch_views if delta is self.scratch else self.layout.views(delta)
+        for name in self.layout.names:
             params[name] += views[name]
+
+    def add_params(self, params: Params, scale: float) -> None:
+        """grad += scale · params (L2 weight decay folded into the gradient), via `scratch`."""
+        base = self.base(params)
+        if base is not None:
+            np.multiply(base, scale, out=self.scratch)
+        else:
+            for name, view in self._scratch_views.items():
+                np.multiply(params[name], scale, out=view)
+        self.grad += self.scratch
+
+    def scale_params(self, params: Params, factor: float) -> None:
+        """params *= factor, in place (decoupled weight decay)."""
+        base = self.base(params)
+        if base is not None:
+            base *= factor
+            return
+        assert self.layout is not None
+        for name in self.layout.names:
+            params[name] *= factor
 
     def state(self) -> dict[str, dict[str, Array]]:
         return {s: {n: a.copy() for n, a in table.items()} for s, table in self.slots.items()}

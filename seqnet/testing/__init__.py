@@ -1,7 +1,8 @@
 """The conformance kit, shared by seqnet's tests and plugin authors' tests.
 
 `gradients`: the float64 gradient checker; `cells`: the cell conformance kit. `tasks`: the task
-conformance kit. Import from here.
+conformance kit; `layers` and `optimizers`: the layer and optimizer conformance kits. Import
+from here.
 """
 
 from seqnet.testing.cells import (
@@ -22,22 +23,58 @@ from seqnet.testing.gradients import (
     numeric_gradient,
     relative_error,
 )
+from seqnet.testing.layers import (
+    LAYER_SHAPES,
+    check_from_spec,
+    check_halves,
+    check_layer,
+    check_layer_deterministic,
+    check_layer_float32,
+    check_layer_gradients,
+    check_layer_input_grad_skip,
+    layer_problem,
+)
+from seqnet.testing.optimizers import (
+    check_optimizer,
+    check_optimizer_float32,
+    check_optimizer_in_place,
+    check_optimizer_resume,
+    check_optimizer_state_dict,
+    check_state_types,
+    optimizer_variants,
+)
 from seqnet.testing.tasks import CONFIDENT, check_task, perfect_outputs, wrong_outputs
 
 __all__ = [
     "CONFIDENT",
+    "LAYER_SHAPES",
     "SHAPES",
     "TOLERANCE",
     "check_cell",
     "check_cell_gradients",
     "check_deterministic",
     "check_float32",
+    "check_from_spec",
     "check_gradients",
+    "check_halves",
     "check_input_grad_skip",
+    "check_layer",
+    "check_layer_deterministic",
+    "check_layer_float32",
+    "check_layer_gradients",
+    "check_layer_input_grad_skip",
+    "check_optimizer",
+    "check_optimizer_float32",
+    "check_optimizer_in_place",
+    "check_optimizer_resume",
+    "check_optimizer_state_dict",
     "check_sequence_matches_steps",
     "check_stacked_gradients",
+    "check_state_types",
     "check_task",
+    "layer_problem",
     "numeric_gradient",
+    "optimizer_variants",
     "option_variants",
     "perfect_outputs",
     "random_problem",

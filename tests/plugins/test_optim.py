@@ -1,4 +1,7 @@
-"""The optimizers: a first step by hand, several steps against torch.optim, state round trips.
+"""The optimizers: first steps and schedules by hand, option validation, state round trips.
+
+(Parity with torch.optim, option by option: test_optim_torch.py; the conformance kit over every
+registered optimizer: tests/test_optimizer_conformance.py.)
 
 They keep their moments flat over all parameters (seqnet_optim.flat); these tests also check
 that a model's flat parameters and separate arrays are updated identically.
@@ -12,10 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from seqnet.interfaces import Params
+from seqnet import Params, SpecError
 from seqnet.model import Model
 from seqnet_elman import ElmanCell
-from seqnet_optim import SGD, Adagrad, Adam, RMSProp
+from seqnet_optim import SGD, Adagrad, Adam, AdamW, RMSProp
 from seqnet_optim.flat import FlatLayout
 
 CONFIGS: list[tuple[type[Any], dict[str, Any]]] = [
@@ -24,8 +27,14 @@ CONFIGS: list[tuple[type[Any], dict[str, Any]]] = [
     (SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
     (Adam, {"lr": 0.01}),
     (Adam, {"lr": 0.01, "beta1": 0.5, "beta2": 0.9, "eps": 1e-3}),
+    (Adam, {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1}),
+    (AdamW, {"lr": 0.01, "weight_decay": 0.1}),
+    (SGD, {"lr": 0.1, "momentum": 0.9, "dampening": 0.5, "weight_decay": 0.1}),
     (RMSProp, {"lr": 0.01}),
+    (RMSProp, {"lr": 0.01, "centered": True, "momentum": 0.9, "weight_decay": 0.1}),
     (Adagrad, {"lr": 0.1}),
+    (Adagrad, {"lr": 0.1, "lr_decay": 0.1, "initial_accumulator_value": 0.1}),
+    (Adam, {"lr": 0.01, "schedule": {"name": "cosine", "steps": 2, "warmup": 1}}),
 ]
 IDS = [f"{cls.name}-{i}" for i, (cls, _) in enumerate(CONFIGS)]
 
@@ -63,32 +72,6 @@ def test_first_steps_by_hand() -> None:
     assert after(RMSProp(lr=0.01)) == pytest.approx(expected, abs=1e-15)
     # Adagrad: s = g², so p = 1 - lr g / (|g| + eps)
     assert after(Adagrad(lr=0.1)) == pytest.approx(1 - 0.1 * 0.5 / (0.5 + 1e-10), abs=1e-15)
-
-
-@pytest.mark.parametrize(("cls", "options"), CONFIGS, ids=IDS)
-def test_matches_torch_optim(cls: type[Any], options: dict[str, Any]) -> None:
-    torch = pytest.importorskip("torch")
-    params, grads = problem()
-    tensors = {n: torch.tensor(p.copy(), requires_grad=True) for n, p in params.items()}
-    if cls is SGD:
-        reference = torch.optim.SGD(list(tensors.values()), **options)
-    elif cls is Adam:
-        betas = (options.get("beta1", 0.9), options.get("beta2", 0.999))
-        reference = torch.optim.Adam(
-            list(tensors.values()), lr=options["lr"], betas=betas, eps=options.get("eps", 1e-8)
-        )
-    elif cls is RMSProp:
-        reference = torch.optim.RMSprop(list(tensors.values()), **options)
-    else:
-        reference = torch.optim.Adagrad(list(tensors.values()), **options)
-    ours = cls(**options)
-    for g in grads:
-        for name, t in tensors.items():
-            t.grad = torch.tensor(g[name])
-        reference.step()
-        ours.step(params, g)
-    for name, t in tensors.items():
-        np.testing.assert_allclose(params[name], t.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize(("cls", "options"), CONFIGS, ids=IDS)
@@ -158,3 +141,89 @@ def test_moments_follow_parameters_by_name_when_the_set_changes() -> None:
     state = opt.state_dict()["slots"]["m"]
     np.testing.assert_allclose(state["b"], 0.9 * m_b + 0.1 * grads[1]["b"], rtol=1e-15)
     np.testing.assert_allclose(state["extra"], 0.1, rtol=1e-15)
+
+
+def test_new_options_first_steps_by_hand() -> None:
+    """p = 1, g = 0.5, worked out from each option's definition (as torch.optim states it)."""
+    g = {"p": np.array([0.5])}
+
+    def after(opt: Any, steps: int = 1) -> float:
+        p = {"p": np.array([1.0])}
+        for _ in range(steps):
+            opt.step(p, g)
+        return float(p["p"][0])
+
+    # L2 weight decay 0.2: g' = 0.5 + 0.2 · 1 = 0.7, so SGD's step is 0.1 · 0.7
+    assert after(SGD(lr=0.1, weight_decay=0.2)) == pytest.approx(0.93, abs=1e-15)
+    # dampening 0.5: v1 = g (no dampening on the first step), v2 = 0.9 g + 0.5 g = 1.4 g;
+    # p = 1 - 0.1 (0.5 + 0.7) = 0.88
+    assert after(SGD(lr=0.1, momentum=0.9, dampening=0.5), 2) == pytest.approx(0.88, abs=1e-15)
+    # AdamW: p = 1 · (1 - 0.1 · 0.5) = 0.95, then Adam's first step of ≈ lr: 0.85
+    expected = 0.95 - 0.1 * 0.5 / (0.5 + 1e-8)
+    assert after(AdamW(lr=0.1, weight_decay=0.5)) == pytest.approx(expected, abs=1e-15)
+    # Adam with L2 decay 0.5: g' = 1.0, and the first step is still ≈ lr whatever g' is
+    assert after(Adam(lr=0.1, weight_decay=0.5)) == pytest.approx(1 - 0.1 / (1 + 1e-8), abs=1e-15)
+    # centered RMSProp: s = 0.01 g², ḡ = 0.01 g, s - ḡ² = 0.0025 - 0.000025 = 0.002475
+    expected = 1 - 0.01 * 0.5 / (math.sqrt(0.002475) + 1e-8)
+    assert after(RMSProp(lr=0.01, centered=True)) == pytest.approx(expected, abs=1e-15)
+    # Adagrad with lr_decay 1: the second step's rate is lr / 2; s1 = 0.25, s2 = 0.5
+    expected = 1 - 0.1 * 0.5 / (0.5 + 1e-10) - 0.05 * 0.5 / (math.sqrt(0.5) + 1e-10)
+    assert after(Adagrad(lr=0.1, lr_decay=1.0), 2) == pytest.approx(expected, abs=1e-15)
+
+
+def test_amsgrad_keeps_the_largest_second_moment() -> None:
+    opt = Adam(lr=0.01, amsgrad=True, beta2=0.5)
+    p = {"p": np.array([1.0])}
+    for g in (2.0, 0.0):  # v = 0.5 · 4 = 2, then 0.5 · 2 = 1; v_max stays 2
+        opt.step(p, {"p": np.array([g])})
+    state = opt.state_dict()["slots"]
+    assert state["v"]["p"][0] == 1.0 and state["v_max"]["p"][0] == 2.0
+
+
+def test_schedules_by_hand() -> None:
+    def rates(schedule: dict[str, Any], steps: int, lr: float = 1.0) -> list[float]:
+        opt = SGD(lr=lr, schedule=schedule)
+        p = {"p": np.array([0.0])}
+        out = []
+        for _ in range(steps):
+            opt.step(p, {"p": np.array([0.0])})
+            out.append(opt.lr)
+        return out
+
+    assert rates({"name": "constant"}, 3, lr=0.3) == [0.3, 0.3, 0.3]  # bit for bit lr
+    assert rates({"name": "constant", "warmup": 2, "warmup_start": 0.5}, 4) == [0.5, 0.75, 1, 1]
+    assert rates({"name": "step", "every": 2, "gamma": 0.5}, 5) == [1, 1, 0.5, 0.5, 0.25]
+    cosine = rates({"name": "cosine", "steps": 2, "min_lr": 0.2}, 4)
+    assert cosine == pytest.approx([1.0, 0.6, 0.2, 0.2], abs=1e-15)  # then stays at min_lr
+
+
+@pytest.mark.parametrize(
+    ("cls", "options", "message"),
+    [
+        (SGD, {"nesterov": True}, "nesterov needs momentum > 0 and dampening 0"),
+        (SGD, {"momentum": 0.9, "nesterov": True, "dampening": 0.1}, "nesterov needs"),
+        (Adam, {"weight_decay": -1}, "greater than or equal to 0"),
+        (Adam, {"schedule": {"name": "cosine"}}, "steps\n  Field required"),
+        (Adam, {"schedule": {"name": "linear"}}, "the schedule is one of constant, step, cosine"),
+        (Adam, {"schedule": {"name": "step", "every": 5, "gama": 0.5}}, "gama\n  Extra inputs"),
+        (RMSProp, {"center": True}, "center\n  Extra inputs"),
+    ],
+)
+def test_bad_options_are_refused(cls: type[Any], options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        cls(**options)
+
+
+def test_a_schedule_is_set_from_the_command_line_and_named_in_errors() -> None:
+    from seqnet.runner import load_spec
+
+    spec = load_spec("binadd", ["optimizer.schedule={name: cosine, steps: 3000, warmup: 100}"])
+    assert spec.options("optimizer")["schedule"] == {
+        "name": "cosine", "warmup": 100, "warmup_start": 1 / 3, "steps": 3000, "min_lr": 0.0,
+    }  # fmt: skip
+    spec = load_spec("binadd", ["optimizer.schedule.warmup=50"])
+    assert spec.options("optimizer")["schedule"]["warmup"] == 50
+    with pytest.raises(SpecError, match=r"^optimizer.schedule.step.every: Field required$"):
+        load_spec("binadd", ["optimizer.schedule={name: step}"])
+    with pytest.raises(SpecError, match=r"optimizer.schedule.cosine.bogus: unknown option"):
+        load_spec("binadd", ["optimizer.schedule={name: cosine, steps: 9, bogus: 1}"])
