@@ -3,7 +3,9 @@ split, bucketed by length for training, and read in a stream for evaluation."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,6 +21,23 @@ from seqnet_datafiles.records import Kinds, Record, Schema
 
 SHOWN = 10
 """Steps of a labelling or read-then-write example shown, so each stays one readable line."""
+
+
+KEEP_BYTES = 64 * 2**20
+"""Training files up to this size are decoded once and kept; larger ones are streamed."""
+
+
+def compact(record: Record, classes: bool) -> Record:
+    """The record with its numbers as arrays (8 bytes a number, not a Python float each);
+    symbols and classes stay as they are (they are looked up by value)."""
+
+    def packed(values: list[Any]) -> Any:
+        return values if isinstance(values[0], str) else np.asarray(values, dtype=np.float64)
+
+    targets = record.targets
+    if targets is not None and not classes:
+        targets = packed(targets)
+    return Record(packed(record.inputs), targets, record.outputs)
 
 
 def show(value: Any) -> str:
@@ -67,6 +86,8 @@ class LineTask:
         self.loss = "softmax_ce" if classes else "mse"
         self.target_metric = "accuracy" if classes else "skill"
         self._buckets: Buckets | None = None
+        self._ahead: tuple[Array, Future[Batch]] | None = None
+        self._kept: list[Record] | None = None
 
     def scan(self) -> Scan:
         """Index the files (once): each part's lines, checked against the schema if pinned."""
@@ -106,11 +127,34 @@ class LineTask:
         return self.encoder.batch(records, lines.path, lines.numbers[index].tolist())
 
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
-        """Training sequences of similar length (padding under a quarter of the batch)."""
+        """Training sequences of similar length (padding under a quarter of the batch).
+
+        A training file of up to KEEP_BYTES is decoded once and kept in memory. From a larger
+        one, lines are read as they are drawn: while the model trains on a batch, a thread
+        reads the lines that the next call will draw from the same generator (found on a copy
+        of it); the next call uses them only if it draws exactly those lines, so the data
+        never depend on the thread."""
         train = self.parts()[0]
         if self._buckets is None:
             self._buckets = Buckets(train.steps)
-        return self.encode(train, self._buckets.draw(rng, batch))
+            if train.path.stat().st_size <= KEEP_BYTES:
+                classes = self.schema.targets == "classes"
+                records = train.records(type(self).parse, self.kinds())
+                self._kept = [compact(r, classes) for r in records]
+            else:
+                self._reader = ThreadPoolExecutor(1, thread_name_prefix="seqnet-read")
+        index = self._buckets.draw(rng, batch)
+        if self._kept is not None:
+            records = [self._kept[i] for i in index]
+            return self.encoder.batch(records, train.path, train.numbers[index].tolist())
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and np.array_equal(ahead[0], index):
+            got = ahead[1].result()
+        else:
+            got = self.encode(train, index)
+        upcoming = self._buckets.draw(copy.deepcopy(rng), batch)
+        self._ahead = (upcoming, self._reader.submit(self.encode, train, upcoming))
+        return got
 
     def _some(self, part: int, rng: np.random.Generator, count: int) -> Batch:
         lines = self.parts()[part]
