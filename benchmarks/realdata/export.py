@@ -5,7 +5,8 @@ statsmodels are needed here only, never by seqnet): `python benchmarks/realdata/
   read as 8 steps of 8 pixels scaled to [0, 1], labelled 0-9; one fixed split (60/20/20 %,
   numpy seed 0) shared by every model compared.
 - sunspots.csv: statsmodels' yearly sunspot numbers, 1700-2008 (`year,sunspots`).
-- stdlib.tsv: lines of Python's standard-library source, labelled with their top-level package.
+- stdlib.tsv: lines of Python's standard-library source, labelled with their top-level package;
+  stdlib/{train,validation,test}.tsv: one fixed split of it (80/10/10 %).
 """
 
 from __future__ import annotations
@@ -65,6 +66,14 @@ def stdlib(out: Path) -> None:
         rows += [f"{package}\t{lines[i]}" for i in sorted(pick)]
     order = rng.permutation(len(rows))
     (out / "stdlib.tsv").write_text("".join(rows[i] + "\n" for i in order), encoding="utf-8")
+    # one fixed split (80/10/10 %), shared by seqnet and the baselines
+    n_val = n_test = round(0.1 * len(rows))
+    parts = {"test": order[:n_test], "validation": order[n_test : n_test + n_val],
+             "train": order[n_test + n_val :]}  # fmt: skip
+    (out / "stdlib").mkdir(exist_ok=True)
+    for name, index in parts.items():
+        text = "".join(rows[i] + "\n" for i in index)
+        (out / "stdlib" / f"{name}.tsv").write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
@@ -73,4 +82,4 @@ if __name__ == "__main__":
     digits(target)
     sunspots(target)
     stdlib(target)
-    print(f"wrote {target}/digits/*.jsonl, {target}/sunspots.csv, {target}/stdlib.tsv")
+    print(f"wrote {target}/digits/*.jsonl, {target}/sunspots.csv, {target}/stdlib[/*].tsv")
