@@ -104,7 +104,12 @@ def main() -> None:
     parser.add_argument("--gib", type=float, default=5.0)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--speed-mib", type=int, default=256, help="size of the speed test's file")
+    parser.add_argument(
+        "--speed-mib",
+        type=int,
+        default=256,
+        help="size of the speed test's file (0: no speed test)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     size = int(args.gib * 2**30)
@@ -126,10 +131,11 @@ def main() -> None:
                                   "--json"])  # fmt: skip
         report["eval"] = measured(["seqnet", "eval", str(run), "--json"])
         data.unlink()
-        small = work / "speed.jsonl"
-        make_file(small, args.speed_mib * 2**20)  # streamed: larger than KEEP_BYTES
-        report["speed_file_bytes"] = small.stat().st_size
-        report["steps_per_second"] = speed(small, args.steps)
+        if args.speed_mib > 0:  # 0: memory only
+            small = work / "speed.jsonl"
+            make_file(small, args.speed_mib * 2**20)  # streamed: larger than KEEP_BYTES
+            report["speed_file_bytes"] = small.stat().st_size
+            report["steps_per_second"] = speed(small, args.steps)
         report["ru_maxrss_this_process_mib"] = round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         )
