@@ -326,6 +326,7 @@ def main() -> None:
 
 
 # The other commands register themselves on `app` when imported; they need `app` above.
+import seqnet.cli_bench  # noqa: E402  (bench)
 import seqnet.cli_runs  # noqa: E402  (resume, eval, predict, plot)
 import seqnet.cli_sample  # noqa: E402  (sample)
 import seqnet.cli_sweep  # noqa: E402, F401  (sweep)

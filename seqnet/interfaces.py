@@ -101,6 +101,19 @@ class Cell(Protocol):
     ) -> tuple[Array, Carry, Params]: ...
 
 
+@runtime_checkable
+class SizedCarry(Protocol):
+    """Optional cell method: a fresh carry for a sequence of `steps` steps.
+
+    A cell whose carry holds a memory that should grow with the input (a stack, a tape) defines
+    `initial_carry_for(batch, dtype, steps)`; the model calls it instead of `initial_carry`
+    whenever it starts a sequence from zero, so a run evaluated on longer inputs gets a larger
+    memory with the same parameters. `initial_carry` still gives the carry of a default size.
+    """
+
+    def initial_carry_for(self, batch: int, dtype: np.dtype[Any], steps: int) -> Carry: ...
+
+
 class Task(Protocol):
     """A sequence task: a data stream, a loss, metrics, and examples a person can read.
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from seqnet import recurrent
 from seqnet.head import Head
-from seqnet.interfaces import Array, Batch, Carry, Cell, Params
+from seqnet.interfaces import Array, Batch, Carry, Cell, Params, SizedCarry
 
 
 @dataclass
@@ -51,6 +51,7 @@ class Model:
         self.dtype = np.dtype(dtype)
         self.head = Head(output_size)
         self.prefixes = [f"cells.{i}." for i in range(layers)]
+        self.sized = isinstance(cell, SizedCarry)
 
     def init(self, rng: np.random.Generator) -> Params:
         """Fresh parameters, drawn in float64 and then cast, so both precisions start alike."""
@@ -64,7 +65,11 @@ class Model:
             params["head." + name] = value
         return flat_params(params, self.dtype)
 
-    def initial_carries(self, batch: int) -> list[Carry]:
+    def initial_carries(self, batch: int, steps: int | None = None) -> list[Carry]:
+        """Zero carries; for a cell with `initial_carry_for` (SizedCarry), sized for `steps`."""
+        if steps is not None and self.sized:
+            cell: Any = self.cell
+            return [cell.initial_carry_for(batch, self.dtype, steps) for _ in range(self.layers)]
         return [self.cell.initial_carry(batch, self.dtype) for _ in range(self.layers)]
 
     def forward(
@@ -80,7 +85,7 @@ class Model:
         """
         h = x.astype(self.dtype, copy=False)
         if carries is None:
-            carries = self.initial_carries(x.shape[1])
+            carries = self.initial_carries(x.shape[1], x.shape[0])
         finals, caches, masks = [], [], []
         subs = self.subs(params)
         for i, prefix in enumerate(self.prefixes):
