@@ -3,9 +3,7 @@ split, bucketed by length for training, and read in a stream for evaluation."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -86,7 +84,6 @@ class LineTask:
         self.loss = "softmax_ce" if classes else "mse"
         self.target_metric = "accuracy" if classes else "skill"
         self._buckets: Buckets | None = None
-        self._ahead: tuple[Array, Future[Batch]] | None = None
         self._kept: list[Record] | None = None
 
     def scan(self) -> Scan:
@@ -129,11 +126,8 @@ class LineTask:
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
         """Training sequences of similar length (padding under a quarter of the batch).
 
-        A training file of up to KEEP_BYTES is decoded once and kept in memory. From a larger
-        one, lines are read as they are drawn: while the model trains on a batch, a thread
-        reads the lines that the next call will draw from the same generator (found on a copy
-        of it); the next call uses them only if it draws exactly those lines, so the data
-        never depend on the thread."""
+        A training file of up to KEEP_BYTES is decoded once and kept in memory; from a larger
+        one, the lines a batch draws are read from the file."""
         train = self.parts()[0]
         if self._buckets is None:
             self._buckets = Buckets(train.steps)
@@ -141,20 +135,11 @@ class LineTask:
                 classes = self.schema.targets == "classes"
                 records = train.records(type(self).parse, self.kinds())
                 self._kept = [compact(r, classes) for r in records]
-            else:
-                self._reader = ThreadPoolExecutor(1, thread_name_prefix="seqnet-read")
         index = self._buckets.draw(rng, batch)
-        if self._kept is not None:
-            records = [self._kept[i] for i in index]
-            return self.encoder.batch(records, train.path, train.numbers[index].tolist())
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and np.array_equal(ahead[0], index):
-            got = ahead[1].result()
-        else:
-            got = self.encode(train, index)
-        upcoming = self._buckets.draw(copy.deepcopy(rng), batch)
-        self._ahead = (upcoming, self._reader.submit(self.encode, train, upcoming))
-        return got
+        if self._kept is None:
+            return self.encode(train, index)
+        kept = [self._kept[i] for i in index]
+        return self.encoder.batch(kept, train.path, train.numbers[index].tolist())
 
     def _some(self, part: int, rng: np.random.Generator, count: int) -> Batch:
         lines = self.parts()[part]
