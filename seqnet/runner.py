@@ -5,12 +5,14 @@ This is the one library call behind `seqnet run`; everything the CLI does can be
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seqnet import specs
+from seqnet import memory, specs
+from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Optimizer, Task
 from seqnet.model import Model
 from seqnet.plugins import default_registry
@@ -37,9 +39,9 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     if isinstance(seed_option, str) and options.get(seed_option) is None:
         options[seed_option] = spec.train.seed
     task = task_cls(**options)
-    cell = registry.get("cell", spec.model.cell).cls(
-        hidden=spec.model.hidden, **spec.options("model")
-    )
+    cell_cls = registry.get("cell", spec.model.cell).cls
+    memory.check(spec, task, cell_cls)  # before anything the size of the run is allocated
+    cell = cell_cls(hidden=spec.model.hidden, **spec.options("model"))
     model = Model(
         cell,
         task.input_size,
@@ -95,13 +97,23 @@ def summary(spec: RunSpec, result: Result) -> dict[str, Any]:
     }
 
 
+def names_a_file(source: str) -> bool:
+    """A SPEC argument is a file when it has a spec suffix or a folder separator; otherwise it is
+    a task name, whatever the current folder holds (a file named `parity` does not shadow it)."""
+    return Path(source).suffix.lower() in SPEC_SUFFIXES or "/" in source or os.sep in source
+
+
 def load_spec(
     source: str, overrides: Iterable[str] = (), registry: Registry | None = None
 ) -> RunSpec:
     """The resolved spec for `source` (a task name or a spec file) after `--set` overrides."""
     registry = registry or default_registry()
-    if Path(source).suffix.lower() in SPEC_SUFFIXES or Path(source).exists():
+    if names_a_file(source):
         raw = specs.load_file(Path(source))
+    elif source not in registry.names("task") and Path(source).is_file():
+        raise SpecError(
+            f"'{source}' is not a task name; a spec file needs a .yaml, .json or .toml suffix"
+        )
     else:
         raw = specs.default_raw(source, registry)
     parsed = [specs.parse_override(text) for text in overrides]
