@@ -11,7 +11,7 @@ import numpy as np
 
 from seqnet.errors import SpecError
 from seqnet.interfaces import Array, Carry, Params, Task
-from seqnet.model import Model
+from seqnet.model import Sequential
 from seqnet.training import cast_batch
 
 ELEMENTS = 2_000_000
@@ -27,7 +27,7 @@ def length_option(task_cls: type[Any]) -> str:
     return name
 
 
-def forward_chunked(model: Model, params: Params, x: Array) -> Array:
+def forward_chunked(model: Sequential, params: Params, x: Array) -> Array:
     """Logits (T, B, V) for x (T, B, D), TIME_CHUNK steps at a time (the same numbers)."""
     carries: list[Carry] | None = None
     pieces = []
@@ -38,7 +38,7 @@ def forward_chunked(model: Model, params: Params, x: Array) -> Array:
 
 
 def evaluate_length(
-    model: Model, params: Params, task: Task, samples: int, rng: np.random.Generator
+    model: Sequential, params: Params, task: Task, samples: int, rng: np.random.Generator
 ) -> dict[str, float]:
     """The task's metrics over `samples` fresh sequences, averaged over groups by group size
     (exact for metrics that are means over sequences of equal scored length)."""
@@ -56,7 +56,7 @@ def evaluate_length(
 
 
 def evaluate_lengths(
-    model: Model,
+    model: Sequential,
     params: Params,
     task_cls: type[Any],
     options: dict[str, Any],

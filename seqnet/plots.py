@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from seqnet import recurrent
 from seqnet.atomic import atomic_file
 from seqnet.errors import SeqnetError
 from seqnet.lengths import length_option
+from seqnet.recurrent import CellLayer
 from seqnet.rundir import RunDir
 from seqnet.runner import build
 
@@ -88,10 +88,15 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
         return None
     task = task_cls(**{**spec.options("task"), key: length})
     batch = task.sample(np.random.default_rng([seed, length]), 1)
-    x = batch.x.astype(parts.model.dtype)
-    params = parts.model.sub(ckpt.params, "cells.0.")
-    carry = parts.model.cell.initial_carry(1, parts.model.dtype)
-    h, _, _ = recurrent.sequence_forward(parts.model.cell, params, x, carry)  # (T, 1, H)
+    model = parts.model
+    recurrent_layers = [i for i, layer in enumerate(model.layers) if isinstance(layer, CellLayer)]
+    if not recurrent_layers:
+        return None
+    h = model.inputs(batch.x)
+    for i in range(recurrent_layers[0] + 1):  # up to the first recurrent layer
+        layer, prefix = model.layers[i], model.prefixes[i]
+        carry = layer.initial_carry(1, model.dtype)
+        h, _, _ = layer.forward(model.sub(ckpt.params, prefix), h, carry, None)  # (T, 1, H)
     hidden = h[:, 0, :].T  # (H, T)
     rows_fn = getattr(parts.task, "step_rows", None)
     rows = rows_fn(batch) if rows_fn is not None else {"target": batch.y[..., 0]}

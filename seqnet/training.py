@@ -20,7 +20,7 @@ from seqnet.allocator import keep_freed_memory
 from seqnet.errors import NonFiniteError, SeqnetError
 from seqnet.interfaces import Array, Batch, Optimizer, Params, Task
 from seqnet.losses import get_loss
-from seqnet.model import Model
+from seqnet.model import Sequential
 from seqnet.parallel import BatchParallel
 from seqnet.specs import TrainSpec
 
@@ -123,9 +123,10 @@ class Result:
 
 
 def cast_batch(batch: Batch, dtype: np.dtype[Any]) -> Batch:
-    """The batch in the model's precision (integer class targets stay integers)."""
+    """The batch in the model's precision (token ids and integer class targets stay integers)."""
+    x = batch.x.astype(dtype, copy=False) if batch.x.dtype.kind == "f" else batch.x
     y = batch.y.astype(dtype, copy=False) if batch.y.dtype.kind == "f" else batch.y
-    return Batch(batch.x.astype(dtype, copy=False), y, batch.mask.astype(dtype, copy=False))
+    return Batch(x, y, batch.mask.astype(dtype, copy=False))
 
 
 def evaluate(
@@ -176,7 +177,7 @@ def first_non_finite(grads: Params) -> str:
 
 
 def train(
-    model: Model,
+    model: Sequential,
     task: Task,
     optimizer: Optimizer,
     spec: TrainSpec | None = None,
@@ -214,7 +215,6 @@ def train(
         state = resume or LoopState(0, {})
         if resume is not None:
             streams.restore(resume.streams)
-        dropout_rng = streams.dropout if model.dropout > 0.0 else None
         history: list[Record] = []
         start = time.perf_counter() - state.seconds
 
@@ -230,7 +230,7 @@ def train(
         saved_at = step
         for step in range(state.step + 1, spec.steps + 1):
             batch = cast_batch(task.sample(streams.data, spec.batch), model.dtype)
-            logits, _, cache = net.forward(params, batch.x, rng=dropout_rng)
+            logits, _, cache = net.forward(params, batch.x, rng=streams.dropout)
             loss, dlogits = loss_fn(logits, batch.y, batch.mask)
             if not math.isfinite(loss):
                 raise NonFiniteError(step, "loss")
