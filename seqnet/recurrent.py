@@ -107,6 +107,7 @@ class CellLayer:
     def __init__(self, cell: Cell, reverse: bool = False) -> None:
         self.cell = cell
         self.reverse = reverse
+        self.causal = not reverse  # y_t depends on x_0..x_t only when read forward
 
     @property
     def name(self) -> str:

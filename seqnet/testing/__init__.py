@@ -1,7 +1,7 @@
 """The conformance kit, shared by seqnet's tests and plugin authors' tests.
 
 `gradients`: the float64 gradient checker; `cells`: the cell conformance kit. `tasks`: the task
-conformance kit. Import from here.
+conformance kit. `layers`: the layer conformance kit. Import from here.
 """
 
 from seqnet.testing.cells import (
@@ -22,21 +22,41 @@ from seqnet.testing.gradients import (
     numeric_gradient,
     relative_error,
 )
+from seqnet.testing.layers import (
+    LAYER_SHAPES,
+    check_from_spec,
+    check_halves,
+    check_layer,
+    check_layer_deterministic,
+    check_layer_float32,
+    check_layer_gradients,
+    check_layer_input_grad_skip,
+    layer_problem,
+)
 from seqnet.testing.tasks import CONFIDENT, check_task, perfect_outputs, wrong_outputs
 
 __all__ = [
     "CONFIDENT",
+    "LAYER_SHAPES",
     "SHAPES",
     "TOLERANCE",
     "check_cell",
     "check_cell_gradients",
     "check_deterministic",
     "check_float32",
+    "check_from_spec",
     "check_gradients",
+    "check_halves",
     "check_input_grad_skip",
+    "check_layer",
+    "check_layer_deterministic",
+    "check_layer_float32",
+    "check_layer_gradients",
+    "check_layer_input_grad_skip",
     "check_sequence_matches_steps",
     "check_stacked_gradients",
     "check_task",
+    "layer_problem",
     "numeric_gradient",
     "option_variants",
     "perfect_outputs",
