@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 import zipfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -232,6 +233,25 @@ def check_shapes(ckpt: Checkpoint, expected: Params, where: Path) -> None:
         f"does not fit its spec: {name} is {got[name][0]} {got[name][1]},"
         f" the spec builds {want[name][0]} {want[name][1]}",
     )
+
+
+OLD_LAYER = re.compile(r"^cells\.(\d+)\.")
+
+
+def renamed_old_layers(tree: Any, stride: int) -> Any:
+    """`tree` (params, or an optimizer's state) with the keys of checkpoints from before models
+    were lists of layers, `cells.K.W_h`, renamed to the layer they are now, `layers.{K*stride}.W_h`
+    (stride 2 when dropout layers sit between the recurrent ones)."""
+    if isinstance(tree, dict):
+        return {
+            OLD_LAYER.sub(lambda m: f"layers.{int(m[1]) * stride}.", str(k)): renamed_old_layers(
+                v, stride
+            )
+            for k, v in tree.items()
+        }
+    if isinstance(tree, list):
+        return [renamed_old_layers(v, stride) for v in tree]
+    return tree
 
 
 def check_plugins(ckpt: Checkpoint, installed: dict[str, set[str]], where: Path) -> None:

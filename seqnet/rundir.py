@@ -182,6 +182,10 @@ class RunDir:
                 f"checkpoint '{self.checkpoint_path}' is at step {ckpt.step}, past its"
                 f" budget of {spec.train.steps} steps"
             )
+        if any(name.startswith("cells.") for name in ckpt.params):  # written before layer lists
+            stride = 2 if spec.model.dropout > 0.0 else 1
+            ckpt.params = checkpoint.renamed_old_layers(ckpt.params, stride)
+            ckpt.optimizer = checkpoint.renamed_old_layers(ckpt.optimizer, stride)
         expected = build(spec, registry).model.init(np.random.default_rng(0))
         checkpoint.check_shapes(ckpt, expected, self.checkpoint_path)
         return ckpt, spec

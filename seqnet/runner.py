@@ -12,7 +12,7 @@ from typing import Any
 
 from seqnet import specs
 from seqnet.interfaces import Optimizer, Task
-from seqnet.model import Model
+from seqnet.model import Sequential, stacked
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.specs import RunSpec
@@ -24,7 +24,7 @@ SPEC_SUFFIXES = {".yaml", ".yml", ".json", ".toml"}
 @dataclass
 class Parts:
     task: Task
-    model: Model
+    model: Sequential
     optimizer: Optimizer
 
 
@@ -35,14 +35,8 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     cell = registry.get("cell", spec.model.cell).cls(
         hidden=spec.model.hidden, **spec.options("model")
     )
-    model = Model(
-        cell,
-        task.input_size,
-        task.output_size,
-        layers=spec.model.layers,
-        dropout=spec.model.dropout,
-        dtype=spec.model.dtype,
-    )
+    layers = stacked(cell, spec.model.layers, spec.model.dropout)
+    model = Sequential(layers, task.input_size, task.output_size, dtype=spec.model.dtype)
     optimizer = registry.get("optimizer", spec.optimizer.name).cls(**spec.options("optimizer"))
     return Parts(task, model, optimizer)
 

@@ -54,11 +54,11 @@ def test_parameter_names_are_flat_and_dotted() -> None:
     model = Model(ElmanCell(hidden=5), input_size=2, output_size=1, layers=2)
     params = model.init(np.random.default_rng(0))
     assert sorted(params) == [
-        "cells.0.W_h", "cells.0.W_x", "cells.0.b",
-        "cells.1.W_h", "cells.1.W_x", "cells.1.b",
         "head.W", "head.b",
+        "layers.0.W_h", "layers.0.W_x", "layers.0.b",
+        "layers.1.W_h", "layers.1.W_x", "layers.1.b",
     ]  # fmt: skip
-    assert params["cells.1.W_x"].shape == (5, 5)  # layer 2 reads layer 1's hidden state
+    assert params["layers.1.W_x"].shape == (5, 5)  # layer 2 reads layer 1's hidden state
     assert params["head.W"].shape == (5, 1)
 
 
