@@ -256,10 +256,11 @@ def renamed_old_layers(tree: Any, stride: int) -> Any:
 
 def check_plugins(ckpt: Checkpoint, installed: dict[str, set[str]], where: Path) -> None:
     """Refuse a checkpoint whose plugins are not installed, naming each and who provided it."""
-    for kind, used in ckpt.versions.get("plugins", {}).items():
+    for what, used in ckpt.versions.get("plugins", {}).items():
         if not isinstance(used, dict) or not isinstance(used.get("name"), str):
-            raise _refuse(where, f"has a damaged manifest: versions.plugins.{kind}")
-        if used["name"] not in installed.get(kind, set()):
+            raise _refuse(where, f"has a damaged manifest: versions.plugins.{what}")
+        kind = used.get("kind", what)  # `layers.0` names its kind; older files used the kind
+        if used["name"] not in installed.get(str(kind), set()):
             provider = f"{used.get('distribution', '?')} {used.get('version', '')}".strip()
             raise _refuse(
                 where,

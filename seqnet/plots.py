@@ -133,8 +133,8 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     )
     if hidden.shape[0] <= 32:  # the unit numbers, so a unit can be named (layers.0.W_h row)
         bottom.set_yticks(range(hidden.shape[0]), [str(u) for u in order], fontsize=7)
-    bottom.set_ylabel(f"{spec.model.cell} hidden unit\n(sorted by correlation with {names[2]})"
-                      if len(names) > 2 else f"{spec.model.cell} hidden unit")  # fmt: skip
+    bottom.set_ylabel(f"{spec.model.label()} hidden unit\n(sorted by correlation with {names[2]})"
+                      if len(names) > 2 else f"{spec.model.label()} hidden unit")  # fmt: skip
     bottom.set_xlabel("step")
     fig.colorbar(image, ax=[top, bottom], shrink=0.6, label="activation")
     save_png(fig, path, bbox_inches="tight")
@@ -151,7 +151,7 @@ def plot_run(folder: RunDir, out: Path, length: int = 48, seed: int = 0) -> list
     except OSError as error:
         raise SeqnetError(f"cannot create plot folder '{out}': {error.strerror}") from None
     ckpt_spec = folder.load()[1]
-    title = f"{ckpt_spec.task.name} with {ckpt_spec.model.cell}, seed {ckpt_spec.train.seed}"
+    title = f"{ckpt_spec.task.name} with {ckpt_spec.model.label()}, seed {ckpt_spec.train.seed}"
     written = [learning_curves(folder.records(), out / "learning_curves.png", title)]
     hidden = hidden_activations(folder, out / "hidden.png", length, seed)
     if hidden is not None:

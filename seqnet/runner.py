@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from seqnet import specs
-from seqnet.interfaces import Optimizer, Task
+from seqnet.interfaces import Layer, Optimizer, Task
+from seqnet.layers import build_layer
 from seqnet.model import Sequential, stacked
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
@@ -32,13 +33,20 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     """Instantiate what a resolved spec names, each plugin class from its own options."""
     registry = registry or default_registry()
     task = registry.get("task", spec.task.name).cls(**spec.options("task"))
+    model = Sequential(model_layers(spec, registry), task.input_size, task.output_size,
+                       dtype=spec.model.dtype)  # fmt: skip
+    optimizer = registry.get("optimizer", spec.optimizer.name).cls(**spec.options("optimizer"))
+    return Parts(task, model, optimizer)
+
+
+def model_layers(spec: RunSpec, registry: Registry) -> list[Layer]:
+    """The layers a resolved spec's model section describes: its list, or the shorthand's stack."""
+    if isinstance(spec.model.layers, list):
+        return [build_layer(section, registry) for section in spec.model.layers]
     cell = registry.get("cell", spec.model.cell).cls(
         hidden=spec.model.hidden, **spec.options("model")
     )
-    layers = stacked(cell, spec.model.layers, spec.model.dropout)
-    model = Sequential(layers, task.input_size, task.output_size, dtype=spec.model.dtype)
-    optimizer = registry.get("optimizer", spec.optimizer.name).cls(**spec.options("optimizer"))
-    return Parts(task, model, optimizer)
+    return stacked(cell, spec.model.layers, spec.model.dropout)
 
 
 def run(
@@ -63,7 +71,7 @@ def summary(spec: RunSpec, result: Result) -> dict[str, Any]:
     """The object `seqnet run --json` prints: what ran, how long, and held-out metrics."""
     return {
         "task": spec.task.name,
-        "cell": spec.model.cell,
+        "cell": spec.model.label(),
         "seed": spec.train.seed,
         "steps": result.steps,
         "seconds": round(result.seconds, 4),

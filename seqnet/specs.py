@@ -16,9 +16,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SerializeAsAny,
+    Tag,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 from seqnet.errors import SpecError
+from seqnet.layers import layer_spec, resolving_with
+from seqnet.layers import variants as layer_variants
 from seqnet.registry import Registry
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -34,15 +46,49 @@ class TaskSection(BaseModel):
     name: str = Field(description="registered task name, e.g. binadd")
 
 
+def as_layer_section(value: Any) -> Any:
+    """A `model.layers` entry, validated by its plugin's Spec (once: a validated one passes)."""
+    if isinstance(value, BaseModel):
+        return value
+    try:
+        return layer_spec(value)
+    except SpecError as error:
+        raise PydanticCustomError("layer_section", "{detail}", {"detail": str(error)}) from None
+
+
+LayerSection = Annotated[SerializeAsAny[BaseModel], BeforeValidator(as_layer_section)]
+SHORTHAND = ("cell", "hidden", "dropout")
+"""The model fields that describe a stack of one cell; a list of layers has none of them."""
+
+
 class ModelSection(BaseModel):
-    """`model`: which cell, its size, how many layers; the rest are the cell plugin's options."""
+    """`model`: a list of layers, or the shorthand for a stack of one cell (which cell, its size,
+    how many layers; the rest are the cell plugin's options). Then the head the task implies."""
 
     model_config = ConfigDict(extra="allow")
     cell: str = Field("elman", description="registered cell name, e.g. elman")
     hidden: PositiveInt = Field(16, description="hidden units per layer")
-    layers: PositiveInt = Field(1, description="stacked recurrent layers")
+    layers: Annotated[
+        Annotated[PositiveInt, Tag("<count>")]
+        | Annotated[list[LayerSection], Field(min_length=1), Tag("<list>")],
+        Discriminator(lambda v: "<list>" if isinstance(v, list) else "<count>"),
+    ] = Field(
+        1,
+        description="stacked recurrent layers of `cell`, or the model's list of layers, e.g."
+        " [{type: embedding, dim: 16}, {type: lstm, hidden: 64}]",
+    )
     dropout: Probability = Field(0.0, description="dropout between stacked layers (training only)")
     dtype: Literal["float64", "float32"] = Field("float64", description="floating-point precision")
+
+    @property
+    def is_list(self) -> bool:
+        return isinstance(self.layers, list)
+
+    def label(self) -> str:
+        """The cell's name, or the layer types joined by `+` (`embedding+lstm+dense`)."""
+        if isinstance(self.layers, list):
+            return "+".join(str(getattr(layer, "type", "?")) for layer in self.layers)
+        return self.cell
 
 
 class OptimizerSection(BaseModel):
@@ -118,7 +164,9 @@ def format_validation_error(error: ValidationError, prefix: tuple[str | int, ...
     """One line naming every bad field: `model.hidden: Input should be greater than 0 (got 0)`."""
     parts = []
     for item in error.errors():
-        where = ".".join(str(p) for p in (*prefix, *item["loc"])) or "spec"
+        # a `<tag>` in a location names the branch of a union taken, not a place in the spec
+        loc = [p for p in (*prefix, *item["loc"]) if not str(p).startswith("<")]
+        where = ".".join(str(p) for p in loc) or "spec"
         got = "" if item["type"] == "missing" else f" (got {item['input']!r})"
         if item["type"] == "extra_forbidden":
             parts.append(f"{where}: unknown option")
@@ -139,10 +187,19 @@ def resolve(raw: Mapping[str, Any], registry: Registry) -> RunSpec:
 
     The result has every default filled in, so dumping it gives a complete, runnable spec.
     """
-    spec: RunSpec = validate(RunSpec, raw)
+    with resolving_with(registry):
+        spec: RunSpec = validate(RunSpec, with_layer_sections(raw, registry))
     update: dict[str, BaseModel] = {}
     for section, (kind, key) in PLUGIN_SECTIONS.items():
         part = getattr(spec, section)
+        if section == "model" and part.is_list:
+            given = sorted({*SHORTHAND, *(part.model_extra or {})} & part.model_fields_set)
+            if given:
+                raise SpecError(
+                    f"model.{given[0]}: not used with a list of layers; give each layer its own"
+                    " options in model.layers"
+                )
+            continue
         cls = registry.get(kind, getattr(part, key)).cls
         own = spec.options(section)
         if section == "model":
@@ -155,6 +212,21 @@ def resolve(raw: Mapping[str, Any], registry: Registry) -> RunSpec:
         if not isinstance(getattr(task_cls, "length_option", None), str):
             raise SpecError(f"train.validate_lengths: task '{spec.task.name}' has no length option")
     return spec.model_copy(update=update)
+
+
+def with_layer_sections(raw: Mapping[str, Any], registry: Registry) -> Mapping[str, Any]:
+    """`raw` with each `model.layers` entry validated by its plugin's Spec, so that an error
+    names its place (`model.layers.2.units: unknown option`)."""
+    model = raw.get("model")
+    if not isinstance(model, Mapping) or not isinstance(model.get("layers"), list):
+        return raw
+    sections = [
+        entry
+        if isinstance(entry, BaseModel)
+        else layer_spec(entry, registry, ("model", "layers", str(i)))
+        for i, entry in enumerate(model["layers"])
+    ]
+    return {**raw, "model": {**model, "layers": sections}}
 
 
 def default_raw(task: str, registry: Registry) -> dict[str, Any]:
@@ -196,6 +268,11 @@ def load_file(path: Path) -> dict[str, Any]:
 
 def dump(spec: RunSpec, fmt: Literal["yaml", "json"] = "yaml") -> str:
     data = spec.model_dump(mode="json")
+    if spec.model.is_list:  # the shorthand's fields say nothing about a list of layers
+        data["model"] = {
+            "layers": [{"type": s.pop("type"), **s} for s in data["model"]["layers"]],
+            "dtype": data["model"]["dtype"],
+        }
     if fmt == "json":
         return json.dumps(data, indent=2)
     return yaml.safe_dump(data, sort_keys=False)
@@ -264,6 +341,35 @@ def apply_overrides(
     return data
 
 
+def layer_list_variant(
+    registry: Registry, engine: dict[str, Any], defs: dict[str, Any]
+) -> dict[str, Any]:
+    """The model section as a list of layers: each entry one of every layer type's options
+    (every registered layer, and every cell with `reverse`)."""
+    types = []
+    for made in layer_variants(registry):
+        own = made.model_json_schema()
+        defs.update(own.pop("$defs", {}))
+        own["title"] = f"layer ({own['properties']['type'].get('const')})"
+        own["additionalProperties"] = False
+        types.append(own)
+    return {
+        "title": "model (list of layers)",
+        "type": "object",
+        "properties": {
+            "layers": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"oneOf": types},
+                "description": "the model's layers, in order; the head the task implies follows",
+            },
+            "dtype": engine["properties"]["dtype"],
+        },
+        "required": ["layers"],
+        "additionalProperties": False,
+    }
+
+
 def json_schema(registry: Registry) -> dict[str, Any]:
     """The JSON schema of a run spec, with each plugin's options as a variant of its section."""
     schema = RunSpec.model_json_schema()
@@ -283,7 +389,14 @@ def json_schema(registry: Registry) -> dict[str, Any]:
                 {key, *engine.get("required", []), *own.get("required", [])}
             )
             variant["additionalProperties"] = False
+            if section == "model":  # the shorthand: `layers` counts layers of this cell
+                variant["properties"]["layers"] = {
+                    "type": "integer", "exclusiveMinimum": 0, "default": 1,
+                    "description": "stacked recurrent layers of this cell",
+                }  # fmt: skip
             variants.append(variant)
+        if section == "model":
+            variants.append(layer_list_variant(registry, engine, defs))
         defs[sections[section].__name__] = {
             "oneOf": variants,
             "description": engine.get("description", ""),
