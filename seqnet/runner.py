@@ -86,7 +86,7 @@ def load_spec(
     """The resolved spec for `source` (a task name or a spec file) after `--set` overrides."""
     registry = registry or default_registry()
     if Path(source).suffix.lower() in SPEC_SUFFIXES or Path(source).exists():
-        raw = specs.load_file(Path(source))
+        raw = specs.with_task_defaults(specs.load_file(Path(source)), registry)
     else:
         raw = specs.default_raw(source, registry)
     parsed = [specs.parse_override(text) for text in overrides]

@@ -29,7 +29,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from seqnet.errors import SpecError
-from seqnet.layers import layer_spec, resolving_with
+from seqnet.layers import layer_entry, layer_spec, resolving_with
+from seqnet.layers import variant as layer_variant
 from seqnet.layers import variants as layer_variants
 from seqnet.registry import Registry
 
@@ -310,35 +311,121 @@ def as_number(text: str) -> Any:
 def apply_overrides(
     raw: Mapping[str, Any], overrides: Iterable[tuple[str, Any]], registry: Registry
 ) -> dict[str, Any]:
-    """Set each dotted path; a path the (resolved) spec does not have is an error.
+    """Set each dotted path; a path no section declares is an error, found before the spec is
+    validated (once, afterwards, by `resolve`).
 
     Choosing another plugin (`model.cell=lstm`) drops the old plugin's options and takes the
     new one's defaults, so `--cell lstm` works whatever cell the spec named before.
     """
     data = copy.deepcopy(dict(raw))
     for path, value in overrides:
-        known = resolve(data, registry).model_dump()
         keys = path.split(".")
         if len(keys) < 2:
             raise SpecError(f"override '{path}' must name an option, like {path}.option=value")
-        node: Any = known
-        for key in keys:
-            if not isinstance(node, dict) or key not in node:
-                raise SpecError(f"unknown setting '{path}'")
-            node = node[key]
         section = data.setdefault(keys[0], {})
         if not isinstance(section, dict):
             raise SpecError(f"'{keys[0]}' must be a mapping")
+        if not declares(data, keys, registry):
+            raise SpecError(f"unknown setting '{path}'")
         chooses_plugin = PLUGIN_SECTIONS.get(keys[0], ("", ""))[1] == keys[-1]
-        if len(keys) == 2 and chooses_plugin and value != node:
+        if len(keys) == 2 and chooses_plugin and value != chosen(section, keys[0]):
             for field in list(section):
                 if field not in ENGINE_FIELDS[keys[0]] and field != "hidden":
                     del section[field]
-        target = section
+        target: Any = section
         for key in keys[1:-1]:
-            target = target.setdefault(key, {})
-        target[keys[-1]] = value
+            target = target[int(key)] if isinstance(target, list) else target.setdefault(key, {})
+        if isinstance(target, list):
+            target[int(keys[-1])] = value
+        else:
+            target[keys[-1]] = value
     return data
+
+
+ENGINE_SECTIONS: dict[str, type[BaseModel]] = {
+    "task": TaskSection,
+    "model": ModelSection,
+    "optimizer": OptimizerSection,
+    "train": TrainSpec,
+}
+
+
+def chosen(section: Mapping[str, Any], name: str) -> Any:
+    """The plugin a section names (`model.cell`), or the engine's default for it."""
+    key = PLUGIN_SECTIONS[name][1]
+    return section.get(key, ENGINE_SECTIONS[name].model_fields[key].default)
+
+
+def declares(data: Mapping[str, Any], keys: list[str], registry: Registry) -> bool:
+    """Whether `keys` (`["model", "hidden"]`) is a field the spec's sections declare: the
+    engine's, or those of the plugin the section names (the cell, for the model shorthand).
+    Inside a list of layers, `model.layers.N.option` is checked against that layer's type."""
+    engine = ENGINE_SECTIONS.get(keys[0])
+    if engine is None:
+        return False
+    fields = dict(engine.model_fields)
+    section = data.get(keys[0]) or {}
+    if keys[0] in PLUGIN_SECTIONS:
+        kind, key = PLUGIN_SECTIONS[keys[0]]
+        name = section.get(key, engine.model_fields[key].default)
+        if keys[0] == "model" and isinstance(section.get("layers"), list):
+            return declares_layer(section["layers"], keys[2:], registry)
+        if isinstance(name, str) and name in registry.entries[kind]:  # type: ignore[index]
+            fields |= registry.get(kind, name).cls.Spec.model_fields
+    if keys[1] not in fields:
+        return False
+    return nested_declares(fields[keys[1]].annotation, keys[2:])
+
+
+def declares_layer(sections: list[Any], keys: list[str], registry: Registry) -> bool:
+    """`model.layers.N.option`: N an index of the list, option a field of that layer's type."""
+    if not keys:
+        return True  # the whole list
+    if not keys[0].isdigit() or int(keys[0]) >= len(sections):
+        return False
+    entry = sections[int(keys[0])]
+    if len(keys) == 1:
+        return True
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("type"), str):
+        return False
+    found = layer_entry(entry["type"], registry)
+    fields = layer_variant(found.cls, found.kind).model_fields
+    return keys[1] in fields and nested_declares(fields[keys[1]].annotation, keys[2:])
+
+
+def nested_declares(annotation: Any, keys: list[str]) -> bool:
+    """Whether the rest of a path fits a field's type: anything under a mapping or a union
+    (validation says more), fields of a nested model, nothing under a plain value."""
+    if not keys:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        fields = annotation.model_fields
+        return keys[0] in fields and nested_declares(fields[keys[0]].annotation, keys[1:])
+    return not isinstance(annotation, type)  # dict[...], unions: left to the one validation
+
+
+def with_task_defaults(raw: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
+    """A spec file under its task's defaults, as `seqnet run TASK` starts from them: each
+    section of the file over the task's. A section that names another plugin (another cell or
+    optimizer) or a list of layers drops the default plugin's options."""
+    task = raw.get("task")
+    name = task.get("name") if isinstance(task, Mapping) else None
+    if not isinstance(name, str) or name not in registry.entries["task"]:
+        return dict(raw)  # validation names what is wrong
+    out = default_raw(name, registry)
+    for section, given in raw.items():
+        base = out.get(section)
+        if not isinstance(given, Mapping) or not isinstance(base, dict):
+            out[section] = given
+            continue
+        if section == "model" and isinstance(given.get("layers"), list):
+            base = {k: v for k, v in base.items() if k == "dtype"}
+        elif section in PLUGIN_SECTIONS:
+            key = PLUGIN_SECTIONS[section][1]
+            if key in given and given[key] != base.get(key):
+                base = {k: v for k, v in base.items() if k in ENGINE_FIELDS[section]}
+        out[section] = {**base, **given}
+    return out
 
 
 def layer_list_variant(

@@ -273,7 +273,9 @@ def load_source(source: str, registry: Registry) -> tuple[dict[str, Any], SweepS
     if Path(source).suffix.lower() in SPEC_SUFFIXES or Path(source).exists():
         raw = specs.load_file(Path(source))
         section = raw.pop("sweep", None) or {}
-        return raw, specs.validate(SweepSpec, section, ("sweep",))
+        return specs.with_task_defaults(raw, registry), specs.validate(
+            SweepSpec, section, ("sweep",)
+        )
     return specs.default_raw(source, registry), SweepSpec()
 
 
