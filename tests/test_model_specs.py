@@ -101,5 +101,5 @@ def test_overrides_are_checked_against_declared_fields_and_resolved_once(
     for bad in ("model.layers.1.hidden=3", "model.layers.0.units=3"):
         with pytest.raises(seqnet.SpecError, match="unknown setting"):
             load_spec(listed, [bad])
-    with pytest.raises(seqnet.SpecError, match="model.hidden: not used with a list of layers"):
+    with pytest.raises(seqnet.SpecError, match=r"model\.hidden: not used with a list of layers"):
         load_spec(listed, ["model.hidden=3"])
