@@ -12,7 +12,7 @@ from typing import Any
 
 from seqnet import specs
 from seqnet.interfaces import Layer, Optimizer, Task
-from seqnet.layers import build_layer
+from seqnet.layers import build_layer, construct
 from seqnet.model import Sequential, stacked
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
@@ -32,10 +32,12 @@ class Parts:
 def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     """Instantiate what a resolved spec names, each plugin class from its own options."""
     registry = registry or default_registry()
-    task = registry.get("task", spec.task.name).cls(**spec.options("task"))
+    task_cls = registry.get("task", spec.task.name).cls
+    task = construct(task_cls, spec.plugin_spec("task", task_cls))
     model = Sequential(model_layers(spec, registry), task.input_size, task.output_size,
                        dtype=spec.model.dtype)  # fmt: skip
-    optimizer = registry.get("optimizer", spec.optimizer.name).cls(**spec.options("optimizer"))
+    optimizer_cls = registry.get("optimizer", spec.optimizer.name).cls
+    optimizer = construct(optimizer_cls, spec.plugin_spec("optimizer", optimizer_cls))
     return Parts(task, model, optimizer)
 
 
@@ -43,9 +45,8 @@ def model_layers(spec: RunSpec, registry: Registry) -> list[Layer]:
     """The layers a resolved spec's model section describes: its list, or the shorthand's stack."""
     if isinstance(spec.model.layers, list):
         return [build_layer(section, registry) for section in spec.model.layers]
-    cell = registry.get("cell", spec.model.cell).cls(
-        hidden=spec.model.hidden, **spec.options("model")
-    )
+    cell_cls = registry.get("cell", spec.model.cell).cls
+    cell = construct(cell_cls, spec.plugin_spec("model", cell_cls))
     return stacked(cell, spec.model.layers, spec.model.dropout)
 
 

@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     SerializeAsAny,
     Tag,
     ValidationError,
@@ -142,10 +143,24 @@ class RunSpec(BaseModel):
     model: ModelSection = Field(default_factory=lambda: ModelSection())
     optimizer: OptimizerSection = Field(default_factory=lambda: OptimizerSection())
     train: TrainSpec = Field(default_factory=TrainSpec)
+    _validated: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+    """Each plugin section's options as its plugin's Spec validated them, kept by `resolve`."""
 
     def options(self, section: str) -> dict[str, Any]:
         """The plugin-owned options of a section (the fields the engine does not define)."""
         return dict(getattr(self, section).model_extra or {})
+
+    def plugin_spec(self, section: str, cls: type[Any]) -> BaseModel:
+        """The validated `cls.Spec` of a section's plugin: the one `resolve` made, or (for a
+        spec built some other way) one validated now."""
+        found = self._validated.get(section)
+        if found is not None and isinstance(found, cls.Spec):
+            return found
+        own = self.options(section)
+        if section == "model":
+            own["hidden"] = self.model.hidden
+        made: BaseModel = validate(cls.Spec, own, (section,))
+        return made
 
 
 # section -> (registry kind, the field that names the plugin)
@@ -191,6 +206,7 @@ def resolve(raw: Mapping[str, Any], registry: Registry) -> RunSpec:
     with resolving_with(registry):
         spec: RunSpec = validate(RunSpec, with_layer_sections(raw, registry))
     update: dict[str, BaseModel] = {}
+    validated: dict[str, BaseModel] = {}
     for section, (kind, key) in PLUGIN_SECTIONS.items():
         part = getattr(spec, section)
         if section == "model" and part.is_list:
@@ -205,14 +221,17 @@ def resolve(raw: Mapping[str, Any], registry: Registry) -> RunSpec:
         own = spec.options(section)
         if section == "model":
             own["hidden"] = part.hidden
-        options = validate(cls.Spec, own, (section,)).model_dump()
+        validated[section] = validate(cls.Spec, own, (section,))
+        options = validated[section].model_dump()
         engine = part.model_dump(exclude=set(part.model_extra or {}))
         update[section] = type(part).model_validate({**engine, **options})
     if spec.train.validate_lengths:
         task_cls = registry.get("task", spec.task.name).cls
         if not isinstance(getattr(task_cls, "length_option", None), str):
             raise SpecError(f"train.validate_lengths: task '{spec.task.name}' has no length option")
-    return spec.model_copy(update=update)
+    resolved = spec.model_copy(update=update)
+    resolved._validated = validated
+    return resolved
 
 
 def with_layer_sections(raw: Mapping[str, Any], registry: Registry) -> Mapping[str, Any]:

@@ -103,3 +103,44 @@ def test_overrides_are_checked_against_declared_fields_and_resolved_once(
             load_spec(listed, [bad])
     with pytest.raises(seqnet.SpecError, match=r"model\.hidden: not used with a list of layers"):
         load_spec(listed, ["model.hidden=3"])
+
+
+def test_a_plugin_with_from_spec_gets_the_spec_validated_once() -> None:
+    import types
+
+    from pydantic import field_validator
+
+    from seqnet.plugins import load_registry
+    from seqnet.registry import Source
+    from seqnet_binadd import BinaryAdditionTask
+
+    seen: list[int] = []
+
+    class Counted(BinaryAdditionTask):
+        name = "counted"
+
+        class Spec(BinaryAdditionTask.Spec):  # type: ignore[name-defined, misc]
+            @field_validator("bits")
+            @classmethod
+            def count(cls, bits: int) -> int:
+                seen.append(bits)
+                return bits
+
+        @classmethod
+        def from_spec(cls, spec: Any) -> Counted:
+            task = cls(**spec.model_dump())  # the reference tasks validate in __init__
+            task.given = spec  # type: ignore[attr-defined]
+            return task
+
+    module = types.ModuleType("counted_plugin")
+    module.seqnet_register_tasks = seqnet.hookimpl(  # type: ignore[attr-defined]
+        lambda register: register(Counted)
+    )
+    module.seqnet_register_tasks.__name__ = "seqnet_register_tasks"
+    registry = load_registry([], extra=[(Source("counted", "test", ""), module)])
+    registry.entries["cell"] = default_registry().entries["cell"]
+    registry.entries["optimizer"] = default_registry().entries["optimizer"]
+    spec = specs.resolve({"task": {"name": "counted", "bits": 5}}, registry)
+    assert seen == [5]  # the one validation pass
+    task = build(spec, registry).task
+    assert task.given is spec._validated["task"]  # type: ignore[attr-defined]
