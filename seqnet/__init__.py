@@ -24,6 +24,14 @@ _EXPORTS: dict[str, str] = {
     "Params": "seqnet.interfaces",
     "PluginSpec": "seqnet.interfaces",
     "Task": "seqnet.interfaces",
+    # helpers for plugins: weight initialisers, PyTorch's layout, one-line validation errors
+    "InitScheme": "seqnet.init",
+    "recurrent_params": "seqnet.init",
+    "glorot_uniform": "seqnet.init",
+    "orthogonal": "seqnet.init",
+    "params_from_torch": "seqnet.torch_layout",
+    "params_to_torch": "seqnet.torch_layout",
+    "format_validation_error": "seqnet.specs",
     # plugins: the hook marker, what a hook receives, what was registered
     "hookimpl": "seqnet.plugins",
     "Register": "seqnet.hookspecs",
@@ -72,6 +80,10 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.errors import SeqnetError as SeqnetError
     from seqnet.errors import SpecError as SpecError
     from seqnet.hookspecs import Register as Register
+    from seqnet.init import InitScheme as InitScheme
+    from seqnet.init import glorot_uniform as glorot_uniform
+    from seqnet.init import orthogonal as orthogonal
+    from seqnet.init import recurrent_params as recurrent_params
     from seqnet.interfaces import Array as Array
     from seqnet.interfaces import Batch as Batch
     from seqnet.interfaces import Cache as Cache
@@ -102,7 +114,10 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.specs import RunSpec as RunSpec
     from seqnet.specs import TaskSection as TaskSection
     from seqnet.specs import TrainSpec as TrainSpec
+    from seqnet.specs import format_validation_error as format_validation_error
     from seqnet.specs import resolve as resolve
+    from seqnet.torch_layout import params_from_torch as params_from_torch
+    from seqnet.torch_layout import params_to_torch as params_to_torch
     from seqnet.training import Record as Record
     from seqnet.training import Result as Result
     from seqnet.training import evaluate as evaluate

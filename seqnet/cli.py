@@ -219,8 +219,11 @@ class ProgressDisplay:
     @staticmethod
     def status(record: Record) -> str:
         shown = [f"loss {record.loss:.4f}"]
-        shown += [f"{k} {v:.3f}" for k, v in record.metrics.items()
-                  if k.split("@")[0] != "loss"]  # fmt: skip
+        for name, value in record.metrics.items():
+            # at other lengths (`margin@64`), only what the stop rule looks at
+            base, at, _ = name.partition("@")
+            if name != "loss" and (not at or base in ("exact_match", "margin")):
+                shown.append(f"{name} {value:.3f}")
         return "  ".join(shown)
 
     def plain(self, record: Record) -> None:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 Array = NDArray[Any]
 Params = dict[str, Array]
@@ -159,5 +159,10 @@ class Optimizer(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-class PluginSpec(BaseModel, extra="forbid", frozen=True):
+class PluginSpec(BaseModel):
     """A convenient base for a plugin's nested `Spec`: unknown options are errors."""
+
+    # In model_config, not as class keywords: a type checker without pydantic's plugin reads
+    # class keywords through dataclass_transform and then calls every plugin's `class
+    # Spec(PluginSpec)` a non-frozen dataclass inheriting from a frozen one.
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -72,7 +72,7 @@ def test_eval_prints_a_table_and_refuses_non_task_settings(trained: Path) -> Non
     result = runner.invoke(app, ["eval", str(trained), "--samples", "20"])
     assert result.exit_code == 0, result.output
     assert result.stdout.split() == ["bits", "bit_accuracy", "exact_match",
-                                     "8", "1.000000", "1.000000"]  # fmt: skip
+                                     "16", "1.000000", "1.000000"]  # fmt: skip
     bad = runner.invoke(app, ["eval", str(trained), "--set", "model.hidden=3"])
     assert bad.exit_code == 2
     assert "eval can change task options only" in bad.stderr

@@ -252,8 +252,9 @@ def test_resume_steps_does_not_spend_the_budget(tmp_path: Path) -> None:
 
 def test_resume_on_a_finished_run_says_so(tmp_path: Path) -> None:
     folder = tmp_path / "solved"
-    result = runner.invoke(app, ["run", "parity", "--set", "task.length=2", "--out",
-                                 str(folder), "-q", "--json"])  # fmt: skip
+    result = runner.invoke(app, ["run", "parity", "--set", "task.length=2", "--set",
+                                 "train.validate_lengths=[]", "--out", str(folder), "-q",
+                                 "--json"])  # fmt: skip
     assert result.exit_code == 0 and json.loads(result.stdout)["reached_target"]
     summary = (folder / "summary.json").read_bytes()
     again = runner.invoke(app, ["resume", str(folder)])

@@ -24,6 +24,9 @@ EXPECTED = {
     # contracts
     "Array", "Batch", "Cache", "Carry", "Cell", "Layer", "LossName", "Optimizer", "Params",
     "PluginSpec", "Task",
+    # helpers for plugins
+    "InitScheme", "recurrent_params", "glorot_uniform", "orthogonal", "params_from_torch",
+    "params_to_torch", "format_validation_error",
     # plugins
     "hookimpl", "Register", "load_registry", "Registry", "PluginWarning",
     # specs
@@ -119,3 +122,38 @@ def test_the_example_plugin_imports_only_the_public_api() -> None:
     assert len(files) >= 4
     used = set().union(*(seqnet_imports(f) for f in files))
     assert used == {"seqnet", "seqnet.testing"}
+
+
+@pytest.mark.parametrize(
+    "package", sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "__init__.py").exists())
+)
+def test_every_reference_plugin_imports_only_the_public_api(package: str) -> None:
+    """What a stranger's plugin may import, and nothing more: `seqnet` and `seqnet.testing`."""
+    files = sorted((ROOT / "plugins" / package).rglob("*.py"))
+    for path in files:
+        private = seqnet_imports(path) - {"seqnet", "seqnet.testing"}
+        assert not private, f"{path.relative_to(ROOT)} imports {sorted(private)}"
+
+
+def test_seqnet_ships_its_types() -> None:
+    """py.typed: type checkers read seqnet's annotations instead of treating it as untyped."""
+    assert (ROOT / "seqnet" / "py.typed").exists()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"seqnet",' in pyproject.split("[tool.hatch.build.targets.wheel]")[1]
+
+
+def test_the_example_plugin_passes_mypy_strict_against_the_installed_seqnet(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A stranger's plugin type-checks against seqnet as installed (not this checkout's
+    config, no pydantic plugin): mypy --strict, run from an empty folder on the example package
+    and its tests. mypy's cache is kept in pytest's, so only a first run reads numpy's stubs."""
+    pytest.importorskip("mypy")
+    kept = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    cache = kept.mkdir("mypy") if kept is not None else tmp_path / "cache"
+    command = [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(cache),
+               "--config-file", "",
+               str(EXAMPLE / "seqnet_reverse"), str(EXAMPLE / "tests")]  # fmt: skip
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Success: no issues found" in done.stdout

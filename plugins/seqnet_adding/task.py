@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from seqnet.interfaces import Array, Batch, LossName, PluginSpec
+from seqnet import Array, Batch, LossName, PluginSpec
 
 BASELINE_MSE = 1.0 / 6.0
 """The variance of the sum of two U(0, 1) values: the MSE of always answering 1.0."""

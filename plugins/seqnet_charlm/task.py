@@ -14,9 +14,7 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from seqnet.errors import SpecError
-from seqnet.interfaces import Array, Batch, LossName, PluginSpec
-from seqnet.specs import format_validation_error
+from seqnet import Array, Batch, LossName, PluginSpec, SpecError, format_validation_error
 from seqnet_charlm.text import builtin_text, check_length, load_text, split_point
 
 SHOWN_CHARS = 32

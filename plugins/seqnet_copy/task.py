@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from seqnet.interfaces import Array, Batch, LossName, PluginSpec
+from seqnet import Array, Batch, LossName, PluginSpec
 
 
 def spell(symbols: Array) -> str:

@@ -7,8 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from seqnet.init import InitScheme, recurrent_params
-from seqnet.interfaces import Array, Carry, Params, PluginSpec
+from seqnet import Array, Carry, InitScheme, Params, PluginSpec, recurrent_params
 
 
 class ElmanCell:

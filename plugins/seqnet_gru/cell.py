@@ -8,9 +8,16 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from seqnet.init import InitScheme, recurrent_params
-from seqnet.interfaces import Array, Carry, Params, PluginSpec
-from seqnet.torch_layout import params_from_torch, params_to_torch
+from seqnet import (
+    Array,
+    Carry,
+    InitScheme,
+    Params,
+    PluginSpec,
+    params_from_torch,
+    params_to_torch,
+    recurrent_params,
+)
 
 
 def gate_scale(H: int, dtype: np.dtype[Any]) -> Array:

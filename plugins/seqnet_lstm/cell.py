@@ -8,9 +8,16 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from seqnet.init import InitScheme, recurrent_params
-from seqnet.interfaces import Array, Carry, Params, PluginSpec
-from seqnet.torch_layout import params_from_torch, params_to_torch
+from seqnet import (
+    Array,
+    Carry,
+    InitScheme,
+    Params,
+    PluginSpec,
+    params_from_torch,
+    params_to_torch,
+    recurrent_params,
+)
 
 CHUNK_ELEMENTS = 2**18
 """Elements of dz per backward chunk (1 MiB in float32): measured best of 2^16 and 2^18."""

@@ -1,0 +1,86 @@
+"""Why a binadd run fails on long sums: where its wrong outputs are, and what its hidden units do.
+
+    python benchmarks/carry_dynamics.py RUN_DIR [--bits 32] [--samples 2000] [--cut 7,8]
+
+For an Elman binadd run folder: the wrong outputs on `--samples` fresh sums of `--bits` bits by
+(a, b, carry in); the smallest margin by position in the sum; each hidden unit's mean |h| in the
+first 9 steps (all an 8-bit sum has) and after step 16; the eigenvalues of W_h; and, with
+`--cut`, exact_match at 64, 1,024 and 10,000 bits (500 sums each) before and after those units'
+outgoing weights (their W_h rows and head weights) are set to 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from seqnet import recurrent
+from seqnet.lengths import evaluate_lengths
+from seqnet.rundir import RunDir
+from seqnet.runner import build
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--bits", type=int, default=32)
+    parser.add_argument("--samples", type=int, default=2000)
+    parser.add_argument("--cut", default="", help="units to cut, e.g. 7,8")
+    args = parser.parse_args()
+
+    ckpt, spec = RunDir.open(args.run).load()
+    parts = build(spec)
+    params = ckpt.params
+    task_cls = type(parts.task)
+    task = task_cls(bits=args.bits)
+    batch = task.sample(np.random.default_rng([0, args.bits]), args.samples)
+    cell = parts.model.sub(params, "cells.0.")
+    carry0 = parts.model.cell.initial_carry(args.samples, np.dtype("float64"))
+    h, _, _ = recurrent.sequence_forward(parts.model.cell, cell, batch.x, carry0)  # (T, B, H)
+    z = (h @ params["head.W"] + params["head.b"])[..., 0]  # (T, B)
+    signed = (2.0 * batch.y[..., 0] - 1.0) * z  # margin of every output, (T, B)
+    rows = task.step_rows(batch)
+    a, b, c = rows["a"], rows["b"], rows["carry in"]
+
+    wrong = signed < 0
+    print(f"{args.samples} sums of {args.bits} bits: exact {1 - wrong.any(axis=0).mean():.3f},"
+          f" {int(wrong.sum())} wrong outputs")  # fmt: skip
+    kinds = Counter(
+        (int(a[t, i]), int(b[t, i]), int(c[t, i])) for t, i in zip(*np.nonzero(wrong), strict=True)
+    )
+    print("wrong outputs by (a, b, carry in):", dict(kinds.most_common()))
+    print("smallest margin by position t in the sum:")
+    for t in range(signed.shape[0]):
+        print(f"  t={t:3d}  {signed[t].min():6.2f}")
+
+    early, late = np.abs(h[:9]).mean(axis=(0, 1)), np.abs(h[16:]).mean(axis=(0, 1))
+    print("unit  mean|h| t<9  t>=16  head.W")
+    for unit in range(h.shape[2]):
+        print(
+            f"{unit:4d}  {early[unit]:10.2f}  {late[unit]:5.2f}  {params['head.W'][unit, 0]:6.2f}"
+        )
+    eig = np.linalg.eigvals(params["cells.0.W_h"])
+    print("eigenvalues of W_h by real part:", np.round(sorted(eig, key=lambda e: e.real), 3))
+
+    if args.cut:
+        units = [int(u) for u in args.cut.split(",")]
+        block = params["cells.0.W_h"][np.ix_(units, units)]
+        print(f"W_h among units {units}:\n{np.round(block, 3)}\neigenvalues"
+              f" {np.round(np.linalg.eigvals(block), 3)}")  # fmt: skip
+        options = spec.options("task")
+        lengths = [64, 1024, 10000]
+        before = evaluate_lengths(parts.model, params, task_cls, options, lengths, 500)
+        cut = {name: value.copy() for name, value in params.items()}
+        cut["cells.0.W_h"][units, :] = 0.0
+        cut["head.W"][units, :] = 0.0
+        after = evaluate_lengths(parts.model, cut, task_cls, options, lengths, 500)
+        for length in map(str, lengths):
+            print(f"exact_match at {length} bits: {before[length]['exact_match']:.3f},"
+                  f" with units {units} cut {after[length]['exact_match']:.3f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
