@@ -24,8 +24,10 @@ from pydantic import (
     Field,
     PrivateAttr,
     SerializeAsAny,
+    SerializerFunctionWrapHandler,
     Tag,
     ValidationError,
+    model_serializer,
 )
 from pydantic_core import PydanticCustomError
 
@@ -85,6 +87,16 @@ class ModelSection(BaseModel):
     @property
     def is_list(self) -> bool:
         return isinstance(self.layers, list)
+
+    @model_serializer(mode="wrap")
+    def _only_the_list(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A list of layers is dumped without the shorthand's fields (they say nothing about
+        it, and a spec that gave them would be refused), each layer with its `type` first."""
+        data: dict[str, Any] = handler(self)
+        if not isinstance(self.layers, list):
+            return data
+        layers = [{"type": entry.pop("type"), **entry} for entry in data["layers"]]
+        return {"layers": layers, "dtype": data["dtype"]}
 
     def label(self) -> str:
         """The cell's name, or the layer types joined by `+` (`embedding+lstm+dense`)."""
@@ -288,11 +300,6 @@ def load_file(path: Path) -> dict[str, Any]:
 
 def dump(spec: RunSpec, fmt: Literal["yaml", "json"] = "yaml") -> str:
     data = spec.model_dump(mode="json")
-    if spec.model.is_list:  # the shorthand's fields say nothing about a list of layers
-        data["model"] = {
-            "layers": [{"type": s.pop("type"), **s} for s in data["model"]["layers"]],
-            "dtype": data["model"]["dtype"],
-        }
     if fmt == "json":
         return json.dumps(data, indent=2)
     return yaml.safe_dump(data, sort_keys=False)

@@ -144,3 +144,22 @@ def test_a_plugin_with_from_spec_gets_the_spec_validated_once() -> None:
     assert seen == [5]  # the one validation pass
     task = build(spec, registry).task
     assert task.given is spec._validated["task"]  # type: ignore[attr-defined]
+
+
+def test_a_run_of_a_list_model_resumes_from_its_folder(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from seqnet.cli import app
+
+    data = {"task": {"name": "binadd", "bits": 4, "bits_min": 0},
+            "model": {"layers": [{"type": "gru", "hidden": 4},
+                                 {"type": "elman", "hidden": 3, "reverse": True}]},
+            "train": {"steps": 4, "eval_every": 2, "eval_samples": 8}}  # fmt: skip
+    runner = CliRunner()
+    folder = tmp_path / "run"
+    first = runner.invoke(app, ["run", write(tmp_path, data), "--out", str(folder), "-q"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, ["resume", str(folder), "--steps", "2", "-q", "--json"])
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.output.strip().splitlines()[-1])
+    assert (summary["cell"], summary["steps"]) == ("gru+elman", 6)
