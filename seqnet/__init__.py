@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "Params": "seqnet.interfaces",
     "PluginSpec": "seqnet.interfaces",
     "Task": "seqnet.interfaces",
+    "FileData": "seqnet.interfaces",
     # helpers for plugins: weight initialisers, PyTorch's layout, one-line validation errors
     "InitScheme": "seqnet.init",
     "recurrent_params": "seqnet.init",
@@ -66,6 +67,7 @@ _EXPORTS: dict[str, str] = {
     "SeqnetError": "seqnet.errors",
     "SpecError": "seqnet.errors",
     "PluginError": "seqnet.errors",
+    "DataError": "seqnet.errors",
     "NonFiniteError": "seqnet.errors",
 }
 _SUBMODULES = ("testing",)  # seqnet.testing: the gradient checker and the conformance kits
@@ -75,6 +77,7 @@ __all__ = [*_EXPORTS, *_SUBMODULES, "__version__"]
 if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads them
     from seqnet import testing as testing
     from seqnet.allocator import keep_freed_memory as keep_freed_memory
+    from seqnet.errors import DataError as DataError
     from seqnet.errors import NonFiniteError as NonFiniteError
     from seqnet.errors import PluginError as PluginError
     from seqnet.errors import SeqnetError as SeqnetError
@@ -89,6 +92,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.interfaces import Cache as Cache
     from seqnet.interfaces import Carry as Carry
     from seqnet.interfaces import Cell as Cell
+    from seqnet.interfaces import FileData as FileData
     from seqnet.interfaces import Layer as Layer
     from seqnet.interfaces import LossName as LossName
     from seqnet.interfaces import Optimizer as Optimizer

@@ -165,12 +165,13 @@ def run(
 
     from seqnet.cli_runs import train_folder
     from seqnet.rundir import RunDir, default_folder
-    from seqnet.runner import build, load_spec
+    from seqnet.runner import build, load_spec, pin
 
     flags = {"cell": cell, "hidden": hidden, "layers": layers, "steps": steps, "batch": batch,
              "lr": lr, "optimizer": optimizer, "seed": seed}  # fmt: skip
     resolved = load_spec(spec, overrides(flags, set_))
     parts = build(resolved)  # what cannot be built (a bad text file) fails before any folder
+    resolved = pin(resolved, parts.task)
     with RunDir.create(Path(out) if out else default_folder(resolved), resolved) as folder:
         train_folder(folder, resolved, quiet, as_json, None, parts)
 
@@ -325,6 +326,7 @@ def main() -> None:
 
 
 # The other commands register themselves on `app` when imported; they need `app` above.
+import seqnet.cli_bench  # noqa: E402  (bench)
 import seqnet.cli_runs  # noqa: E402  (resume, eval, predict, plot)
 import seqnet.cli_sample  # noqa: E402  (sample)
 import seqnet.cli_sweep  # noqa: E402, F401  (sweep)

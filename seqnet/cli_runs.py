@@ -25,6 +25,14 @@ DirArg = Annotated[
     Path, typer.Argument(metavar="DIR", help="A run folder (from seqnet run --out).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE",
+        help="A data file in the run's own form (for tasks that read files).",
+        show_default=False,
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no examples.")]
 
 
@@ -197,18 +205,22 @@ def eval_command(
         int, typer.Option(min=1, metavar="N", help="Fresh sequences per length.")
     ] = 1000,
     seed: Annotated[int, typer.Option(min=0, metavar="N", help="Seed of the fresh data.")] = 0,
+    data: DataOpt = None,
     set_: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score a trained run at other lengths on fresh data: each of the task's metrics."""
+    """Score a trained run at other lengths on fresh data: each of the task's metrics; or a
+    data file (--data FILE; a run of a task that reads files scores its test part by default)."""
     from threadpoolctl import threadpool_limits
 
     from seqnet import specs
     from seqnet.errors import SpecError
+    from seqnet.interfaces import FileData
     from seqnet.lengths import evaluate_lengths, length_option
     from seqnet.plugins import default_registry
     from seqnet.rundir import RunDir
     from seqnet.runner import build
+    from seqnet.scoring import score_file
 
     registry = default_registry()
     ckpt, spec = RunDir.open(folder).load(registry)
@@ -218,6 +230,13 @@ def eval_command(
             raise SpecError(f"eval can change task options only (task.<option>), not '{path}'")
     spec = specs.resolve(specs.apply_overrides(ckpt.spec, parsed, registry), registry)
     parts = build(spec, registry)
+    if isinstance(parts.task, FileData) and lengths is None:
+        with threadpool_limits(1):
+            scores = score_file(parts.model, ckpt.params, parts.task, data)
+        show_scores(scores, data, as_json)
+        return
+    if data is not None:
+        raise fail(f"task '{spec.task.name}' does not read data files; --data is for those", 2)
     task_cls = type(parts.task)
     key = length_option(task_cls)
     options = spec.options("task")
@@ -236,22 +255,64 @@ def eval_command(
         typer.echo("  ".join([f"{length:>8}", *(f"{row[n]:>13.6f}" for n in names)]))
 
 
+def show_scores(scores: dict[str, float], data: Path | None, as_json: bool) -> None:
+    where = str(data) if data is not None else "the test part"
+    if as_json:
+        typer.echo(json.dumps({"data": where, **scores}))
+        return
+    typer.echo(f"{where}: {int(scores['sequences'])} sequences")
+    for name, value in scores.items():
+        if name != "sequences":
+            typer.echo(f"  {name:>12}  {value:.6f}")
+
+
 @app.command()
 @friendly
 def predict(
     folder: DirArg,
     words: Annotated[
-        list[str], typer.Argument(metavar="INPUT...", help="The task's input, e.g. 12345 67890.")
-    ],
+        list[str] | None,
+        typer.Argument(
+            metavar="[INPUT...]", help="The task's input, e.g. 12345 67890.", show_default=False
+        ),
+    ] = None,
+    data: DataOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="With --data: write the predictions here, one JSON line per input line"
+            " (default: print them).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run a trained model on your own input: `seqnet predict DIR 12345 67890` prints 80235."""
-    from seqnet.interfaces import Predicting
+    """Run a trained model on your own input: `seqnet predict DIR 12345 67890` prints 80235;
+    `seqnet predict DIR --data FILE --out predictions.jsonl` predicts every line of a file."""
+    from seqnet.interfaces import FileData, Predicting
     from seqnet.rundir import RunDir
     from seqnet.runner import build
     from seqnet.training import cast_batch
 
     ckpt, spec = RunDir.open(folder).load()
     parts = build(spec)
+    if data is not None or out is not None:
+        if data is None or words:
+            raise fail("--data FILE predicts a file's lines; give it (and no INPUT words)", 2)
+        if not isinstance(parts.task, FileData):
+            raise fail(f"task '{spec.task.name}' does not read data files; --data is for those", 2)
+        from seqnet.scoring import predict_file, write_lines
+
+        rows = predict_file(parts.model, ckpt.params, parts.task, data)
+        if out is None:
+            for row in rows:
+                typer.echo(json.dumps(row))
+        else:
+            count = write_lines(rows, out)
+            typer.echo(f"{count} predictions written to {out}", err=True)
+        return
+    if not words:
+        raise fail("give the input to predict (INPUT...), or --data FILE", 2)
     if not isinstance(parts.task, Predicting):
         raise fail(f"task '{spec.task.name}' cannot read input (it has no parse/format)", 2)
     try:

@@ -15,6 +15,12 @@ class SpecError(SeqnetError):
     exit_code = 2
 
 
+class DataError(SeqnetError):
+    """A data file a task cannot use; the message names the file, the line or row, and why."""
+
+    exit_code = 2
+
+
 class PluginError(SeqnetError):
     """An unknown, duplicate or broken plugin."""
 

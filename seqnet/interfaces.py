@@ -6,7 +6,9 @@ checks the structure. Shape letters: T time, B batch, D input, H hidden, V outpu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -99,6 +101,19 @@ class Cell(Protocol):
     ) -> tuple[Array, Carry, Params]: ...
 
 
+@runtime_checkable
+class SizedCarry(Protocol):
+    """Optional cell method: a fresh carry for a sequence of `steps` steps.
+
+    A cell whose carry holds a memory that should grow with the input (a stack, a tape) defines
+    `initial_carry_for(batch, dtype, steps)`; the model calls it instead of `initial_carry`
+    whenever it starts a sequence from zero, so a run evaluated on longer inputs gets a larger
+    memory with the same parameters. `initial_carry` still gives the carry of a default size.
+    """
+
+    def initial_carry_for(self, batch: int, dtype: np.dtype[Any], steps: int) -> Carry: ...
+
+
 class Task(Protocol):
     """A sequence task: a data stream, a loss, metrics, and examples a person can read.
 
@@ -145,6 +160,37 @@ class Predicting(Protocol):
     def parse(self, args: list[str]) -> Batch: ...
 
     def format(self, outputs: Array, batch: Batch) -> list[str]: ...
+
+
+@runtime_checkable
+class FileData(Protocol):
+    """Optional task methods of a task that reads a user's files (checked with isinstance).
+
+    `seed_option` names the option that seeds the split into parts; the engine fills it with
+    `train.seed` when a spec leaves it null. `derived()` gives the options the task derived from
+    its training data (a vocabulary, normalisation statistics, the seed): the engine writes them
+    into the run's spec, so that `eval`, `predict` and `resume` rebuild the same task without
+    deriving anything again. `test(rng, count)` is the data of the final score (the test part).
+    `read(path, batch, targets)` yields the sequences of a file in the task's own form, in order,
+    `batch` at a time (path None: the test part), in a stream; with `targets=False` a file may
+    leave the targets out (to predict). Metrics over many batches add up
+    exactly: `totals(outputs, batch)` are sums, `finish(totals)` turns summed totals into the
+    metrics. `predictions(outputs, batch)` gives one JSON-able object per sequence.
+    """
+
+    seed_option: ClassVar[str]
+
+    def derived(self) -> dict[str, Any]: ...
+
+    def test(self, rng: np.random.Generator, count: int) -> Batch: ...
+
+    def read(self, path: Path | None, batch: int, targets: bool = True) -> Iterator[Batch]: ...
+
+    def totals(self, outputs: Array, batch: Batch) -> dict[str, float]: ...
+
+    def finish(self, totals: dict[str, float]) -> dict[str, float]: ...
+
+    def predictions(self, outputs: Array, batch: Batch) -> list[dict[str, Any]]: ...
 
 
 class Optimizer(Protocol):

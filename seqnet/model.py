@@ -15,7 +15,7 @@ import numpy as np
 
 from seqnet.errors import SpecError
 from seqnet.head import Head
-from seqnet.interfaces import Array, Batch, Carry, Cell, Layer, Params
+from seqnet.interfaces import Array, Batch, Carry, Cell, Layer, Params, SizedCarry
 from seqnet.recurrent import CellLayer, zeros_like_carry
 
 
@@ -82,8 +82,14 @@ class Sequential:
                 params[prefix + name] = value
         return flat_params(params, self.dtype)
 
-    def initial_carries(self, batch: int) -> list[Carry]:
-        return [layer.initial_carry(batch, self.dtype) for layer in self.layers]
+    def initial_carries(self, batch: int, steps: int | None = None) -> list[Carry]:
+        """Zero carries; a layer with `initial_carry_for` (SizedCarry) sizes its for `steps`."""
+        return [
+            layer.initial_carry_for(batch, self.dtype, steps)
+            if steps is not None and isinstance(layer, SizedCarry)
+            else layer.initial_carry(batch, self.dtype)
+            for layer in self.layers
+        ]
 
     def inputs(self, x: Array) -> Array:
         """What the first layer reads: ids as they are for a token reader, else vectors in the
@@ -108,7 +114,7 @@ class Sequential:
         """
         h = self.inputs(x)
         if carries is None:
-            carries = self.initial_carries(x.shape[1])
+            carries = self.initial_carries(x.shape[1], x.shape[0])
         finals, caches = [], []
         subs = self.subs(params)
         for prefix, layer, carry in zip(self.prefixes, self.layers, carries, strict=True):

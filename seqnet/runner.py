@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from seqnet import specs
-from seqnet.interfaces import Layer, Optimizer, Task
+from seqnet.interfaces import FileData, Layer, Optimizer, Task
 from seqnet.layers import build_layer, construct
 from seqnet.model import Sequential, stacked
 from seqnet.plugins import default_registry
@@ -33,7 +33,11 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     """Instantiate what a resolved spec names, each plugin class from its own options."""
     registry = registry or default_registry()
     task_cls = registry.get("task", spec.task.name).cls
-    task = construct(task_cls, spec.plugin_spec("task", task_cls))
+    task_spec = spec.plugin_spec("task", task_cls)
+    seed_option = getattr(task_cls, "seed_option", None)  # a FileData task: its split's seed
+    if isinstance(seed_option, str) and getattr(task_spec, seed_option, None) is None:
+        task_spec = task_spec.model_copy(update={seed_option: spec.train.seed})
+    task = construct(task_cls, task_spec)
     model = Sequential(model_layers(spec, registry), task.input_size, task.output_size,
                        dtype=spec.model.dtype)  # fmt: skip
     optimizer_cls = registry.get("optimizer", spec.optimizer.name).cls
@@ -48,6 +52,18 @@ def model_layers(spec: RunSpec, registry: Registry) -> list[Layer]:
     cell_cls = registry.get("cell", spec.model.cell).cls
     cell = construct(cell_cls, spec.plugin_spec("model", cell_cls))
     return stacked(cell, spec.model.layers, spec.model.dropout)
+
+
+def pin(spec: RunSpec, task: Task, registry: Registry | None = None) -> RunSpec:
+    """The spec with what a FileData task derived from its training data (a vocabulary,
+    statistics, the split's seed) written into its options, so that the run folder rebuilds
+    the same task; other specs unchanged. Reading the data here makes a bad file fail before
+    a run folder exists."""
+    if not isinstance(task, FileData):
+        return spec
+    raw = spec.model_dump(mode="json")
+    raw["task"].update(task.derived())
+    return specs.resolve(raw, registry or default_registry())
 
 
 def run(

@@ -158,6 +158,11 @@ class Sweep:
     runs: list[RunPlan]
     plugins: tuple[str, ...] = field(default=())
     """Extra plugin modules (importable names) that every worker loads too."""
+    finish: str | None = None
+    """`module:function` a worker calls after each run trains, as `function(spec, parts,
+    params, **finish_options)`; the dict it returns joins the run's summary (a benchmark's
+    scores)."""
+    finish_options: dict[str, Any] = field(default_factory=dict)
 
     def run_spec(self, run: RunPlan, registry: Registry) -> RunSpec:
         """The run's resolved spec: the one `seqnet run` builds from the same overrides."""
@@ -169,6 +174,8 @@ class Sweep:
             "base": self.base,
             "sweep": self.spec.model_dump(mode="json", exclude_none=True),
             "plugins": list(self.plugins),
+            "finish": self.finish,
+            "finish_options": self.finish_options,
             "runs": [{"name": r.name, "setting": r.setting, "seed": r.seed} for r in self.runs],
         }
 
@@ -176,7 +183,9 @@ class Sweep:
     def from_dict(cls, data: Mapping[str, Any]) -> Sweep:
         runs = [RunPlan(r["name"], dict(r["setting"]), int(r["seed"])) for r in data["runs"]]
         spec = SweepSpec.model_validate(data["sweep"])
-        return cls(data["source"], data["base"], spec, runs, tuple(data.get("plugins", ())))
+        plugins = tuple(data.get("plugins", ()))
+        finish, options = data.get("finish"), dict(data.get("finish_options", {}))
+        return cls(data["source"], data["base"], spec, runs, plugins, finish, options)
 
 
 def parse_seeds(text: str | int) -> list[int]:

@@ -22,7 +22,7 @@ from seqnet.losses import get_loss
 from seqnet.model import Sequential, cast_batch
 from seqnet.parallel import BatchParallel
 from seqnet.specs import TrainSpec
-from seqnet.validation import Validation, evaluate, heldout, margin
+from seqnet.validation import Validation, evaluate, final, heldout, margin
 
 __all__ = [  # evaluate, heldout, margin and cast_batch live in seqnet.validation and seqnet.model
     "Interrupted", "LoopState", "Record", "Result", "Snapshot", "Streams",
@@ -232,7 +232,7 @@ def train(
         # Score on data no decision was made on: the eval stream's next draw, taken from a copy so
         # that the saved stream (and so a resumed run) is the same whether or not this ran.
         scored = validation.main.task
-        test = heldout(scored, copy.deepcopy(streams.eval), spec.eval_samples)
+        test = final(scored, copy.deepcopy(streams.eval), spec.eval_samples)
         metrics, logits = evaluate(net, params, scored, test)
         shown = scored.examples(logits, cast_batch(test, model.dtype), examples) if examples else []
         return Result(params, step, seconds, metrics, history, shown, state.reached)

@@ -57,6 +57,12 @@ def heldout(task: Task, rng: np.random.Generator, count: int) -> Batch:
     return draw(rng, count) if callable(draw) else task.sample(rng, count)
 
 
+def final(task: Task, rng: np.random.Generator, count: int) -> Batch:
+    """Data for the final score: a FileData task's `test` part, else `heldout`."""
+    draw = getattr(task, "test", None)
+    return draw(rng, count) if callable(draw) else heldout(task, rng, count)
+
+
 def evaluate_long(
     net: BatchParallel, params: Params, task: Task, batch: Batch
 ) -> tuple[dict[str, float], float]:

@@ -23,7 +23,7 @@ EXAMPLE = ROOT / "docs" / "examples" / "seqnet-reverse"
 EXPECTED = {
     # contracts
     "Array", "Batch", "Cache", "Carry", "Cell", "Layer", "LossName", "Optimizer", "Params",
-    "PluginSpec", "Task",
+    "PluginSpec", "Task", "FileData",
     # helpers for plugins
     "InitScheme", "recurrent_params", "glorot_uniform", "orthogonal", "params_from_torch",
     "params_to_torch", "format_validation_error",
@@ -41,7 +41,7 @@ EXPECTED = {
     # process-wide tuning, opt-in
     "keep_freed_memory",
     # errors
-    "SeqnetError", "SpecError", "PluginError", "NonFiniteError",
+    "SeqnetError", "SpecError", "PluginError", "NonFiniteError", "DataError",
     # the testing kit, a subpackage
     "testing",
     "__version__",

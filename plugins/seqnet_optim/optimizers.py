@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Protocol
 
 import numpy as np
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from seqnet import Array, Params, PluginSpec
 from seqnet_optim.flat import FlatState
@@ -94,7 +95,8 @@ class SGD(SlotOptimizer):
         @model_validator(mode="after")
         def _nesterov_needs_momentum(self) -> SGD.Spec:
             if self.nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
-                raise ValueError("nesterov needs momentum > 0 and dampening 0")
+                # a custom error type: one line without pydantic's "Value error, " in front
+                raise PydanticCustomError("nesterov", "nesterov needs momentum > 0 and dampening 0")
             return self
 
     def __init__(self, **options: Any) -> None:

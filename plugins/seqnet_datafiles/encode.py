@@ -1,0 +1,143 @@
+"""Records to padded, time-major batches (inputs, targets, masks), and length buckets that keep
+a training batch's padding under a quarter of its steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqnet import Array, Batch
+from seqnet_datafiles.files import fail
+from seqnet_datafiles.records import Record, Schema
+
+MAX_PADDING = 0.25
+"""A training batch's padded steps stay below this share of its steps."""
+
+
+def bucket_starts(longest: int) -> Array:
+    """The shortest length of each bucket: a bucket [lo, hi] keeps 3·hi < 4·lo, so a batch
+    from one bucket pads at most 1 - lo/hi < 1/4 of its steps."""
+    starts = [1]
+    while starts[-1] <= longest:
+        lo = starts[-1]
+        starts.append(-(-4 * lo // 3))  # ceil(4 lo / 3)
+    return np.array(starts[:-1], dtype=np.int64)
+
+
+def padding(steps: Array) -> float:
+    """The share of a batch's steps that are padding, for sequences of these lengths."""
+    return 1.0 - float(steps.sum()) / (len(steps) * float(steps.max()))
+
+
+class Buckets:
+    """Training lines grouped by length; `draw` picks a line uniformly, then the rest of the
+    batch from its bucket (with replacement), so every line is equally likely to be drawn."""
+
+    def __init__(self, steps: Array) -> None:
+        self.of = np.searchsorted(bucket_starts(int(steps.max())), steps, side="right") - 1
+        self.order = np.argsort(self.of, kind="stable")  # lines, bucket by bucket
+        self.first = np.searchsorted(self.of[self.order], np.arange(self.of.max() + 2))
+
+    def draw(self, rng: np.random.Generator, batch: int) -> Array:
+        anchor = int(rng.integers(len(self.of)))
+        b = self.of[anchor]
+        lo, hi = self.first[b], self.first[b + 1]
+        chosen: Array = self.order[lo + rng.integers(hi - lo, size=batch)]
+        return chosen
+
+
+class Encoder:
+    """Turns records into a Batch under a schema: symbols one-hot (id 0: unknown), a write flag
+    after the input for read-then-write, the scored steps in the mask."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.symbol_ids = {s: i + 1 for i, s in enumerate(schema.vocabulary)}
+        self.class_ids = {c: i for i, c in enumerate(schema.classes)}
+        writes = schema.form == "read-then-write"
+        features = len(schema.vocabulary) + 1 if schema.inputs == "symbols" else schema.width
+        self.features = features
+        self.input_size = features + int(writes)
+        classes = schema.targets == "classes"
+        self.output_size = len(schema.classes) if classes else schema.target_width
+
+    def batch(self, records: list[Record], path: Path, lines: list[int]) -> Batch:
+        s = self.schema
+        B, T = len(records), max(r.steps for r in records)
+        x = np.zeros((T, B, self.input_size))
+        classes = s.targets == "classes"
+        y = np.zeros((T, B), np.int64) if classes else np.zeros((T, B, self.output_size))
+        mask = np.zeros((T, B))
+        for i, (r, line) in enumerate(zip(records, lines, strict=True)):
+            L = len(r.inputs)
+            if s.inputs == "symbols":
+                ids = [self.symbol_ids.get(v, 0) for v in r.inputs]
+                x[np.arange(L), i, ids] = 1.0
+            else:
+                x[:L, i, : s.width] = np.asarray(r.inputs, dtype=np.float64).reshape(L, -1)
+            if s.form == "read-then-write":
+                x[L : L + r.outputs, i, self.features] = 1.0  # write now
+                scored = slice(L, L + r.outputs)
+            elif s.form == "labelling":
+                scored = slice(0, L)
+            else:
+                scored = slice(L - 1, L)
+            mask[scored, i] = 1.0
+            if r.targets is None:
+                continue
+            if classes:
+                try:
+                    y[scored, i] = [self.class_ids[c] for c in r.targets]
+                except KeyError as error:
+                    raise fail(path, line, f"class {error.args[0]!r} was never seen in"
+                               " training") from None  # fmt: skip
+            else:
+                y[scored, i] = np.asarray(r.targets, dtype=np.float64).reshape(-1, s.target_width)
+        return Batch(x, y, mask)
+
+    def totals(self, outputs: Array, batch: Batch) -> dict[str, float]:
+        scored = batch.mask > 0  # (T, B)
+        if self.schema.targets == "classes":
+            right = outputs.argmax(axis=-1) == batch.y  # (T, B)
+            return {
+                "right": float((right & scored).sum()),
+                "scored": float(scored.sum()),
+                "exact": float((right | ~scored).all(axis=0).sum()),
+                "sequences": float(scored.shape[1]),
+            }
+        y = batch.y.astype(np.float64)
+        diff = (outputs.astype(np.float64) - y)[scored]  # (N, V)
+        base = (y - np.asarray(self.schema.target_mean))[scored]
+        return {
+            "sse": float(np.square(diff).sum()),
+            "sae": float(np.abs(diff).sum()),
+            "base": float(np.square(base).sum()),
+            "values": float(diff.size),
+        }
+
+    def finish(self, totals: dict[str, float]) -> dict[str, float]:
+        if self.schema.targets == "classes":
+            out = {"accuracy": totals["right"] / max(totals["scored"], 1.0)}
+            if self.schema.form != "classification":
+                out["exact_match"] = totals["exact"] / max(totals["sequences"], 1.0)
+            return out
+        n, sse, base = max(totals["values"], 1.0), totals["sse"], totals["base"]
+        skill = 1.0 - sse / base if base > 0 else float(sse == 0.0)
+        return {"mse": sse / n, "mae": totals["sae"] / n, "skill": skill}
+
+    def values(self, outputs: Array, batch: Batch, i: int) -> list[Any]:
+        """What the net says at the scored steps of sequence i: classes or numbers."""
+        scored = batch.mask[:, i] > 0
+        if self.schema.targets == "classes":
+            return [self.schema.classes[int(k)] for k in outputs[scored, i].argmax(axis=-1)]
+        got = outputs[scored, i].astype(np.float64)  # (steps, V)
+        return [float(v[0]) if self.schema.targets == "numbers" else v.tolist() for v in got]
+
+    def wanted(self, batch: Batch, i: int) -> list[Any]:
+        scored = batch.mask[:, i] > 0
+        if self.schema.targets == "classes":
+            return [self.schema.classes[int(k)] for k in batch.y[scored, i]]
+        want = batch.y[scored, i].astype(np.float64)
+        return [float(v[0]) if self.schema.targets == "numbers" else v.tolist() for v in want]

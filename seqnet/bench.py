@@ -1,0 +1,274 @@
+"""The Chomsky-hierarchy benchmark (Delétang et al., ICLR 2023) as a seqnet sweep: every task ×
+cell × seed trained on lengths 1..40, each run scored in its worker on longer lengths; the
+table beside the paper's scores, and the figure. The CLI is seqnet.cli_bench.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from seqnet import specs
+from seqnet.errors import SpecError
+from seqnet.registry import Registry
+from seqnet.sweep import RunPlan, Sweep, SweepSpec, run_names
+from seqnet.sweep_folder import SweepFolder
+
+TASKS: dict[str, str] = {
+    "even_pairs": "R",
+    "modular_arithmetic_simple": "R",
+    "parity_check": "R",
+    "cycle_navigation": "R",
+    "stack_manipulation": "DCF",
+    "reverse_string": "DCF",
+    "modular_arithmetic": "DCF",
+    "solve_equation": "DCF",
+    "duplicate_string": "CS",
+    "missing_duplicate": "CS",
+    "odds_first": "CS",
+    "binary_addition": "CS",
+    "binary_multiplication": "CS",
+    "compute_sqrt": "CS",
+    "bucket_sort": "CS",
+}
+"""The fifteen tasks (registered names) and their level: regular, deterministic context-free,
+context-sensitive."""
+
+CELLS: dict[str, dict[str, Any]] = {
+    "elman": {"cell": "elman", "activation": "relu"},  # the paper's RNN: ReLU
+    "lstm": {"cell": "lstm"},
+    "stack_rnn": {"cell": "stack_rnn"},
+    "tape_rnn": {"cell": "tape_rnn"},
+}
+"""The four columns: the `model` options of each (the paper's RNN is a ReLU Elman)."""
+
+PAPER: dict[str, dict[str, float]] = {
+    "modular_arithmetic_simple": {"elman": 100.0, "stack_rnn": 100.0, "tape_rnn": 100.0,
+                                  "lstm": 100.0},
+    "parity_check": {"elman": 100.0, "stack_rnn": 100.0, "tape_rnn": 100.0, "lstm": 100.0},
+    "stack_manipulation": {"elman": 56.0, "stack_rnn": 100.0, "tape_rnn": 100.0, "lstm": 59.1},
+    "reverse_string": {"elman": 62.0, "stack_rnn": 100.0, "tape_rnn": 100.0, "lstm": 60.9},
+    "duplicate_string": {"elman": 50.3, "stack_rnn": 52.8, "tape_rnn": 100.0, "lstm": 57.6},
+    "odds_first": {"elman": 51.0, "stack_rnn": 51.9, "tape_rnn": 100.0, "lstm": 55.6},
+}  # fmt: skip
+"""The paper's Table 2 scores (%) known to the issue: best over seeds and learning rates."""
+
+_CPU = [0.0]
+"""This process's CPU time when its last run was scored (a worker runs one run at a time)."""
+
+SOLVED = 90.0
+"""A score at or above this is "solved" (the paper's threshold)."""
+
+
+def expected(task: str, cell: str) -> bool | None:
+    """Whether the paper solves `task` with `cell` (its numbers or its text), None if unknown."""
+    if task in PAPER:
+        return PAPER[task][cell] >= SOLVED
+    if TASKS[task] == "R":
+        return True  # "every model but the Transformer solves all four regular tasks"
+    text = {("solve_equation", "stack_rnn"): False, ("binary_multiplication", "tape_rnn"): False,
+            ("compute_sqrt", "tape_rnn"): False, ("bucket_sort", "lstm"): True}  # fmt: skip
+    return text.get((task, cell))
+
+
+class Protocol(BaseModel):
+    """How every run trains and is scored. A run stops early only once `patience` held-out
+    evaluations in a row (on lengths 1..train_length) have every output right by a logit
+    margin of at least `margin`: a run that merely fits its training lengths keeps training."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    steps: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    batch: Annotated[int, Field(ge=1, le=4096)] = 32
+    hidden: Annotated[int, Field(ge=1, le=4096)] = 64
+    lr: Annotated[float, Field(gt=0.0, le=1.0)] = 1e-3
+    clip: Annotated[float, Field(gt=0.0)] = 1.0
+    train_length: Annotated[int, Field(ge=1, le=10_000)] = 40
+    eval_every: Annotated[int, Field(ge=1)] = 250
+    eval_samples: Annotated[int, Field(ge=1, le=100_000)] = 256
+    patience: Annotated[int, Field(ge=1)] = 8
+    margin: Annotated[float, Field(ge=0.0)] = 1.0
+    test_min: Annotated[int, Field(ge=1, le=10_000)] = 41
+    test_max: Annotated[int, Field(ge=1, le=10_000)] = 500
+    samples: Annotated[int, Field(ge=1, le=10_000)] = 4
+    dtype: str = "float64"
+
+    def lengths(self) -> list[int]:
+        if self.test_max < self.test_min:
+            raise SpecError(f"test lengths {self.test_min}..{self.test_max} count down")
+        return list(range(self.test_min, self.test_max + 1))
+
+
+def plan(
+    tasks: list[str], cells: list[str], seeds: list[int], protocol: Protocol, registry: Registry
+) -> Sweep:
+    """The benchmark's sweep: each seed × task × cell, in the order given; every run's spec is
+    checked before anything runs."""
+    for name in tasks:
+        if name not in TASKS:
+            raise SpecError(f"unknown Chomsky task '{name}'; the tasks are {', '.join(TASKS)}")
+    for name in cells:
+        if name not in CELLS:
+            raise SpecError(f"unknown benchmark cell '{name}'; the cells are {', '.join(CELLS)}")
+    if not tasks or not cells or not seeds:
+        raise SpecError("the benchmark needs at least one task, one cell and one seed")
+    p = protocol
+    raw = {
+        "task": {"name": tasks[0], "length": p.train_length},
+        "model": {"cell": "elman", "hidden": p.hidden, "dtype": p.dtype},
+        "optimizer": {"name": "adam", "lr": p.lr, "clip": p.clip},
+        "train": {"steps": p.steps, "batch": p.batch, "eval_every": p.eval_every,
+                  "eval_samples": p.eval_samples, "patience": p.patience, "margin": p.margin},
+    }  # fmt: skip
+    base = specs.resolve(raw, registry).model_dump(mode="json")
+    settings = []
+    for task in tasks:
+        for cell in cells:
+            setting = {"task.name": task, "task.length": p.train_length}
+            setting.update({f"model.{k}": v for k, v in CELLS[cell].items()})
+            settings.append(setting)
+    # seeds outermost: a run cut short has the whole table at one seed before any second seed
+    pairs = [(setting, seed) for seed in seeds for setting in settings]
+    runs = [RunPlan(n, s, seed) for n, (s, seed) in zip(run_names(pairs), pairs, strict=True)]
+    grid = {"task.name": tasks, "model.cell": [CELLS[c]["cell"] for c in cells]}
+    options = {"lengths": [p.test_min, p.test_max], "samples": p.samples}
+    sweep = Sweep("chomsky", base, SweepSpec(grid=grid, seeds=seeds), runs, (),
+                  "seqnet.bench:score", options)  # fmt: skip
+    for run in runs[: len(settings)]:
+        sweep.run_spec(run, registry)
+    return sweep
+
+
+def score(spec: Any, parts: Any, params: Any, lengths: list[int], samples: int) -> dict[str, Any]:
+    """The paper's score of a trained run (a sweep `finish`): for each length in
+    lengths[0]..lengths[1], the share of right outputs per sequence averaged over `samples`
+    sequences, then the mean over lengths; also each length's accuracy."""
+    from threadpoolctl import threadpool_limits
+
+    from seqnet.lengths import length_score
+
+    start = time.process_time()
+    every = list(range(lengths[0], lengths[1] + 1))
+    task_cls = type(parts.task)
+    with threadpool_limits(limits=spec.train.threads):  # as training: one core per worker
+        value, table = length_score(
+            parts.model, params, task_cls, spec.options("task"), every, samples,
+            seed=spec.train.seed,
+        )  # fmt: skip
+    now = time.process_time()
+    cpu, _CPU[0] = now - _CPU[0], now
+    return {
+        "score": value,
+        "by_length": {k: row["accuracy"] for k, row in table.items()},
+        "score_seconds": now - start,
+        # the worker's CPU time since its previous run: this run's training and scoring (and,
+        # for a worker's first run, its start-up)
+        "cpu_seconds": cpu,
+    }
+
+
+def cell_of(record: dict[str, Any]) -> str:
+    """The benchmark column of a results line (elman means the ReLU Elman)."""
+    return str(record["setting"]["model.cell"])
+
+
+def results(folder: SweepFolder) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(task, cell) -> the summaries of its finished, scored runs."""
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in folder.results():
+        summary = record.get("summary") or {}
+        if record["status"] == "ok" and isinstance(summary.get("score"), float):
+            key = (record["setting"]["task.name"], cell_of(record))
+            out.setdefault(key, []).append({**summary, "seed": record["seed"]})
+    return out
+
+
+def table(folder: SweepFolder) -> dict[str, Any]:
+    """Each task × cell: best and mean score over seeds (in %), seeds done of planned, the
+    paper's score and whether the verdicts (solved or not) agree; plus the compute spent."""
+    done = results(folder)
+    planned: dict[tuple[str, str], int] = {}
+    for run in folder.sweep.runs:
+        key = (str(run.setting["task.name"]), str(run.setting["model.cell"]))
+        planned[key] = planned.get(key, 0) + 1
+    rows = []
+    for (task, cell), seeds in planned.items():
+        got = done.get((task, cell), [])
+        scores = [100.0 * s["score"] for s in got]
+        best = max(scores) if scores else None
+        want = expected(task, cell)
+        rows.append({
+            "task": task, "level": TASKS[task], "cell": cell, "seeds": seeds, "done": len(got),
+            "best": best, "mean": sum(scores) / len(scores) if scores else None,
+            "paper": PAPER.get(task, {}).get(cell), "expected": want,
+            "agrees": None if best is None or want is None else (best >= SOLVED) == want,
+            "steps": [s.get("steps") for s in got],
+        })  # fmt: skip
+    seconds = [s.get("cpu_seconds", 0.0) for runs in done.values() for s in runs]
+    return {"rows": rows, "runs": sum(planned.values()), "scored": len(seconds),
+            "cpu_seconds": math.fsum(seconds)}  # fmt: skip
+
+
+def markdown(data: dict[str, Any], cells: list[str]) -> str:
+    """The table as Markdown: a row per task, per cell "seqnet best (paper)"; ✓/✗ whether the
+    verdict agrees with the paper's, - where no run has finished."""
+    tasks = list(dict.fromkeys(row["task"] for row in data["rows"]))
+    by = {(row["task"], row["cell"]): row for row in data["rows"]}
+    lines = ["| level | task | " + " | ".join(cells) + " |",
+             "|---|---|" + "---|" * len(cells)]  # fmt: skip
+    for task in tasks:
+        parts = []
+        for cell in cells:
+            row = by.get((task, cell))
+            if row is None or row["best"] is None:
+                parts.append("-")
+                continue
+            paper = "" if row["paper"] is None else f" ({row['paper']:.1f})"
+            mark = {True: " ✓", False: " ✗", None: ""}[row["agrees"]]
+            partial = "" if row["done"] == row["seeds"] else f" [{row['done']}/{row['seeds']}]"
+            parts.append(f"{row['best']:.1f}{paper}{mark}{partial}")
+        lines.append(f"| {TASKS[task]} | {task} | " + " | ".join(parts) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def figure(folder: SweepFolder, path: Path) -> None:
+    """Accuracy against test length, a panel per task, a line per cell (its best seed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = results(folder)
+    tasks = [t for t in TASKS if any(k[0] == t for k in done)]
+    cells = [c for c in CELLS if any(k[1] == c for k in done)]
+    cols = min(4, max(1, len(tasks)))
+    rows = max(1, math.ceil(len(tasks) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.6 * rows), squeeze=False,
+                             sharey=True)  # fmt: skip
+    for ax, task in zip(axes.flat, tasks, strict=False):
+        for cell in cells:
+            runs = done.get((task, cell))
+            if not runs:
+                continue
+            best = max(runs, key=lambda s: s["score"])
+            xs = sorted(int(k) for k in best["by_length"])
+            ys = [100.0 * best["by_length"][str(x)] for x in xs]
+            ax.plot(xs, ys, label=cell, linewidth=1.2)
+        ax.set_title(f"{task} ({TASKS[task]})", fontsize=9)
+        ax.set_ylim(0, 102)
+        ax.axhline(SOLVED, color="grey", linewidth=0.5, linestyle=":")
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(tasks) :]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy %", fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel("input length", fontsize=8)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(cells), fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

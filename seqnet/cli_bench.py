@@ -1,0 +1,139 @@
+"""`seqnet bench chomsky`: the Chomsky-hierarchy benchmark as a sweep, then its table and figure.
+
+The library is seqnet.bench (the plan, the score, the table) and the sweep machinery; this
+module parses, shows progress and writes table.md, table.json and chomsky.png.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from seqnet.cli import app, fail, friendly
+
+bench_app = typer.Typer(
+    help="Standard benchmarks, run as sweeps.", no_args_is_help=True, add_completion=False
+)
+app.add_typer(bench_app, name="bench")
+
+
+def opt(help_text: str, metavar: str) -> Any:
+    return typer.Option(help=help_text, metavar=metavar, show_default=False)
+
+
+@bench_app.command("chomsky")
+@friendly
+def chomsky(
+    tasks: Annotated[str | None, opt("Tasks, comma-separated (default: all 15).", "A,B")] = None,
+    cells: Annotated[
+        str | None, opt("Cells: elman,lstm,stack_rnn,tape_rnn (the default).", "A,B")
+    ] = None,
+    seeds: Annotated[
+        str | None, opt("Seeds for every task and cell (default 0-1).", "LIST")
+    ] = None,
+    steps: Annotated[
+        int | None, opt("Training steps per run at most (default 10000).", "N")
+    ] = None,
+    batch: Annotated[int | None, opt("Sequences per step (default 32).", "N")] = None,
+    hidden: Annotated[int | None, opt("Hidden units (default 64).", "N")] = None,
+    lr: Annotated[float | None, opt("Adam's learning rate (default 0.001).", "LR")] = None,
+    lengths: Annotated[
+        str | None, opt("Test lengths, LOW-HIGH (default 41-500).", "LOW-HIGH")
+    ] = None,
+    samples: Annotated[int | None, opt("Test sequences per length (default 4).", "N")] = None,
+    out: Annotated[
+        str | None, opt("Benchmark folder (default sweeps/chomsky-<time>).", "DIR")
+    ] = None,
+    resume: Annotated[
+        str | None, opt("Continue the benchmark in DIR: run only what is missing.", "DIR")
+    ] = None,
+    report: Annotated[
+        str | None, opt("Only write DIR's table and figure from the runs finished so far.", "DIR")
+    ] = None,
+    engine: Annotated[
+        str | None, opt("Where runs run: process (default), dask, or an engine plugin.", "NAME")
+    ] = None,
+    workers: Annotated[
+        int | None, opt("Worker processes (default: the number of cores).", "N")
+    ] = None,
+    scheduler: Annotated[str | None, opt("A Dask scheduler address.", "ADDRESS")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+) -> None:
+    """Train every Chomsky task × cell × seed on lengths 1..40, score each run as Delétang et
+    al. (2023) do on lengths 41..500, and write table.md, table.json and chomsky.png.
+
+    A cell's score is its best seed's: per length the share of right outputs per sequence,
+    averaged over sequences, then over lengths. Ctrl-C stops; --resume DIR runs what is missing.
+    """
+    from seqnet import bench
+    from seqnet.cli_sweep import SweepProgress, make_engine
+    from seqnet.plugins import default_registry
+    from seqnet.rundir import unused_folder
+    from seqnet.specs import validate
+    from seqnet.sweep import parse_seeds
+    from seqnet.sweep_folder import SweepFolder
+    from seqnet.sweep_runner import run_sweep
+
+    registry = default_registry()
+    planning = [tasks, cells, seeds, steps, batch, hidden, lr, lengths, samples, out]
+    if resume is not None or report is not None:
+        if any(v is not None for v in planning) or (resume is not None and report is not None):
+            raise fail("--resume DIR and --report DIR take no planning options", 2)
+        folder = SweepFolder.open(Path(resume or report or ""))
+        if folder.sweep.source != "chomsky":
+            raise fail(f"'{folder.path}' is a sweep, not a Chomsky benchmark", 2)
+    else:
+        given: dict[str, Any] = {"steps": steps, "batch": batch, "hidden": hidden, "lr": lr,
+                                 "samples": samples}  # fmt: skip
+        if lengths is not None:
+            low, sep, high = lengths.partition("-")
+            if not sep or not low.strip().isdigit() or not high.strip().isdigit():
+                raise fail(f"--lengths '{lengths}' must look like 41-500", 2)
+            given |= {"test_min": int(low), "test_max": int(high)}
+        protocol = validate(bench.Protocol, {k: v for k, v in given.items() if v is not None},
+                            ("bench",))  # fmt: skip
+        protocol.lengths()  # a range that counts down is an error now, not in every worker
+        sweep = bench.plan(
+            names(tasks, list(bench.TASKS)),
+            names(cells, list(bench.CELLS)),
+            parse_seeds(seeds if seeds is not None else "0-1"),
+            protocol,
+            registry,
+        )
+        path = Path(out) if out else unused_folder(Path("sweeps"), "chomsky")
+        folder = SweepFolder.create(path, sweep)
+    if report is None:
+        chosen = make_engine(registry, engine, workers, scheduler, [])
+        with SweepProgress(len(folder.sweep.runs), len(folder.missing()), quiet) as on_event:
+            run_sweep(folder, chosen, on_event)
+    write_report(folder)
+
+
+def names(text: str | None, default: list[str]) -> list[str]:
+    if text is None:
+        return default
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def write_report(folder: Any) -> None:
+    """table.json, table.md and (with matplotlib) chomsky.png in the benchmark folder."""
+    from seqnet import bench
+    from seqnet.atomic import write_atomic
+
+    data = bench.table(folder)
+    cells = list(dict.fromkeys(str(run.setting["model.cell"]) for run in folder.sweep.runs))
+    text = bench.markdown(data, cells)
+    write_atomic(folder.path / "table.json", json.dumps(data, indent=2) + "\n")
+    write_atomic(folder.path / "table.md", text)
+    typer.echo(text, nl=False)
+    typer.echo(
+        f"{data['scored']} of {data['runs']} runs scored, {data['cpu_seconds']:.0f} CPU seconds;"
+        f" in {folder.path}"
+    )
+    try:
+        bench.figure(folder, folder.path / "chomsky.png")
+    except ImportError:
+        typer.echo("no figure: pip install 'seqnet[plot]' for matplotlib", err=True)

@@ -1,0 +1,76 @@
+"""`seqnet bench chomsky`: end to end on a tiny budget, resume, the table's best-of-seeds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from seqnet import bench
+from seqnet.cli import app
+from seqnet.registry import Registry
+from seqnet.sweep_folder import RESULTS, SweepFolder
+
+runner = CliRunner()
+TINY = ["--steps", "3", "--lengths", "41-43", "--samples", "2", "--workers", "1", "--quiet"]
+
+
+def test_the_benchmark_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    args = ["bench", "chomsky", "--tasks", "parity_check,reverse_string"]
+    args += ["--cells", "elman,stack_rnn", "--seeds", "0", "--out", str(out), *TINY]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in (out / RESULTS).read_text().splitlines()]
+    assert len(lines) == 4 and all(line["status"] == "ok" for line in lines)
+    for line in lines:
+        by_length = line["summary"]["by_length"]
+        assert sorted(by_length) == ["41", "42", "43"]
+        # the score is the mean over lengths of the per-length accuracies
+        assert line["summary"]["score"] == pytest.approx(sum(by_length.values()) / 3)
+    assert (out / "chomsky.png").stat().st_size > 0
+    table = (out / "table.md").read_text()
+    assert "| R | parity_check |" in table and "| DCF | reverse_string |" in table
+    assert "(100.0)" in table and "(62.0)" in table  # the paper's scores beside seqnet's
+    # a lost results line: --resume runs that run alone again
+    (out / RESULTS).write_text("".join(json.dumps(line) + "\n" for line in lines[:3]))
+    result = runner.invoke(app, ["bench", "chomsky", "--resume", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    again = [json.loads(line) for line in (out / RESULTS).read_text().splitlines()]
+    assert [line["run"] for line in again] == [line["run"] for line in lines]
+    assert again[3]["summary"]["score"] == lines[3]["summary"]["score"]
+    assert "4 of 4 runs scored" in result.output
+
+
+def test_a_cells_score_is_its_best_seed(tmp_path: Path, registry: Registry) -> None:
+    protocol = bench.Protocol(steps=1)
+    sweep = bench.plan(["reverse_string"], ["elman", "stack_rnn"], [0, 1, 2], protocol, registry)
+    folder = SweepFolder.create(tmp_path / "b", sweep)
+    scores = {0: 0.5, 1: 0.97, 2: 0.6}
+    for run in sweep.runs:
+        folder.record(run, {"status": "ok", "summary": {"score": scores[run.seed]}})
+    rows = {row["cell"]: row for row in bench.table(folder)["rows"]}
+    assert rows["elman"]["best"] == pytest.approx(97.0)
+    assert rows["elman"]["mean"] == pytest.approx(69.0)
+    # the paper: RNN 62.0 (not solved), Stack-RNN 100 (solved); 97 agrees only with the second
+    assert rows["elman"]["agrees"] is False and rows["stack_rnn"]["agrees"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--tasks", "nope"], "unknown Chomsky task 'nope'"),
+        (["--cells", "gru"], "unknown benchmark cell 'gru'"),
+        (["--lengths", "500-41"], "count down"),
+        (["--lengths", "41"], "must look like 41-500"),
+        (["--steps", "0"], "bench.steps"),
+        (["--hidden", "100000"], "bench.hidden"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], words: str) -> None:
+    result = runner.invoke(app, ["bench", "chomsky", "--out", str(tmp_path / "b"), *args])
+    assert result.exit_code == 2, result.output
+    assert words in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "b").exists()
