@@ -1,12 +1,15 @@
 """Why a binadd run fails on long sums: where its wrong outputs are, and what its hidden units do.
 
     python benchmarks/carry_dynamics.py RUN_DIR [--bits 32] [--samples 2000] [--cut 7,8]
+    python benchmarks/carry_dynamics.py RUN_DIR --long 10000:1000
 
 For an Elman binadd run folder: the wrong outputs on `--samples` fresh sums of `--bits` bits by
 (a, b, carry in); the smallest margin by position in the sum; each hidden unit's mean |h| in the
 first 9 steps (all an 8-bit sum has) and after step 16; the eigenvalues of W_h; and, with
 `--cut`, exact_match at 64, 1,024 and 10,000 bits (500 sums each) before and after those units'
-outgoing weights (their W_h rows and head weights) are set to 0.
+outgoing weights (their W_h rows and head weights) are set to 0. With `--long BITS:SAMPLES`:
+only the wrong outputs on those sums (drawn as `seqnet eval` draws them), each with its carry in
+and the length of the carry-propagate run (a != b) before it.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from seqnet import recurrent
-from seqnet.lengths import evaluate_lengths
+from seqnet.lengths import ELEMENTS, evaluate_lengths, forward_chunked
 from seqnet.rundir import RunDir
 from seqnet.runner import build
 
@@ -29,12 +33,17 @@ def main() -> None:
     parser.add_argument("--bits", type=int, default=32)
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--cut", default="", help="units to cut, e.g. 7,8")
+    parser.add_argument("--long", default="", help="BITS:SAMPLES, e.g. 10000:1000")
     args = parser.parse_args()
 
     ckpt, spec = RunDir.open(args.run).load()
     parts = build(spec)
     params = ckpt.params
     task_cls = type(parts.task)
+    if args.long:
+        bits, samples = (int(v) for v in args.long.split(":"))
+        long_sums(parts, params, task_cls(bits=bits), samples)
+        return
     task = task_cls(bits=args.bits)
     batch = task.sample(np.random.default_rng([0, args.bits]), args.samples)
     cell = parts.model.sub(params, "cells.0.")
@@ -80,6 +89,30 @@ def main() -> None:
         for length in map(str, lengths):
             print(f"exact_match at {length} bits: {before[length]['exact_match']:.3f},"
                   f" with units {units} cut {after[length]['exact_match']:.3f}")  # fmt: skip
+
+
+def long_sums(parts: Any, params: Any, task: Any, samples: int) -> None:
+    """Every wrong output on `samples` long sums: position, (a, b, carry in), the run of
+    carry-propagate steps before it. Drawn in the groups `seqnet eval` uses, so the same sums."""
+    rng = np.random.default_rng([0, task.spec.bits])
+    done, group, wrong = 0, 1, 0
+    while done < samples:
+        batch = task.sample(rng, min(group, samples - done))
+        z = forward_chunked(parts.model, params, batch.x)[..., 0]  # (T, B)
+        signed = (2.0 * batch.y[..., 0] - 1.0) * z
+        rows = task.step_rows(batch)
+        a, b, c = rows["a"], rows["b"], rows["carry in"]
+        for t, i in zip(*np.nonzero(signed < 0), strict=True):
+            run = 0
+            while t - run - 1 >= 0 and a[t - run - 1, i] != b[t - run - 1, i]:
+                run += 1
+            kind = (int(a[t, i]), int(b[t, i]), int(c[t, i]))
+            print(f"sum {done + i}, step {t}: (a, b, carry in) = {kind},"
+                  f" after {run} propagate steps, margin {signed[t, i]:.2f}")  # fmt: skip
+            wrong += 1
+        done += batch.x.shape[1]
+        group = max(1, ELEMENTS // batch.x.shape[0])
+    print(f"{wrong} wrong outputs in {samples} sums of {task.spec.bits} bits")
 
 
 if __name__ == "__main__":

@@ -103,7 +103,8 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
         h, _, _ = layer.forward(model.sub(ckpt.params, prefix), h, carry, None)  # (T, 1, H)
     hidden = h[:, 0, :].T  # (H, T)
     rows_fn = getattr(parts.task, "step_rows", None)
-    rows = dict(rows_fn(batch)) if rows_fn is not None else {"target": batch.y[..., 0]}
+    y = batch.y if batch.y.ndim == 2 else batch.y[..., 0]  # softmax_ce classes are (T, B)
+    rows = dict(rows_fn(batch)) if rows_fn is not None else {"target": y}
     title = f"{spec.task.name}, {key}={length}: one example (time runs left to right)"
     if task.loss == "sigmoid_bce" and task.output_size == 1:
         logits = forward_chunked(parts.model, ckpt.params, x)[..., 0]  # (T, 1)

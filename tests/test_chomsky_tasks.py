@@ -18,7 +18,8 @@ import seqnet_chomsky as chomsky
 from seqnet import Batch, Model
 from seqnet.cli import app
 from seqnet.errors import SpecError
-from seqnet.testing import perfect_outputs
+from seqnet.registry import Registry
+from seqnet.testing import check_task, perfect_outputs
 from seqnet_chomsky.layout import LayoutTask, pad_together
 from seqnet_elman import ElmanCell
 
@@ -266,3 +267,37 @@ def test_predict_answers_typed_inputs(even_pairs_run: Path) -> None:
     bad = runner.invoke(app, ["predict", str(even_pairs_run), "012"])
     assert bad.exit_code == 2
     assert bad.stderr.startswith("error: '012' is not an input of even_pairs")
+
+
+def test_plot_draws_the_hidden_units_across_an_example(
+    even_pairs_run: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("matplotlib")
+    result = runner.invoke(
+        app, ["plot", str(even_pairs_run), "--out", str(tmp_path), "--length", "6"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "hidden.png").stat().st_size > 0
+    rows = chomsky.EvenPairsTask().step_rows(chomsky.EvenPairsTask().parse(["0110"]))
+    assert rows["input"][:, 0].tolist() == [0, 1, 1, 0, 0]  # the blank shows as 0
+    assert rows["output step"][:, 0].tolist() == [0, 0, 0, 0, 1]
+    assert rows["target"][:, 0].tolist() == [0, 0, 0, 0, 0]  # two unequal pairs: even
+
+
+@pytest.mark.parametrize(
+    ("task", "options"),
+    [
+        (chomsky.ModularArithmeticTask, {"modulus": 10}),
+        (chomsky.SolveEquationTask, {"modulus": 2, "length": 3}),
+        (chomsky.BucketSortTask, {"symbols": 10}),
+        (chomsky.ModularArithmeticSimpleTask, {"modulus": 3}),
+        (chomsky.BinaryAdditionTask, {"length": 200, "length_min": 150}),  # Python ints
+        (chomsky.StackManipulationTask, {"length": 1}),
+        (chomsky.ComputeSqrtTask, {"length": 1000, "length_min": 0}),
+    ],
+    ids=lambda v: v.name if isinstance(v, type) else str(v),
+)
+def test_other_options_conform(
+    registry: Registry, task: type[LayoutTask], options: dict[str, int]
+) -> None:
+    check_task(task(**options), registry=registry)

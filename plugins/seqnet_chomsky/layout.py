@@ -1,7 +1,8 @@
 """The layout all fifteen tasks share: the input, then one blank per output, scored at the blanks.
 
 Each task only draws token ids (`draw`); this module turns them into a Batch, scores outputs the
-way Delétang et al. (2023) do, and writes readable examples. Task classes inherit it.
+way Delétang et al. (2023) do, and writes readable examples. The tasks inherit it: fifteen
+tasks that differ only in their draws share one class rather than fifteen copies.
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ class LayoutTask:
     defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "model": {"cell": "lstm", "hidden": 64, "layers": 1},
         "optimizer": {"name": "adam", "lr": 0.001, "clip": 1.0},
-        # the paper's batch, learning rate and clipping; the engine validates at the top of
-        # the training range (ℓ = 40); two perfect evaluations in a row before stopping
+        # the paper's batch, its example script's learning rate and clipping; the engine
+        # validates at the top of the training range (ℓ = 40); two perfect evaluations in a
+        # row before stopping
         "train": {
             "steps": 10000,
             "batch": 128,
@@ -85,7 +87,8 @@ class LayoutTask:
 
     def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
         """Token ids of `batch` fresh sequences of input length `length`: inputs (ℓ', B) in
-        [0, len(inputs)) and targets (m, B) in [0, len(outputs)); ℓ' is ℓ for all tasks."""
+        [0, len(inputs)) and targets (m, B) in [0, len(outputs)). ℓ' = ℓ, except where a task
+        says otherwise (modular_arithmetic_simple lowers an even ℓ by one)."""
         raise NotImplementedError
 
     def answer(self, tokens: Array) -> Array:
@@ -147,6 +150,18 @@ class LayoutTask:
             "".join(self.outputs[int(t)] for t in got[counted[:, i], i])
             for i in range(got.shape[1])
         ]
+
+    def step_rows(self, batch: Batch) -> dict[str, Array]:
+        """Per step (T, B), scaled to [0, 1] for `seqnet plot`: the input token (0 at the
+        blanks), which steps are outputs, and the target there."""
+        tokens = np.argmax(batch.x, axis=-1)  # (T, B)
+        given = tokens < len(self.inputs)
+        scored = np.asarray(batch.mask) > 0
+        return {
+            "input": np.where(given, tokens / max(len(self.inputs) - 1, 1), 0.0),
+            "output step": scored.astype(np.float64),
+            "target": np.where(scored, np.asarray(batch.y) / max(self.output_size - 1, 1), 0.0),
+        }
 
     def counted(self, batch: Batch) -> Array:
         """(T, B) bool: the steps the metrics count, the scored ones up to the terminator."""
