@@ -65,7 +65,9 @@ def sample(
     folder: Annotated[
         Path, typer.Argument(metavar="DIR", help="A run folder of a character model (charlm).")
     ],
-    chars: Annotated[int, typer.Option(min=0, metavar="N", help="Characters to generate.")] = 300,
+    chars: Annotated[
+        int, typer.Option(min=0, max=1_000_000, metavar="N", help="Characters to generate.")
+    ] = 300,
     temperature: Annotated[
         float,
         typer.Option(
@@ -75,8 +77,14 @@ def sample(
         ),
     ] = 0.8,
     prime: Annotated[
-        str, typer.Option(metavar="TEXT", help="Text the model reads before it writes.")
-    ] = "\n",
+        str | None,
+        typer.Option(
+            metavar="TEXT",
+            help="Text the model reads before it writes (default: a newline, or the first"
+            " symbol of the text if it has none).",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(min=0, metavar="N", help="Seed of the draws.")] = 0,
 ) -> None:
     """Write text with a trained character model: the prime, then what the model adds."""
@@ -92,6 +100,12 @@ def sample(
     task = parts.task
     if not isinstance(task, Generating) or task.input_size != task.output_size:
         raise fail(f"task '{spec.task.name}' does not generate text (try a charlm run)", 2)
+    if prime is None:
+        try:
+            task.encode("\n")
+            prime = "\n"
+        except SeqnetError:  # a text without newlines: start from its first symbol
+            prime = task.decode(np.zeros(1, dtype=np.intp))
     if not prime:
         raise fail("--prime must hold at least one character", 2)
     try:

@@ -58,7 +58,9 @@ def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     metrics = sorted(k for k in {k for r in rows for k in r} if k.split("@")[0] not in skip)
     for key in metrics:
         bottom.plot(steps, [r.get(key, np.nan) for r in rows], label=key, marker=".")
-    bottom.set_ylim(-0.02, 1.02)
+    shown = [v for r in rows for k in metrics if isinstance(v := r.get(k), (int, float))]
+    if shown and min(shown) >= 0 and max(shown) <= 1:  # accuracies; bits per char go higher
+        bottom.set_ylim(-0.02, 1.02)
     bottom.set_xlabel("step")
     bottom.set_ylabel("held-out")
     bottom.legend(loc="lower right")
@@ -76,6 +78,29 @@ def save_png(fig: Any, path: Path, **options: Any) -> None:
         pyplot().close(fig)
 
 
+def scaled(values: Any) -> Any:
+    """A row of a (T, 1) table, scaled to 0..1 for the grey map (symbols by their index)."""
+    v = np.asarray(values, dtype=np.float64).reshape(len(values), 1)
+    low, high = float(v.min()), float(v.max())
+    return (v - low) / (high - low) if high > low and (low < 0 or high > 1) else v
+
+
+def input_rows(batch: Any) -> dict[str, Any]:
+    """Rows for a task without `step_rows`: each input channel (or the input symbol, for many
+    channels or token ids), then the target, each (T, 1) and named."""
+    x, y = np.asarray(batch.x), np.asarray(batch.y)
+    rows: dict[str, Any] = {}
+    if x.ndim == 3 and x.shape[-1] <= 4:
+        for d in range(x.shape[-1]):
+            rows[f"input {d}"] = scaled(x[:, :1, d])
+    else:
+        symbols = x[:, :1].argmax(axis=-1) if x.ndim == 3 else x[:, :1]
+        rows["input symbol"] = scaled(symbols)
+    target = y[:, :1] if y.ndim == 2 else y[:, :1, 0]
+    rows["target"] = scaled(target)
+    return rows
+
+
 def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -> Path | None:
     """Heatmap of the first layer's hidden units across one example `length` long (drawn from
     a generator seeded by (seed, length)), with the task's own per-step rows (binadd: a, b,
@@ -84,12 +109,15 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     """
     ckpt, spec = folder.load()
     parts = build(spec)
-    task_cls = type(parts.task)
+    task_cls: Any = type(parts.task)
     try:
         key = length_option(task_cls)
     except SeqnetError:
         return None
-    task = task_cls(**options_at_length(task_cls, spec.options("task"), length))
+    from seqnet.specs import validate
+
+    at_length = options_at_length(task_cls, spec.options("task"), length)
+    task = task_cls(**validate(task_cls.Spec, at_length, ("task",)).model_dump())
     batch = task.sample(np.random.default_rng([seed, length]), 1)
     x = parts.model.inputs(batch.x)  # vectors, or ids for an embedding
     model = parts.model
@@ -103,8 +131,7 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
         h, _, _ = layer.forward(model.sub(ckpt.params, prefix), h, carry, None)  # (T, 1, H)
     hidden = h[:, 0, :].T  # (H, T)
     rows_fn = getattr(parts.task, "step_rows", None)
-    y = batch.y if batch.y.ndim == 2 else batch.y[..., 0]  # softmax_ce classes are (T, B)
-    rows = dict(rows_fn(batch)) if rows_fn is not None else {"target": y}
+    rows = dict(rows_fn(batch)) if rows_fn is not None else input_rows(batch)
     title = f"{spec.task.name}, {key}={length}: one example (time runs left to right)"
     if task.loss == "sigmoid_bce" and task.output_size == 1:
         logits = forward_chunked(parts.model, ckpt.params, x)[..., 0]  # (T, 1)
@@ -123,7 +150,7 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     plt = pyplot()
     ratio = [len(rows), hidden.shape[0]]
     fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(max(7, length * 0.16), 5), sharex=True, height_ratios=ratio
+        2, 1, figsize=(min(max(7, length * 0.16), 40), 5), sharex=True, height_ratios=ratio
     )
     table = np.stack([np.asarray(v)[:, 0] for v in rows.values()])  # (rows, T)
     top.imshow(table, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")

@@ -96,12 +96,12 @@ class RunDir:
     def create(cls, path: Path, spec: RunSpec) -> RunDir:
         path = Path(path)
         made = not path.exists()
+        if path.exists() and not path.is_dir():
+            raise RunDirError(f"'{path}' exists and is not a folder")
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise SeqnetError(f"cannot create run folder '{path}': {error.strerror}") from None
-        if not path.is_dir():
-            raise RunDirError(f"'{path}' exists and is not a folder")
         folder = cls(path, FolderLock(path, "run"))
         try:
             if (path / CHECKPOINT).exists():

@@ -5,12 +5,14 @@ This is the one library call behind `seqnet run`; everything the CLI does can be
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seqnet import specs
+from seqnet import memory, specs
+from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Layer, Optimizer, Task
 from seqnet.layers import build_layer, construct
 from seqnet.model import Sequential, stacked
@@ -38,8 +40,15 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     if isinstance(seed_option, str) and getattr(task_spec, seed_option, None) is None:
         task_spec = task_spec.model_copy(update={seed_option: spec.train.seed})
     task = construct(task_cls, task_spec)
-    model = Sequential(model_layers(spec, registry), task.input_size, task.output_size,
-                       dtype=spec.model.dtype)  # fmt: skip
+    if not spec.model.is_list:  # the shorthand's sizes, checked before anything is allocated
+        memory.check(spec, task, registry.get("cell", spec.model.cell).cls)
+    layers = model_layers(spec, registry)
+    if spec.model.is_list:  # the list's sizes, checked before anything is allocated
+        sizes = [task.input_size]
+        for layer in layers:
+            sizes.append(layer.output_size(sizes[-1]))
+        memory.check_sizes(spec, task, sizes[1:])
+    model = Sequential(layers, task.input_size, task.output_size, dtype=spec.model.dtype)
     optimizer_cls = registry.get("optimizer", spec.optimizer.name).cls
     optimizer = construct(optimizer_cls, spec.plugin_spec("optimizer", optimizer_cls))
     return Parts(task, model, optimizer)
@@ -97,13 +106,23 @@ def summary(spec: RunSpec, result: Result) -> dict[str, Any]:
     }
 
 
+def names_a_file(source: str) -> bool:
+    """A SPEC argument is a file when it has a spec suffix or a folder separator; otherwise it is
+    a task name, whatever the current folder holds (a file named `parity` does not shadow it)."""
+    return Path(source).suffix.lower() in SPEC_SUFFIXES or "/" in source or os.sep in source
+
+
 def load_spec(
     source: str, overrides: Iterable[str] = (), registry: Registry | None = None
 ) -> RunSpec:
     """The resolved spec for `source` (a task name or a spec file) after `--set` overrides."""
     registry = registry or default_registry()
-    if Path(source).suffix.lower() in SPEC_SUFFIXES or Path(source).exists():
+    if names_a_file(source):
         raw = specs.with_task_defaults(specs.load_file(Path(source)), registry)
+    elif source not in registry.names("task") and Path(source).is_file():
+        raise SpecError(
+            f"'{source}' is not a task name; a spec file needs a .yaml, .json or .toml suffix"
+        )
     else:
         raw = specs.default_raw(source, registry)
     parsed = [specs.parse_override(text) for text in overrides]

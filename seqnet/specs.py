@@ -28,9 +28,11 @@ from pydantic import (
     Tag,
     ValidationError,
     model_serializer,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from seqnet.bounds import Checked
 from seqnet.errors import SpecError
 from seqnet.layers import layer_entry, layer_spec, resolving_with
 from seqnet.layers import variant as layer_variant
@@ -38,12 +40,18 @@ from seqnet.layers import variants as layer_variants
 from seqnet.registry import Registry
 
 PositiveInt = Annotated[int, Field(gt=0)]
+MAX_HIDDEN = 1_000_000
+MAX_LAYERS = 1_000
+MAX_BATCH = 1_000_000
+MAX_STEPS = 10**12
+MAX_EVAL_SAMPLES = 10_000_000
+MAX_THREADS = 1_024
 Probability = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
 MAX_VALIDATE_LENGTH = 100_000
 """Longest `train.validate_lengths` entry: every evaluation scores eval_samples sequences of it."""
 
 
-class TaskSection(BaseModel):
+class TaskSection(Checked):
     """`task`: which task plugin, then that plugin's own options."""
 
     model_config = ConfigDict(extra="allow")
@@ -65,16 +73,18 @@ SHORTHAND = ("cell", "hidden", "dropout")
 """The model fields that describe a stack of one cell; a list of layers has none of them."""
 
 
-class ModelSection(BaseModel):
+class ModelSection(Checked):
     """`model`: a list of layers, or the shorthand for a stack of one cell (which cell, its size,
     how many layers; the rest are the cell plugin's options). Then the head the task implies."""
 
     model_config = ConfigDict(extra="allow")
     cell: str = Field("elman", description="registered cell name, e.g. elman")
-    hidden: PositiveInt = Field(16, description="hidden units per layer")
+    hidden: Annotated[int, Field(gt=0, le=MAX_HIDDEN)] = Field(
+        16, description="hidden units per layer"
+    )
     layers: Annotated[
-        Annotated[PositiveInt, Tag("<count>")]
-        | Annotated[list[LayerSection], Field(min_length=1), Tag("<list>")],
+        Annotated[int, Field(gt=0, le=MAX_LAYERS), Tag("<count>")]
+        | Annotated[list[LayerSection], Field(min_length=1, max_length=MAX_LAYERS), Tag("<list>")],
         Discriminator(lambda v: "<list>" if isinstance(v, list) else "<count>"),
     ] = Field(
         1,
@@ -104,8 +114,17 @@ class ModelSection(BaseModel):
             return "+".join(str(getattr(layer, "type", "?")) for layer in self.layers)
         return self.cell
 
+    @model_validator(mode="after")
+    def dropout_needs_layers(self) -> ModelSection:
+        if self.dropout > 0 and self.layers == 1:
+            raise ValueError(
+                "dropout acts between stacked layers; with model.layers 1 it would do nothing"
+                " (stack layers, or leave dropout at 0)"
+            )
+        return self
 
-class OptimizerSection(BaseModel):
+
+class OptimizerSection(Checked):
     """`optimizer`: which optimizer and gradient clipping; the rest are the optimizer's options."""
 
     model_config = ConfigDict(extra="allow")
@@ -115,19 +134,29 @@ class OptimizerSection(BaseModel):
     )
 
 
-class TrainSpec(BaseModel):
+class TrainSpec(Checked):
     """`train`: the training loop's own settings."""
 
     model_config = ConfigDict(extra="forbid")
-    steps: PositiveInt = Field(3000, description="maximum optimizer steps")
-    batch: PositiveInt = Field(32, description="sequences per training step")
-    seed: Annotated[int, Field(ge=0)] = Field(0, description="root seed of every random stream")
-    eval_every: PositiveInt = Field(50, description="steps between held-out evaluations")
-    eval_samples: PositiveInt = Field(1000, description="held-out sequences per evaluation")
+    steps: Annotated[int, Field(gt=0, le=MAX_STEPS)] = Field(
+        3000, description="maximum optimizer steps"
+    )
+    batch: Annotated[int, Field(gt=0, le=MAX_BATCH)] = Field(
+        32, description="sequences per training step"
+    )
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(
+        0, description="root seed of every random stream"
+    )
+    eval_every: Annotated[int, Field(gt=0, le=MAX_STEPS)] = Field(
+        50, description="steps between held-out evaluations"
+    )
+    eval_samples: Annotated[int, Field(gt=0, le=MAX_EVAL_SAMPLES)] = Field(
+        1000, description="held-out sequences per evaluation"
+    )
     target: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = Field(
         1.0, description="stop once the task's target metric reaches this on held-out data"
     )
-    threads: PositiveInt = Field(
+    threads: Annotated[int, Field(gt=0, le=MAX_THREADS)] = Field(
         1,
         description="threads while training: BLAS threads, or batch slices for large batches;"
         " one is fastest for small nets",
@@ -147,7 +176,7 @@ class TrainSpec(BaseModel):
     )
 
 
-class RunSpec(BaseModel):
+class RunSpec(Checked):
     """Everything that defines a run. The same spec gives the same numbers."""
 
     model_config = ConfigDict(extra="forbid")
@@ -195,12 +224,40 @@ def format_validation_error(error: ValidationError, prefix: tuple[str | int, ...
         # a `<tag>` in a location names the branch of a union taken, not a place in the spec
         loc = [p for p in (*prefix, *item["loc"]) if not str(p).startswith("<")]
         where = ".".join(str(p) for p in loc) or "spec"
-        got = "" if item["type"] == "missing" else f" (got {item['input']!r})"
-        if item["type"] == "extra_forbidden":
+        got = "" if item["type"] == "missing" else f" (got {shown(item['input'])})"
+        if item["type"] == "value_error" and item["loc"]:  # ours, from a field: says it all
+            parts.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
+        elif item["type"] == "extra_forbidden":
             parts.append(f"{where}: unknown option")
         else:
             parts.append(f"{where}: {item['msg']}{got}")
     return "; ".join(parts)
+
+
+def shown(value: Any, width: int = 60) -> str:
+    """A value as an error message quotes it: repr, cut to `width` characters. The repr is
+    taken of a copy cut to a few items per level, so a shared structure (a YAML alias bomb) is
+    never expanded in full."""
+    text = repr(_cut(value, 3))
+    if isinstance(value, int) and not isinstance(value, bool) and len(text) > width:
+        return f"a number of {len(text.lstrip('-'))} digits"
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _cut(value: Any, depth: int) -> Any:
+    if isinstance(value, dict):
+        items = list(value.items())[:4] if depth > 0 else []
+        return {k: _cut(v, depth - 1) for k, v in items} | (
+            {"...": "..."} if len(value) > len(items) else {}
+        )
+    if isinstance(value, list):
+        head = [_cut(v, depth - 1) for v in value[:4]] if depth > 0 else []
+        return head + (["..."] if len(value) > len(head) else [])
+    if isinstance(value, str) and len(value) > 200:
+        return value[:200]
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 600:
+        return float("inf") if value > 0 else float("-inf")  # str() would refuse past 4300 digits
+    return value
 
 
 def validate(model: type[BaseModel], data: Any, prefix: tuple[str, ...] = ()) -> Any:
@@ -270,28 +327,94 @@ def default_raw(task: str, registry: Registry) -> dict[str, Any]:
     return raw
 
 
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 32
+MAX_NODES = 100_000
+MAX_VALUE_CHARS = 1_000
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a ceiling on nesting and on aliases (a "billion laughs" file
+    builds a small graph that expands exponentially once anything walks it)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > 100:
+                raise SpecError("more than 100 aliases")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise SpecError(f"nested more than {MAX_DEPTH} levels deep")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def check_shape(data: Any) -> None:
+    """Refuse data nested past MAX_DEPTH or, counting every shared reference again, holding
+    more than MAX_NODES values: what reading, validating and printing it would have to walk."""
+    budget = [MAX_NODES]
+
+    def walk(node: Any, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise SpecError(f"nested more than {MAX_DEPTH} levels deep")
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise SpecError(f"holds more than {MAX_NODES:,} values (aliases counted each time)")
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        )
+        for child in children:
+            walk(child, depth + 1)
+
+    walk(data, 0)
+
+
 def load_file(path: Path) -> dict[str, Any]:
-    """Read a spec file (.yaml, .yml, .json or .toml) into a dict; one-line errors."""
+    """Read a spec file (.yaml, .yml, .json or .toml) into a dict; one-line errors. A file is
+    bounded in size, depth and (YAML) aliases before and while it is parsed."""
     suffix = path.suffix.lower()
     if suffix not in {".yaml", ".yml", ".json", ".toml"}:
         raise SpecError(
             f"spec file '{path}': unknown format '{suffix}' (use .yaml, .json or .toml)"
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise SpecError(f"spec file '{path}' is larger than {MAX_FILE_BYTES:,} bytes")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise SpecError(f"spec file '{path}' not found") from None
+    except IsADirectoryError:
+        raise SpecError(f"spec file '{path}' is a folder") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise SpecError(f"spec file '{path}' cannot be read: {error}") from None
+        reason = getattr(error, "strerror", None) or str(error)
+        raise SpecError(f"spec file '{path}' cannot be read: {reason}") from None
     try:
         if suffix == ".json":
             data = json.loads(text)
         elif suffix == ".toml":
             data = tomllib.loads(text)
         else:
-            data = yaml.safe_load(text)
+            loader = BoundedLoader(text)
+            try:
+                data = loader.get_single_data()
+            finally:
+                loader.dispose()
+        check_shape(data)
+    except SpecError as error:
+        raise SpecError(f"spec file '{path}' {error}") from None
+    except RecursionError:
+        raise SpecError(f"spec file '{path}' nested more than {MAX_DEPTH} levels deep") from None
     except (ValueError, yaml.YAMLError) as error:
-        reason = " ".join(str(error).split())
+        reason = " ".join(str(error).split())[:300]
         raise SpecError(f"spec file '{path}' is malformed: {reason}") from None
     if not isinstance(data, dict):
         raise SpecError(f"spec file '{path}' must hold a mapping of sections (task, model, ...)")
@@ -309,7 +432,12 @@ def parse_override(text: str) -> tuple[str, Any]:
     """`model.hidden=32` -> ("model.hidden", 32); values are read as YAML (32, 0.1, true, lstm)."""
     path, sep, value = text.partition("=")
     if not sep or not path.strip():
-        raise SpecError(f"override '{text}' must look like section.option=value")
+        raise SpecError(f"override '{shown(text)}' must look like section.option=value")
+    if len(text) > MAX_VALUE_CHARS:
+        raise SpecError(
+            f"override {path.strip()[:60]!r} is {len(text):,} characters long;"
+            f" at most {MAX_VALUE_CHARS:,}"
+        )
     try:
         parsed = yaml.safe_load(value) if value.strip() else ""
     except yaml.YAMLError:

@@ -301,3 +301,17 @@ def test_other_options_conform(
     registry: Registry, task: type[LayoutTask], options: dict[str, int]
 ) -> None:
     check_task(task(**options), registry=registry)
+
+
+def test_plot_draws_a_class_task_without_step_rows(tmp_path: Path) -> None:
+    """copy has integer class targets (T, B) and no step_rows: the fallback row is its targets."""
+    pytest.importorskip("matplotlib")
+    folder = tmp_path / "copy"
+    args = ["run", "copy", "--hidden", "4", "--steps", "2", "--set", "train.eval_samples=4",
+            "--out", str(folder), "-q"]  # fmt: skip
+    assert runner.invoke(app, args).exit_code == 0
+    result = runner.invoke(
+        app, ["plot", str(folder), "--out", str(tmp_path / "p"), "--length", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p" / "hidden.png").stat().st_size > 0

@@ -163,3 +163,11 @@ def test_a_run_of_a_list_model_resumes_from_its_folder(tmp_path: Path) -> None:
     assert again.exit_code == 0, again.output
     summary = json.loads(again.output.strip().splitlines()[-1])
     assert (summary["cell"], summary["steps"]) == ("gru+elman", 6)
+
+
+def test_a_list_model_too_large_for_the_machine_is_one_line(tmp_path: Path) -> None:
+    data = {"task": {"name": "binadd"}, "model": {"layers": [{"type": "lstm", "hidden": 900000}]}}
+    with pytest.raises(
+        seqnet.SeqnetError, match=r"this run needs about .* layer widths \[900000\]"
+    ):
+        build(load_spec(write(tmp_path, data)))
