@@ -167,7 +167,5 @@ def test_a_run_of_a_list_model_resumes_from_its_folder(tmp_path: Path) -> None:
 
 def test_a_list_model_too_large_for_the_machine_is_one_line(tmp_path: Path) -> None:
     data = {"task": {"name": "binadd"}, "model": {"layers": [{"type": "lstm", "hidden": 900000}]}}
-    with pytest.raises(
-        seqnet.SeqnetError, match=r"this run needs about .* layer widths \[900000\]"
-    ):
+    with pytest.raises(seqnet.SeqnetError, match=r"this run needs about .*layer widths \[900000\]"):
         build(load_spec(write(tmp_path, data)))
