@@ -257,6 +257,9 @@ def eval_command(
                 scores = score_file(parts.model, ckpt.params, parts.task, data)
             show_scores(scores, data, as_json)
             return
+        if getattr(type(parts.task), "length_option", None) is None and data is None:
+            show_heldout(parts, ckpt.params, spec, samples, seed, as_json)
+            return
     if data is not None:
         raise fail(f"task '{spec.task.name}' does not read data files; --data is for those", 2)
     parts = build(trained, registry)  # the trained model; each length's task is made in turn
@@ -278,6 +281,40 @@ def eval_command(
     rows = [*table.items(), ("mean", mean)] if len(table) > 1 else list(table.items())
     for length, row in rows:
         typer.echo("  ".join([f"{length:>8}", *(f"{row[n]:>13.6f}" for n in names)]))
+
+
+def show_heldout(
+    parts: Parts, params: Any, spec: RunSpec, samples: int, seed: int, as_json: bool
+) -> None:
+    """Score a task without a length (charlm) on its held-out data: the task's `heldout` (the
+    tail of charlm's text; `--set task.path=FILE` for another file), else fresh samples."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from seqnet.lengths import forward_chunked
+    from seqnet.losses import get_loss
+    from seqnet.training import cast_batch, heldout
+
+    task, model = parts.task, parts.model
+    trained = params["head.W"].shape[-1] if "head.W" in params else task.output_size
+    if task.output_size != trained or model.input_size != task.input_size:
+        raise fail(
+            f"the task now has {task.output_size} outputs, the model was trained on {trained}"
+            " (a text with other characters?)",
+            2,
+        )
+    with threadpool_limits(1):
+        batch = cast_batch(heldout(task, np.random.default_rng(seed), samples), model.dtype)
+        logits = forward_chunked(model, params, batch.x)
+        loss, _ = get_loss(task.loss)(logits, batch.y, batch.mask)
+        scores = {"loss": float(loss), **task.metrics(logits, batch)}
+    if as_json:
+        typer.echo(json.dumps({"heldout": {k: float(f"{v:.12g}") for k, v in scores.items()}}))
+        return
+    count = batch.x.shape[1]
+    typer.echo(f"{spec.task.name} held-out data, {count} sequence{'s' if count != 1 else ''}:")
+    for name, value in scores.items():
+        typer.echo(f"  {name:>16}  {value:.6f}")
 
 
 def show_scores(scores: dict[str, float], data: Path | None, as_json: bool) -> None:

@@ -136,6 +136,16 @@ def global_norm(grads: Params) -> float:
     return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
 
 
+def clip_gradients(grads: Params, norm: float, clip: float) -> None:
+    """Scale `grads` (whose global L2 norm is `norm`) in place by clip / (norm + 1e-6) when
+    that is below 1, exactly as torch.nn.utils.clip_grad_norm_(max_norm=clip) does, its 1e-6
+    included: a norm at or just under `clip` is scaled too, by a factor just under 1."""
+    scale = clip / (norm + 1e-6)
+    if scale < 1.0:  # torch multiplies by the scale clamped to 1; by 1 changes nothing
+        for g in grads.values():
+            g *= scale
+
+
 def first_non_finite(grads: Params) -> str:
     for name, g in grads.items():
         if not np.all(np.isfinite(g)):
@@ -206,10 +216,8 @@ def train(
             norm = global_norm(grads)
             if not math.isfinite(norm):
                 raise NonFiniteError(step, f"gradient of {first_non_finite(grads)}")
-            if clip is not None and norm > clip:
-                scale = clip / norm
-                for g in grads.values():
-                    g *= scale
+            if clip is not None:
+                clip_gradients(grads, norm, clip)
             optimizer.step(params, grads)
 
             if step % spec.eval_every == 0 or step == spec.steps:

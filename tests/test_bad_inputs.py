@@ -465,7 +465,7 @@ def test_dropout_with_one_layer_is_refused() -> None:
     assert ok.exit_code == 0, ok.output
 
 
-def test_sample_primes_a_text_without_newlines(tmp_path: Path) -> None:
+def test_charlm_samples_without_newlines_and_evaluates_held_out_bpc(tmp_path: Path) -> None:
     text = tmp_path / "t.txt"
     text.write_text("abcabcabcabc" * 40)
     folder = tmp_path / "lm"
@@ -476,3 +476,10 @@ def test_sample_primes_a_text_without_newlines(tmp_path: Path) -> None:
     sampled = runner.invoke(app, ["sample", str(folder), "--chars", "10"])
     assert sampled.exit_code == 0, sampled.output
     assert len(sampled.stdout.rstrip("\n")) == 11
+    # a task without a length is scored on its held-out data: bits per character for charlm
+    scored = runner.invoke(app, ["eval", str(folder), "--json"])
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.stdout)["heldout"]["bpc"] > 0
+    other = tmp_path / "other.txt"
+    other.write_text("xyz " * 400)
+    one_line(runner.invoke(app, ["eval", str(folder), "--set", f"task.path={other}"]), 2)
