@@ -13,17 +13,18 @@ from threadpoolctl import threadpool_limits
 
 from seqnet_lstm import LSTMCell
 
-POINTS = ((32, 128, 64), (256, 512, 64), (32, 16, 100))  # (B, H, T): the bench's two, adding's
+POINTS = ((32, 128, 64, 128), (256, 512, 64, 512), (32, 16, 100, 2))
+"""(B, H, T, D): bench.py's two LSTM points (D = H there) and the adding task's default run."""
 
 
-def profile(B: int, H: int, T: int, dtype: str, reps: int) -> None:
+def profile(B: int, H: int, T: int, D: int, dtype: str, reps: int) -> None:
     cell = LSTMCell(hidden=H)
     rng = np.random.default_rng(0)
-    params = {k: v.astype(dtype) for k, v in cell.init(rng, H).items()}
-    x = rng.standard_normal((T, B, H)).astype(dtype)
+    params = {k: v.astype(dtype) for k, v in cell.init(rng, D).items()}
+    x = rng.standard_normal((T, B, D)).astype(dtype)
     dh = rng.standard_normal((T, B, H)).astype(dtype)
     carry = cell.initial_carry(B, np.dtype(dtype))
-    # the kernel the cell would use, if any (seqnet_lstm picks it at import)
+    # the kernel: $SEQNET_KERNEL, else numba when installed
     forward, backward = type(cell).forward, type(cell).backward
     profiler = LineProfiler(forward, backward)
     wrapped_f, wrapped_b = profiler(forward), profiler(backward)
@@ -33,7 +34,7 @@ def profile(B: int, H: int, T: int, dtype: str, reps: int) -> None:
         _, final, cache = wrapped_f(cell, params, x, carry)
         wrapped_b(cell, params, cache, dh, final, input_grad=False)
     stats = profiler.get_stats()
-    print(f"\n### B={B} H={H} T={T} {dtype}, {reps} forward+backward\n")
+    print(f"\n### B={B} H={H} T={T} D={D} {dtype}, {cell.kernel} kernel, {reps} forward+backward\n")
     print("| function | line | calls/step | share of fn | share of step | source |")
     print("| --- | --- | --- | --- | --- | --- |")
     timings = {fn: lines for (_, _, fn), lines in stats.timings.items() if lines}
@@ -65,8 +66,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads")
     args = parser.parse_args()
     threadpool_limits(args.threads)
-    for B, H, T in POINTS:
-        profile(B, H, T, args.dtype, max(1, args.reps // (10 if H >= 512 else 1)))
+    for B, H, T, D in POINTS:
+        profile(B, H, T, D, args.dtype, max(1, args.reps // (10 if H >= 512 else 1)))
 
 
 if __name__ == "__main__":

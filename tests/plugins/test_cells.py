@@ -6,6 +6,9 @@ the golden values at the end and the deliberately broken cells that the kit must
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -282,7 +285,28 @@ def test_seqnet_kernel_variable_forces_a_path(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("SEQNET_KERNEL", "cuda")
     with pytest.raises(SpecError, match="SEQNET_KERNEL='cuda': expected numpy, numba or auto"):
         LSTMCell(hidden=2)
-    if "numba" not in LSTMCell.kernels():
-        monkeypatch.setenv("SEQNET_KERNEL", "numba")
-        with pytest.raises(SpecError, match=r"pip install 'seqnet\[fast\]'"):
-            LSTMCell(hidden=2)
+
+
+def test_without_numba_the_lstm_runs_on_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "numba" else real_find_spec(name)
+    )
+    assert LSTMCell.kernels() == ("numpy",)
+    monkeypatch.delenv("SEQNET_KERNEL", raising=False)
+    assert LSTMCell(hidden=2).kernel == "numpy"
+    monkeypatch.setenv("SEQNET_KERNEL", "numba")
+    with pytest.raises(SpecError, match=r"numba is not installed: pip install 'seqnet\[fast\]'"):
+        LSTMCell(hidden=2)
+
+
+def test_numba_is_imported_only_when_an_lstm_runs() -> None:
+    # `seqnet run binadd` (Elman) must not pay for importing numba
+    code = (
+        "import sys\n"
+        "from seqnet.plugins import load_registry\n"
+        "from seqnet_lstm import LSTMCell\n"
+        "load_registry(); LSTMCell(hidden=2)\n"
+        "assert 'numba' not in sys.modules, 'numba imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
