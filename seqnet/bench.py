@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seqnet import specs
 from seqnet.errors import SpecError
 from seqnet.registry import Registry
-from seqnet.sweep import RunPlan, Sweep, SweepSpec, run_names
+from seqnet.sweep import RunPlan, Sweep, SweepSpec
 from seqnet.sweep_folder import SweepFolder
 
 TASKS: dict[str, str] = {
@@ -40,11 +40,12 @@ context-sensitive."""
 
 CELLS: dict[str, dict[str, Any]] = {
     "elman": {"cell": "elman", "activation": "relu"},  # the paper's RNN: ReLU
-    "lstm": {"cell": "lstm"},
     "stack_rnn": {"cell": "stack_rnn"},
     "tape_rnn": {"cell": "tape_rnn"},
+    "lstm": {"cell": "lstm"},
 }
-"""The four columns: the `model` options of each (the paper's RNN is a ReLU Elman)."""
+"""The four columns, in the paper's order: the `model` options of each (the paper's RNN is a
+ReLU Elman)."""
 
 PAPER: dict[str, dict[str, float]] = {
     "modular_arithmetic_simple": {"elman": 100.0, "stack_rnn": 100.0, "tape_rnn": 100.0,
@@ -76,9 +77,9 @@ def expected(task: str, cell: str) -> bool | None:
 
 
 class Protocol(BaseModel):
-    """How every run trains and is scored. A run stops early only once `patience` held-out
-    evaluations in a row (on lengths 1..train_length) have every output right by a logit
-    margin of at least `margin`: a run that merely fits its training lengths keeps training."""
+    """How every run trains and is scored. Every run trains all its steps, as the paper's do:
+    fitting the training lengths is not yet generalising (a Stack-RNN stopped once it had fitted
+    lengths 1..40 for 2,000 steps, at step 2,250, scored 88.8 on reverse_string, seed 0)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     steps: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
@@ -89,8 +90,6 @@ class Protocol(BaseModel):
     train_length: Annotated[int, Field(ge=1, le=10_000)] = 40
     eval_every: Annotated[int, Field(ge=1)] = 250
     eval_samples: Annotated[int, Field(ge=1, le=100_000)] = 256
-    patience: Annotated[int, Field(ge=1)] = 8
-    margin: Annotated[float, Field(ge=0.0)] = 1.0
     test_min: Annotated[int, Field(ge=1, le=10_000)] = 41
     test_max: Annotated[int, Field(ge=1, le=10_000)] = 500
     samples: Annotated[int, Field(ge=1, le=10_000)] = 4
@@ -121,7 +120,9 @@ def plan(
         "model": {"cell": "elman", "hidden": p.hidden, "dtype": p.dtype},
         "optimizer": {"name": "adam", "lr": p.lr, "clip": p.clip},
         "train": {"steps": p.steps, "batch": p.batch, "eval_every": p.eval_every,
-                  "eval_samples": p.eval_samples, "patience": p.patience, "margin": p.margin},
+                  "eval_samples": p.eval_samples,
+                  # more evaluations than a run has: no early stop
+                  "patience": p.steps // p.eval_every + 1},
     }  # fmt: skip
     base = specs.resolve(raw, registry).model_dump(mode="json")
     settings = []
@@ -132,7 +133,11 @@ def plan(
             settings.append(setting)
     # seeds outermost: a run cut short has the whole table at one seed before any second seed
     pairs = [(setting, seed) for seed in seeds for setting in settings]
-    runs = [RunPlan(n, s, seed) for n, (s, seed) in zip(run_names(pairs), pairs, strict=True)]
+    width = len(str(len(pairs) - 1))
+    runs = [
+        RunPlan(f"{i:0{width}d}_{s['task.name']}_{s['model.cell']}_seed={seed}", s, seed)
+        for i, (s, seed) in enumerate(pairs)
+    ]
     grid = {"task.name": tasks, "model.cell": [CELLS[c]["cell"] for c in cells]}
     options = {"lengths": [p.test_min, p.test_max], "samples": p.samples}
     sweep = Sweep("chomsky", base, SweepSpec(grid=grid, seeds=seeds), runs, (),
@@ -209,7 +214,29 @@ def table(folder: SweepFolder) -> dict[str, Any]:
         })  # fmt: skip
     seconds = [s.get("cpu_seconds", 0.0) for runs in done.values() for s in runs]
     return {"rows": rows, "runs": sum(planned.values()), "scored": len(seconds),
-            "cpu_seconds": math.fsum(seconds)}  # fmt: skip
+            "cpu_seconds": math.fsum(seconds), "cells": compute(done, planned)}  # fmt: skip
+
+
+def compute(
+    done: dict[tuple[str, str], list[dict[str, Any]]], planned: dict[tuple[str, str], int]
+) -> dict[str, dict[str, float | None]]:
+    """Per cell: runs scored and planned, CPU seconds spent, training steps per CPU second,
+    and the whole table's CPU seconds for this cell if every planned run costs what the
+    finished ones did on average."""
+    out: dict[str, dict[str, float | None]] = {}
+    for cell in dict.fromkeys(key[1] for key in planned):
+        runs = [s for key, got in done.items() if key[1] == cell for s in got]
+        total = sum(n for key, n in planned.items() if key[1] == cell)
+        cpu = math.fsum(s.get("cpu_seconds", 0.0) for s in runs)
+        training = math.fsum(s.get("cpu_seconds", 0.0) - s.get("score_seconds", 0.0)
+                             for s in runs)  # fmt: skip
+        steps = sum(int(s.get("steps") or 0) for s in runs)
+        out[cell] = {
+            "scored": len(runs), "planned": total, "cpu_seconds": cpu,
+            "steps_per_cpu_second": steps / training if training > 0 else None,
+            "estimated_cpu_seconds": cpu / len(runs) * total if runs else None,
+        }  # fmt: skip
+    return out
 
 
 def markdown(data: dict[str, Any], cells: list[str]) -> str:
@@ -256,19 +283,25 @@ def figure(folder: SweepFolder, path: Path) -> None:
             best = max(runs, key=lambda s: s["score"])
             xs = sorted(int(k) for k in best["by_length"])
             ys = [100.0 * best["by_length"][str(x)] for x in xs]
-            ax.plot(xs, ys, label=cell, linewidth=1.2)
+            color = f"C{list(CELLS).index(cell)}"  # one colour per cell in every panel
+            ax.plot(xs, ys, label=cell, linewidth=1.0, color=color)
         ax.set_title(f"{task} ({TASKS[task]})", fontsize=9)
         ax.set_ylim(0, 102)
         ax.axhline(SOLVED, color="grey", linewidth=0.5, linestyle=":")
         ax.tick_params(labelsize=7)
+        ax.xaxis.get_major_locator().set_params(integer=True)
     for ax in list(axes.flat)[len(tasks) :]:
         ax.axis("off")
     for ax in axes[:, 0]:
         ax.set_ylabel("accuracy %", fontsize=8)
     for ax in axes[-1]:
         ax.set_xlabel("input length", fontsize=8)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(cells), fontsize=8)
+    legend: dict[str, Any] = {}
+    for ax in axes.flat:  # every cell once, whichever panels it appears in
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    fig.legend(list(legend.values()), list(legend), loc="upper center", ncol=len(cells),
+               fontsize=8)  # fmt: skip
     fig.tight_layout(rect=(0, 0, 1, 0.94))
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from seqnet import allocator
 
@@ -21,8 +22,47 @@ if TYPE_CHECKING:
     from seqnet.specs import RunSpec
     from seqnet.training import Record
 
+
+# Typer carries its own click; its UsageError is the base of the BadParameter it exports
+UsageError: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
+
+
+def usage_line(error: Any) -> str:
+    """A click usage error as one line: what is wrong, and where the usage is shown."""
+    message = " ".join(error.format_message().split())
+    ctx = error.ctx
+    where = ctx.command_path if ctx is not None else "seqnet"
+    return f"error: {message} ({where} --help shows the usage)"
+
+
+class OneLineGroup(TyperGroup):
+    """The seqnet group: a usage error that click or Typer finds (an unknown flag or command,
+    a missing argument, a value out of range) is one line and exit 2, as seqnet's own are."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except UsageError as error:
+            raise one_line(error) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as error:
+            raise one_line(error) from None
+
+
+def one_line(error: Exception) -> Exception:
+    if type(error).__name__ == "NoArgsIsHelpError":  # bare `seqnet`: the help, as asked
+        return error
+    return fail(usage_line(error).removeprefix("error: "), 2)
+
+
 app = typer.Typer(
     name="seqnet",
+    cls=OneLineGroup,
     help="Train recurrent networks on sequence tasks, in plain numpy.",
     no_args_is_help=True,
     add_completion=False,
@@ -33,7 +73,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    """Print `error: message` as one line (a control character a user typed is escaped, so a
+    newline in a value cannot split it) and return the Exit to raise."""
+    line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    typer.echo(f"error: {line}", err=True)
     return typer.Exit(code)
 
 
@@ -50,6 +93,11 @@ def friendly(command: F) -> F:
             raise fail(str(error), error.exit_code) from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
+        except OSError as error:  # a full disk, a read-only folder, a name too long
+            where = f": '{error.filename}'" if error.filename else ""
+            raise fail(f"{error.strerror or error}{where}", 1) from None
+        except MemoryError:
+            raise fail("out of memory; ask for a smaller model, batch or length", 1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -67,6 +115,15 @@ def global_options(
             show_default=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=lambda value: show_version(value),
+            help="Print seqnet's version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Train recurrent networks on sequence tasks, in plain numpy."""
     if disable_plugin:  # imported only when needed, so that plain commands start fast
@@ -74,6 +131,14 @@ def global_options(
 
         loader.configure(disable=disable_plugin)
         ctx.call_on_close(loader.configure)  # the next command in this process starts clean
+
+
+def show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"seqnet {version('seqnet')}")
+        raise typer.Exit(0)
 
 
 def show_warning(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
@@ -176,30 +241,55 @@ def run(
         train_folder(folder, resolved, quiet, as_json, None, parts)
 
 
-def summary_line(summary: dict[str, Any], reached: bool) -> str:
+def number(value: Any) -> str:
+    """A metric for people: four decimals, or four significant digits when it is huge or tiny
+    (a diverged loss of 1e300 is not 300 digits)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return str(value)
+    return f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e6 else f"{value:.4g}"
+
+
+def summary_line(summary: dict[str, Any], reached: bool, spec: RunSpec | None = None) -> str:
+    """`binadd with elman, seed 0: solved after ...`; `solved` says which metric reached what."""
     skip = {"task", "cell", "seed", "steps", "seconds", "reached_target"}
-    metrics = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if k not in skip)
+    metrics = ", ".join(f"{k} {number(v)}" for k, v in summary.items() if k not in skip)
     status = "solved" if reached else "not solved"
+    target = f"; target: {solved_means(spec)}" if spec is not None else ""
     return (
         f"{summary['task']} with {summary['cell']}, seed {summary['seed']}: {status} after "
-        f"{summary['steps']} steps in {summary['seconds']:.2f} s; held-out {metrics}"
+        f"{summary['steps']} steps in {summary['seconds']:.2f} s; held-out {metrics}{target}"
     )
+
+
+def solved_means(spec: RunSpec) -> str:
+    """What `solved` means for this run: the target metric and level, patience, margin."""
+    from seqnet.plugins import default_registry
+
+    metric = default_registry().get("task", spec.task.name).cls.target_metric
+    t = spec.train
+    said = f"{metric} >= {t.target:g} on held-out data"
+    if t.patience > 1:
+        said += f" at {t.patience} evaluations in a row"
+    if t.margin > 0:
+        said += f", margin >= {t.margin:g}"
+    return said
 
 
 class ProgressDisplay:
     """Progress while training: a rich bar on a terminal, plain lines otherwise, or nothing."""
 
-    def __init__(self, spec: RunSpec, quiet: bool) -> None:
+    def __init__(self, spec: RunSpec, quiet: bool, to_stderr: bool = False) -> None:
         self.total = spec.train.steps
-        self.metric = "exact_match"
         self.quiet = quiet
+        self.to_stderr = to_stderr
         self.bar: Any = None
 
     def __enter__(self) -> Callable[[Record], None] | None:
         if self.quiet:
             return None
-        if not sys.stdout.isatty():
+        if not (sys.stderr if self.to_stderr else sys.stdout).isatty():
             return self.plain
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self.bar = Progress(
@@ -208,6 +298,7 @@ class ProgressDisplay:
             MofNCompleteColumn(),
             TextColumn("{task.fields[status]}"),
             transient=True,
+            console=Console(stderr=self.to_stderr),
         )
         self.bar.start()
         self.task_id = self.bar.add_task("train", total=self.total, status="")
@@ -219,16 +310,16 @@ class ProgressDisplay:
 
     @staticmethod
     def status(record: Record) -> str:
-        shown = [f"loss {record.loss:.4f}"]
+        shown = [f"loss {number(record.loss)}"]
         for name, value in record.metrics.items():
             # at other lengths (`margin@64`), only what the stop rule looks at
             base, at, _ = name.partition("@")
             if name != "loss" and (not at or base in ("exact_match", "margin")):
-                shown.append(f"{name} {value:.3f}")
+                shown.append(f"{name} {number(value)}")
         return "  ".join(shown)
 
     def plain(self, record: Record) -> None:
-        typer.echo(f"step {record.step}/{self.total}  {self.status(record)}")
+        typer.echo(f"step {record.step}/{self.total}  {self.status(record)}", err=self.to_stderr)
 
     def rich(self, record: Record) -> None:
         self.bar.update(self.task_id, completed=record.step, status=self.status(record))

@@ -29,7 +29,7 @@ def opt(help_text: str, metavar: str) -> Any:
 def chomsky(
     tasks: Annotated[str | None, opt("Tasks, comma-separated (default: all 15).", "A,B")] = None,
     cells: Annotated[
-        str | None, opt("Cells: elman,lstm,stack_rnn,tape_rnn (the default).", "A,B")
+        str | None, opt("Cells: elman,stack_rnn,tape_rnn,lstm (the default).", "A,B")
     ] = None,
     seeds: Annotated[
         str | None, opt("Seeds for every task and cell (default 0-1).", "LIST")
@@ -124,7 +124,8 @@ def write_report(folder: Any) -> None:
     from seqnet.atomic import write_atomic
 
     data = bench.table(folder)
-    cells = list(dict.fromkeys(str(run.setting["model.cell"]) for run in folder.sweep.runs))
+    planned = {str(run.setting["model.cell"]) for run in folder.sweep.runs}
+    cells = [cell for cell in bench.CELLS if cell in planned]  # the paper's column order
     text = bench.markdown(data, cells)
     write_atomic(folder.path / "table.json", json.dumps(data, indent=2) + "\n")
     write_atomic(folder.path / "table.md", text)
@@ -133,6 +134,15 @@ def write_report(folder: Any) -> None:
         f"{data['scored']} of {data['runs']} runs scored, {data['cpu_seconds']:.0f} CPU seconds;"
         f" in {folder.path}"
     )
+    for cell, c in data["cells"].items():
+        if not c["scored"]:
+            typer.echo(f"  {cell}: 0/{c['planned']} runs")
+            continue
+        typer.echo(
+            f"  {cell}: {c['scored']}/{c['planned']} runs, {c['cpu_seconds']:.0f} CPU s,"
+            f" {c['steps_per_cpu_second'] or 0:.0f} training steps per CPU s; all planned runs"
+            f" ≈ {c['estimated_cpu_seconds'] or 0:.0f} CPU s"
+        )
     try:
         bench.figure(folder, folder.path / "chomsky.png")
     except ImportError:

@@ -64,7 +64,9 @@ class StopOnSignal:
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
+            # once stopping, the process is on its way out: a late Ctrl-C must not cut the
+            # exit short with a traceback from interpreter shutdown
+            signal.signal(sig, signal.SIG_IGN if self.received else handler)
 
 
 def train_folder(
@@ -83,7 +85,7 @@ def train_folder(
     from seqnet.training import Interrupted
 
     try:
-        with StopOnSignal() as stop, ProgressDisplay(spec, quiet) as on_log:
+        with StopOnSignal() as stop, ProgressDisplay(spec, quiet, as_json) as on_log:
             result, summary, _ = train_in(
                 folder,
                 spec,
@@ -103,11 +105,12 @@ def train_folder(
         typer.echo(f"error: {error}", err=True)
         typer.echo(f"the last good checkpoint (step {kept}) is in {folder.path}", err=True)
         raise typer.Exit(1) from None
+    # with --json, stdout holds the JSON object alone (so `| jq` works); the rest is on stderr
     if not quiet:
         for line in result.examples:
-            typer.echo(f"  {line}")
-        typer.echo(summary_line(summary, result.reached_target))
-        typer.echo(f"run folder: {folder.path}")
+            typer.echo(f"  {line}", err=as_json)
+        typer.echo(summary_line(summary, result.reached_target, spec), err=as_json)
+    typer.echo(f"run folder: {folder.path}", err=as_json or quiet)
     if as_json:
         typer.echo(json.dumps(summary))
 
@@ -167,6 +170,8 @@ MAX_LENGTHS = 100_000
 
 def parse_lengths(text: str) -> list[int]:
     """`8,64,1024` or ranges `41-500` (both ends included), mixed: `8,41-500`."""
+    if len(text) > 1000:
+        raise fail(f"--lengths is {len(text):,} characters long; at most 1,000", 2)
     bad = (
         "--lengths must be positive whole numbers or ranges A-B, separated by commas"
         f" (got '{text}')"
@@ -202,15 +207,17 @@ def eval_command(
         ),
     ] = None,
     samples: Annotated[
-        int, typer.Option(min=1, metavar="N", help="Fresh sequences per length.")
+        int,
+        typer.Option(min=1, max=10_000_000, metavar="N", help="Fresh sequences per length."),
     ] = 1000,
     seed: Annotated[int, typer.Option(min=0, metavar="N", help="Seed of the fresh data.")] = 0,
     data: DataOpt = None,
     set_: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score a trained run at other lengths on fresh data: each of the task's metrics; or a
-    data file (--data FILE; a run of a task that reads files scores its test part by default)."""
+    """Score a trained run at other lengths on fresh data: each of the task's metrics (the mean
+    over every sequence scored); or a data file (--data FILE; a run of a task that reads files
+    scores its test part by default)."""
     from threadpoolctl import threadpool_limits
 
     from seqnet import specs
@@ -228,31 +235,86 @@ def eval_command(
     for path, _ in parsed:
         if not path.startswith("task.") or path == "task.name":
             raise SpecError(f"eval can change task options only (task.<option>), not '{path}'")
-    spec = specs.resolve(specs.apply_overrides(ckpt.spec, parsed, registry), registry)
-    parts = build(spec, registry)
-    if isinstance(parts.task, FileData) and lengths is None:
-        with threadpool_limits(1):
-            scores = score_file(parts.model, ckpt.params, parts.task, data)
-        show_scores(scores, data, as_json)
-        return
+    trained = spec
+    key_name = f"task.{length_option(registry.get('task', spec.task.name).cls)}" if lengths else ""
+    asked = parse_lengths(lengths) if lengths else []
+    # --lengths is applied before --set is validated (and wins over a --set of the same
+    # option); the task's Spec checks the shortest and the longest length asked
+    kept = [(p, v) for p, v in parsed if p != key_name]
+    ends = sorted({min(asked), max(asked)}) if asked else []
+    checked = [
+        specs.resolve(specs.apply_overrides(ckpt.spec, [*kept, (key_name, n)], registry), registry)
+        for n in ends
+    ]
+    if checked:
+        spec = checked[0]
+    else:
+        spec = specs.resolve(specs.apply_overrides(ckpt.spec, parsed, registry), registry)
+    if not asked:
+        parts = build(spec, registry)
+        if isinstance(parts.task, FileData):
+            with threadpool_limits(1):
+                scores = score_file(parts.model, ckpt.params, parts.task, data)
+            show_scores(scores, data, as_json)
+            return
+        if getattr(type(parts.task), "length_option", None) is None and data is None:
+            show_heldout(parts, ckpt.params, spec, samples, seed, as_json)
+            return
     if data is not None:
         raise fail(f"task '{spec.task.name}' does not read data files; --data is for those", 2)
+    parts = build(trained, registry)  # the trained model; each length's task is made in turn
     task_cls = type(parts.task)
     key = length_option(task_cls)
     options = spec.options("task")
-    wanted = parse_lengths(lengths) if lengths else [int(options[key])]
+    wanted = asked or [int(options[key])]
     with threadpool_limits(1):  # tiny matrices: one BLAS thread is the fastest
         table = evaluate_lengths(parts.model, ckpt.params, task_cls, options, wanted, samples, seed)
     names = sorted({name for row in table.values() for name in row} - {"loss"})
     # each length weighs the same (the score of Delétang et al. 2023 over lengths 41..500)
     mean = {n: sum(row[n] for row in table.values()) / len(table) for n in names}
-    if as_json:
-        typer.echo(json.dumps({"lengths": table, "mean": mean}))
+    if as_json:  # 12 significant digits: no float noise (0.12799999999999997)
+        rounded = {n: {k: float(f"{v:.12g}") for k, v in row.items()} for n, row in table.items()}
+        mean_rounded = {k: float(f"{v:.12g}") for k, v in mean.items()}
+        typer.echo(json.dumps({"lengths": rounded, "mean": mean_rounded}))
         return
     typer.echo("  ".join([f"{key:>8}", *(f"{n:>13}" for n in names)]))
     rows = [*table.items(), ("mean", mean)] if len(table) > 1 else list(table.items())
     for length, row in rows:
         typer.echo("  ".join([f"{length:>8}", *(f"{row[n]:>13.6f}" for n in names)]))
+
+
+def show_heldout(
+    parts: Parts, params: Any, spec: RunSpec, samples: int, seed: int, as_json: bool
+) -> None:
+    """Score a task without a length (charlm) on its held-out data: the task's `heldout` (the
+    tail of charlm's text; `--set task.path=FILE` for another file), else fresh samples."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from seqnet.lengths import forward_chunked
+    from seqnet.losses import get_loss
+    from seqnet.training import cast_batch, heldout
+
+    task, model = parts.task, parts.model
+    trained = params["head.W"].shape[-1] if "head.W" in params else task.output_size
+    if task.output_size != trained or model.input_size != task.input_size:
+        raise fail(
+            f"the task now has {task.output_size} outputs, the model was trained on {trained}"
+            " (a text with other characters?)",
+            2,
+        )
+    with threadpool_limits(1):
+        batch = cast_batch(heldout(task, np.random.default_rng(seed), samples), model.dtype)
+        logits = forward_chunked(model, params, batch.x)
+        loss, _ = get_loss(task.loss)(logits, batch.y, batch.mask)
+        scores = {"loss": float(loss), **task.metrics(logits, batch)}
+    if as_json:
+        typer.echo(json.dumps({"heldout": {k: float(f"{v:.12g}") for k, v in scores.items()}}))
+        return
+    count = batch.x.shape[1]
+    typer.echo(f"{spec.task.name} held-out data, {count} sequence{'s' if count != 1 else ''}:")
+    for name, value in scores.items():
+        typer.echo(f"  {name:>16}  {value:.6f}")
 
 
 def show_scores(scores: dict[str, float], data: Path | None, as_json: bool) -> None:
@@ -337,7 +399,10 @@ def plot(
         ),
     ] = None,
     length: Annotated[
-        int, typer.Option(min=2, metavar="N", help="Length of the example the hidden plot shows.")
+        int,
+        typer.Option(
+            min=1, max=1000, metavar="N", help="Length of the example the hidden plot shows."
+        ),
     ] = 48,
     seed: Annotated[
         int, typer.Option(min=0, metavar="N", help="Seed of that example (as in seqnet eval).")

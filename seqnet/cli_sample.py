@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from seqnet.interfaces import Array, Params
-    from seqnet.model import Model
+    from seqnet.model import Sequential
 
 
 @runtime_checkable
@@ -31,7 +31,7 @@ class Generating(Protocol):
 
 
 def generate(
-    model: Model,
+    model: Sequential,
     params: Params,
     task: Generating,
     prime: str,
@@ -44,8 +44,7 @@ def generate(
     import numpy as np
 
     ids = task.encode(prime)
-    eye = np.eye(model.input_size, dtype=model.dtype)
-    logits, carries, _ = model.forward(params, eye[ids][:, None, :])  # (T, 1, V)
+    logits, carries, _ = model.forward(params, ids.astype(np.int64)[:, None])  # (T, 1, V)
     drawn = []
     for _ in range(count):
         last = logits[-1, 0].astype(np.float64)  # (V,)
@@ -56,7 +55,7 @@ def generate(
             p = np.exp(z - z.max())
             symbol = int(rng.choice(len(p), p=p / p.sum()))
         drawn.append(symbol)
-        logits, carries, _ = model.forward(params, eye[[symbol]][:, None, :], carries)
+        logits, carries, _ = model.forward(params, np.array([[symbol]]), carries)
     return task.decode(np.array(drawn, dtype=np.intp))
 
 
@@ -66,7 +65,9 @@ def sample(
     folder: Annotated[
         Path, typer.Argument(metavar="DIR", help="A run folder of a character model (charlm).")
     ],
-    chars: Annotated[int, typer.Option(min=0, metavar="N", help="Characters to generate.")] = 300,
+    chars: Annotated[
+        int, typer.Option(min=0, max=1_000_000, metavar="N", help="Characters to generate.")
+    ] = 300,
     temperature: Annotated[
         float,
         typer.Option(
@@ -76,8 +77,14 @@ def sample(
         ),
     ] = 0.8,
     prime: Annotated[
-        str, typer.Option(metavar="TEXT", help="Text the model reads before it writes.")
-    ] = "\n",
+        str | None,
+        typer.Option(
+            metavar="TEXT",
+            help="Text the model reads before it writes (default: a newline, or the first"
+            " symbol of the text if it has none).",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(min=0, metavar="N", help="Seed of the draws.")] = 0,
 ) -> None:
     """Write text with a trained character model: the prime, then what the model adds."""
@@ -93,6 +100,12 @@ def sample(
     task = parts.task
     if not isinstance(task, Generating) or task.input_size != task.output_size:
         raise fail(f"task '{spec.task.name}' does not generate text (try a charlm run)", 2)
+    if prime is None:
+        try:
+            task.encode("\n")
+            prime = "\n"
+        except SeqnetError:  # a text without newlines: start from its first symbol
+            prime = task.decode(np.zeros(1, dtype=np.intp))
     if not prime:
         raise fail("--prime must hold at least one character", 2)
     try:

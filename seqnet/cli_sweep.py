@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -105,15 +108,17 @@ def sweep(
 
     The folder holds a folder per run, results.jsonl (a line per finished run) and summary.json.
 
-    The summary gives each setting's metrics across seeds (mean [min, max]) and how many seeds
+    The summary gives each setting's metrics across seeds (mean \\[min, max]) and how many seeds
     reached the target. Ctrl-C stops; --resume DIR runs what is missing.
     """
     from seqnet import sweep as sweeps
     from seqnet.atomic import write_atomic
+    from seqnet.errors import SeqnetError
+    from seqnet.lock import FolderLock
     from seqnet.plugins import default_registry
     from seqnet.rundir import unused_folder
     from seqnet.sweep_folder import SweepFolder
-    from seqnet.sweep_runner import run_sweep
+    from seqnet.sweep_runner import SweepInterrupted, run_sweep
 
     registry = default_registry()
     given: dict[str, Any] = {
@@ -126,27 +131,87 @@ def sweep(
         "eval_lengths": sweeps.parse_eval_lengths(eval_lengths) if eval_lengths else None,
     }
     chosen = make_engine(registry, engine, workers, scheduler, engine_opt or [])
+    made = False
     if resume is not None:
         planning = [spec, *given["grid"], *given["ranges"], *(set_ or []), out]
         planning += [v for k, v in given.items() if k not in ("grid", "ranges")]
         if any(v is not None and v != {} for v in planning):
             raise fail("--resume DIR takes engine options only; the sweep is in DIR", 2)
-        folder = SweepFolder.open(Path(resume))
+        SweepFolder.open(Path(resume))  # a sweep folder at all? (one line if not)
+        owner = FolderLock(Path(resume), "sweep")
+        folder = SweepFolder.open(Path(resume))  # again, now that no one else writes to it
     elif spec is None:
         raise fail("name a task or a spec file to sweep, or --resume DIR", 2)
     else:
         planned = sweeps.plan(spec, set_ or [], given, registry)
         path = Path(out) if out else unused_folder(Path("sweeps"), planned.base["task"]["name"])
-        folder = SweepFolder.create(path, planned)
+        made = not path.exists()
+        path.mkdir(parents=True, exist_ok=True)
+        owner = FolderLock(path, "sweep")  # before create: two sweeps into DIR, one wins
+        try:
+            folder = SweepFolder.create(path, planned)
+        except BaseException:
+            owner.release()
+            if made:
+                shutil.rmtree(path, ignore_errors=True)
+            raise
     todo = len(folder.missing())
-    with SweepProgress(len(folder.sweep.runs), todo, quiet) as on_event:
-        summary = run_sweep(folder, chosen, on_event)
+    try:
+        with StopOnSignals(), SweepProgress(len(folder.sweep.runs), todo, quiet) as on_event:
+            summary = run_sweep(folder, chosen, on_event)
+    except SeqnetError as error:
+        if made and not folder.results() and not isinstance(error, SweepInterrupted):
+            shutil.rmtree(folder.path, ignore_errors=True)  # the engine never ran: no folder
+        raise
+    finally:
+        owner.release()
     summary = {"sweep": str(folder.path), **summary}
     write_atomic(folder.path / "summary.json", json.dumps(summary, indent=2) + "\n")
     if as_json:
         typer.echo(json.dumps(summary))
     else:
         show(summary, task_target(registry, folder.sweep.base["task"]["name"]))
+
+
+class StopOnSignals:
+    """Ctrl-C and SIGTERM stop a sweep the same way: the first raises KeyboardInterrupt (the
+    engine stops its workers, finished runs stay recorded); later ones are ignored so that the
+    cleanup is never cut short into a traceback, and a watchdog ends the process if the
+    cleanup takes longer than GRACE seconds."""
+
+    GRACE = 20.0
+
+    def __init__(self) -> None:
+        self.received = False
+        self.previous: dict[int, Any] = {}
+
+    def handle(self, signum: int, frame: Any) -> None:
+        if self.received:
+            return
+        self.received = True
+        watchdog = threading.Timer(self.GRACE, self.give_up)
+        watchdog.daemon = True
+        watchdog.start()
+        raise KeyboardInterrupt
+
+    @staticmethod
+    def give_up() -> None:
+        typer.echo("error: the sweep's workers did not stop in time; exiting", err=True)
+        os._exit(130)
+
+    def __enter__(self) -> StopOnSignals:
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self.handle)
+        except ValueError:  # not the main thread: leave the signals alone
+            pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            # once stopping, the process is on its way out: a late Ctrl-C must not cut the
+            # exit short with a traceback from interpreter shutdown
+            signal.signal(sig, signal.SIG_IGN if self.received else handler)
 
 
 def make_engine(
@@ -246,37 +311,54 @@ def line(record: dict[str, Any]) -> str:
     return f"{solved} in {s.get('steps')} steps, {s.get('seconds', 0.0):.2f} s"
 
 
+def short(value: Any) -> str:
+    """A setting or metric in a table cell: floats to 4 significant digits."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+SHOWN = ("steps",)
+"""What the table shows after the task's target metric (or the loss, for a task without one);
+summary.json and --json hold every metric."""
+
+
 def show(summary: dict[str, Any], target: str | None) -> None:
-    """The summary as a rich table: a row per setting, a column per metric (mean [min, max])."""
+    """The summary as a table that fits 80 columns: a row per setting, the target metric, loss
+    and steps as mean [min–max] across seeds (every metric is in summary.json and --json)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     groups = summary["groups"]
     paths = list(groups[0]["setting"]) if groups else []
-    names = list(groups[0]["metrics"]) if groups else []
+    names: list[str] = []
     for group in groups:
         names += [n for n in group["metrics"] if n not in names]
-    if target in names:
-        names.remove(target)
-        names.insert(0, target)
+    wanted = [n for n in (target if target in names else "loss", *SHOWN) if n in names]
     table = Table(box=None, title=f"{summary['sweep']}: {summary['done']} of {summary['runs']}"
-                  f" runs, {summary['failed']} failed")  # fmt: skip
+                  f" runs, {summary['failed']} failed", title_justify="left",
+                  caption="mean \\[min–max] over each setting's seeds; every metric is in"
+                  " summary.json", caption_justify="left")  # fmt: skip
     for path in paths:
-        table.add_column(path.rsplit(".", 1)[-1])
-    names = [n for n in names if n != "seconds"]  # wall time is in the JSON; not a result
+        table.add_column(path.rsplit(".", 1)[-1], overflow="fold")
     lengths = list(groups[0].get("reached_at", {})) if groups else []
-    names = [n for n in names if not n.startswith("reached@")]
-    for column in ("ok", "reached", *(f"reached@{n}" for n in lengths), *names):
-        table.add_column(column, justify="right", min_width=len(column))
+    table.add_column("ok", justify="right")
+    table.add_column("reached", justify="right")
+    for length in lengths:
+        table.add_column(f"reached@{length}", justify="right")
+    for name in wanted:
+        table.add_column(name, justify="right", no_wrap=True)
     for group in groups:
-        cells = [str(group["setting"][p]) for p in paths]
-        cells += [f"{group['ok']}/{group['seeds']}", str(group["reached_target"])]
+        cells = [Text(short(group["setting"][p])) for p in paths]
+        cells += [Text(f"{group['ok']}/{group['seeds']}"), Text(str(group["reached_target"]))]
         for length in lengths:
             at = group["reached_at"][length]
-            cells.append(f"{at['seeds']}/{at['of']}")
-        for name in names:
+            cells.append(Text(f"{at['seeds']}/{at['of']}"))
+        for name in wanted:
             m = group["metrics"].get(name)
-            cells.append(f"{m['mean']:.4g}\n[{m['min']:.3g}, {m['max']:.3g}]" if m else "-")
+            shown = f"{m['mean']:.3g} [{m['min']:.3g}–{m['max']:.3g}]" if m else "-"
+            cells.append(Text(shown))
         table.add_row(*cells)
     console = Console()
     console.print(table)

@@ -13,7 +13,9 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from seqnet.bounds import Checked
 
 Array = NDArray[Any]
 Params = dict[str, Array]
@@ -205,7 +207,7 @@ class Optimizer(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-class PluginSpec(BaseModel):
+class PluginSpec(Checked):
     """A convenient base for a plugin's nested `Spec`: unknown options are errors."""
 
     # In model_config, not as class keywords: a type checker without pydantic's plugin reads

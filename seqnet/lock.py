@@ -44,9 +44,10 @@ class FolderLock:
 
     def __init__(self, folder: Path, what: str) -> None:
         self.folder = Path(folder)
+        self.fd: int | None = None
         path = self.folder / LOCK
         try:
-            self.fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:
             raise SeqnetError(f"cannot lock '{self.folder}': {error.strerror}") from None
         try:

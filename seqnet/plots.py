@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from seqnet import recurrent
 from seqnet.atomic import atomic_file
 from seqnet.errors import SeqnetError
 from seqnet.lengths import forward_chunked, length_option, options_at_length
+from seqnet.recurrent import CellLayer
 from seqnet.rundir import RunDir
 from seqnet.runner import build
 
@@ -58,7 +58,9 @@ def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     metrics = sorted(k for k in {k for r in rows for k in r} if k.split("@")[0] not in skip)
     for key in metrics:
         bottom.plot(steps, [r.get(key, np.nan) for r in rows], label=key, marker=".")
-    bottom.set_ylim(-0.02, 1.02)
+    shown = [v for r in rows for k in metrics if isinstance(v := r.get(k), (int, float))]
+    if shown and min(shown) >= 0 and max(shown) <= 1:  # accuracies; bits per char go higher
+        bottom.set_ylim(-0.02, 1.02)
     bottom.set_xlabel("step")
     bottom.set_ylabel("held-out")
     bottom.legend(loc="lower right")
@@ -76,6 +78,29 @@ def save_png(fig: Any, path: Path, **options: Any) -> None:
         pyplot().close(fig)
 
 
+def scaled(values: Any) -> Any:
+    """A row of a (T, 1) table, scaled to 0..1 for the grey map (symbols by their index)."""
+    v = np.asarray(values, dtype=np.float64).reshape(len(values), 1)
+    low, high = float(v.min()), float(v.max())
+    return (v - low) / (high - low) if high > low and (low < 0 or high > 1) else v
+
+
+def input_rows(batch: Any) -> dict[str, Any]:
+    """Rows for a task without `step_rows`: each input channel (or the input symbol, for many
+    channels or token ids), then the target, each (T, 1) and named."""
+    x, y = np.asarray(batch.x), np.asarray(batch.y)
+    rows: dict[str, Any] = {}
+    if x.ndim == 3 and x.shape[-1] <= 4:
+        for d in range(x.shape[-1]):
+            rows[f"input {d}"] = scaled(x[:, :1, d])
+    else:
+        symbols = x[:, :1].argmax(axis=-1) if x.ndim == 3 else x[:, :1]
+        rows["input symbol"] = scaled(symbols)
+    target = y[:, :1] if y.ndim == 2 else y[:, :1, 0]
+    rows["target"] = scaled(target)
+    return rows
+
+
 def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -> Path | None:
     """Heatmap of the first layer's hidden units across one example `length` long (drawn from
     a generator seeded by (seed, length)), with the task's own per-step rows (binadd: a, b,
@@ -84,21 +109,29 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     """
     ckpt, spec = folder.load()
     parts = build(spec)
-    task_cls = type(parts.task)
+    task_cls: Any = type(parts.task)
     try:
         key = length_option(task_cls)
     except SeqnetError:
         return None
-    task = task_cls(**options_at_length(task_cls, spec.options("task"), length))
+    from seqnet.specs import validate
+
+    at_length = options_at_length(task_cls, spec.options("task"), length)
+    task = task_cls(**validate(task_cls.Spec, at_length, ("task",)).model_dump())
     batch = task.sample(np.random.default_rng([seed, length]), 1)
-    x = batch.x.astype(parts.model.dtype)
-    params = parts.model.sub(ckpt.params, "cells.0.")
-    carry = parts.model.cell.initial_carry(1, parts.model.dtype)
-    h, _, _ = recurrent.sequence_forward(parts.model.cell, params, x, carry)  # (T, 1, H)
+    x = parts.model.inputs(batch.x)  # vectors, or ids for an embedding
+    model = parts.model
+    recurrent_layers = [i for i, layer in enumerate(model.layers) if isinstance(layer, CellLayer)]
+    if not recurrent_layers:
+        return None
+    h = x
+    for i in range(recurrent_layers[0] + 1):  # up to the first recurrent layer
+        layer, prefix = model.layers[i], model.prefixes[i]
+        carry = layer.initial_carry(1, model.dtype)
+        h, _, _ = layer.forward(model.sub(ckpt.params, prefix), h, carry, None)  # (T, 1, H)
     hidden = h[:, 0, :].T  # (H, T)
     rows_fn = getattr(parts.task, "step_rows", None)
-    y = batch.y if batch.y.ndim == 2 else batch.y[..., 0]  # softmax_ce classes are (T, B)
-    rows = dict(rows_fn(batch)) if rows_fn is not None else {"target": y}
+    rows = dict(rows_fn(batch)) if rows_fn is not None else input_rows(batch)
     title = f"{spec.task.name}, {key}={length}: one example (time runs left to right)"
     if task.loss == "sigmoid_bce" and task.output_size == 1:
         logits = forward_chunked(parts.model, ckpt.params, x)[..., 0]  # (T, 1)
@@ -117,7 +150,7 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     plt = pyplot()
     ratio = [len(rows), hidden.shape[0]]
     fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(max(7, length * 0.16), 5), sharex=True, height_ratios=ratio
+        2, 1, figsize=(min(max(7, length * 0.16), 40), 5), sharex=True, height_ratios=ratio
     )
     table = np.stack([np.asarray(v)[:, 0] for v in rows.values()])  # (rows, T)
     top.imshow(table, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
@@ -126,10 +159,10 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     image = bottom.imshow(
         hidden, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest"
     )
-    if hidden.shape[0] <= 32:  # the unit numbers, so a unit can be named (cells.0.W_h row)
+    if hidden.shape[0] <= 32:  # the unit numbers, so a unit can be named (layers.0.W_h row)
         bottom.set_yticks(range(hidden.shape[0]), [str(u) for u in order], fontsize=7)
-    bottom.set_ylabel(f"{spec.model.cell} hidden unit\n(sorted by correlation with {names[2]})"
-                      if len(names) > 2 else f"{spec.model.cell} hidden unit")  # fmt: skip
+    bottom.set_ylabel(f"{spec.model.label()} hidden unit\n(sorted by correlation with {names[2]})"
+                      if len(names) > 2 else f"{spec.model.label()} hidden unit")  # fmt: skip
     bottom.set_xlabel("step")
     fig.colorbar(image, ax=[top, bottom], shrink=0.6, label="activation")
     save_png(fig, path, bbox_inches="tight")
@@ -146,7 +179,7 @@ def plot_run(folder: RunDir, out: Path, length: int = 48, seed: int = 0) -> list
     except OSError as error:
         raise SeqnetError(f"cannot create plot folder '{out}': {error.strerror}") from None
     ckpt_spec = folder.load()[1]
-    title = f"{ckpt_spec.task.name} with {ckpt_spec.model.cell}, seed {ckpt_spec.train.seed}"
+    title = f"{ckpt_spec.task.name} with {ckpt_spec.model.label()}, seed {ckpt_spec.train.seed}"
     written = [learning_curves(folder.records(), out / "learning_curves.png", title)]
     hidden = hidden_activations(folder, out / "hidden.png", length, seed)
     if hidden is not None:

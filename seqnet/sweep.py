@@ -16,21 +16,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from seqnet import specs
+from seqnet.bounds import Checked
 from seqnet.errors import SpecError
 from seqnet.registry import Registry
-from seqnet.runner import SPEC_SUFFIXES
+from seqnet.runner import names_a_file
 from seqnet.specs import RunSpec
 
 SEED_PATH = "train.seed"
+MAX_SEEDS = 10_000
+MAX_RUNS = 100_000
 MAX_EVAL_LENGTH = 1_000_000
 """Longest sequence `--eval-lengths` scores (scored in groups, so memory stays flat)."""
 DEFAULT_EVAL_SAMPLES = 1000
 
 
-class EvalLength(BaseModel):
+class EvalLength(Checked):
     """A length every run of the sweep is scored at after training, on `samples` fresh
     sequences (exactly `seqnet eval DIR --lengths LENGTH --samples SAMPLES`)."""
 
@@ -61,7 +64,7 @@ def parse_eval_lengths(value: Any) -> Any:
     return out
 
 
-class Range(BaseModel):
+class Range(Checked):
     """A range to draw a setting from with `--samples`: uniform, or log-uniform with `log`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -87,7 +90,7 @@ class Range(BaseModel):
         return round(value) if self.integer else float(f"{value:.6g}")
 
 
-class SweepSpec(BaseModel):
+class SweepSpec(Checked):
     """What a sweep varies: the `sweep:` section of a spec file, or the sweep's options."""
 
     model_config = ConfigDict(extra="forbid")
@@ -97,16 +100,16 @@ class SweepSpec(BaseModel):
     ranges: dict[str, Range] = Field(
         default_factory=dict, description="dotted path -> range to draw from (needs samples)"
     )
-    samples: Annotated[int, Field(ge=1)] | None = Field(
+    samples: Annotated[int, Field(ge=1, le=MAX_RUNS)] | None = Field(
         None, description="draw this many random settings (grid values picked uniformly)"
     )
-    seeds: list[Annotated[int, Field(ge=0)]] | None = Field(
-        None, description="run every setting with each of these seeds (e.g. [0, 1] or '0-9')"
-    )
-    repeats: Annotated[int, Field(ge=1)] | None = Field(
+    seeds: (
+        Annotated[list[Annotated[int, Field(ge=0, lt=2**63)]], Field(max_length=MAX_SEEDS)] | None
+    ) = Field(None, description="run every setting with each of these seeds (e.g. [0, 1] or '0-9')")
+    repeats: Annotated[int, Field(ge=1, le=MAX_SEEDS)] | None = Field(
         None, description="run every setting with this many seeds spawned from root_seed"
     )
-    root_seed: Annotated[int, Field(ge=0)] = Field(
+    root_seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(
         0, description="seeds the drawing of samples and of the repeats' seeds"
     )
     eval_lengths: list[EvalLength] = Field(
@@ -181,6 +184,9 @@ class Sweep:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Sweep:
+        """The sweep sweep.json holds; KeyError, TypeError or ValueError if it is damaged."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("base"), dict):
+            raise ValueError("not a mapping with a base spec")
         runs = [RunPlan(r["name"], dict(r["setting"]), int(r["seed"])) for r in data["runs"]]
         spec = SweepSpec.model_validate(data["sweep"])
         plugins = tuple(data.get("plugins", ()))
@@ -191,6 +197,9 @@ class Sweep:
 def parse_seeds(text: str | int) -> list[int]:
     """`0-9` -> 0..9; `0,3,7`; `0-4,10` -> 0..4 and 10. Duplicates are dropped."""
     seeds: list[int] = []
+    if len(str(text)) > specs.MAX_VALUE_CHARS:
+        raise SpecError(f"seeds are {len(str(text)):,} characters long; at most"
+                        f" {specs.MAX_VALUE_CHARS:,}")  # fmt: skip
     for part in str(text).split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if match is None:
@@ -198,7 +207,13 @@ def parse_seeds(text: str | int) -> list[int]:
         low, high = int(match[1]), int(match[2] or match[1])
         if high < low:
             raise SpecError(f"seeds '{text}': {low}-{high} counts down")
-        seeds += [s for s in range(low, high + 1) if s not in seeds]
+        if high >= 2**63:
+            raise SpecError(f"seeds '{text}': a seed must be below 2**63")
+        if len(seeds) + high - low + 1 > MAX_SEEDS:
+            raise SpecError(f"seeds '{text}': {high - low + 1:,} seeds; a sweep takes at most"
+                            f" {MAX_SEEDS:,}")  # fmt: skip
+        known = set(seeds)
+        seeds += [s for s in range(low, high + 1) if s not in known]
     return seeds
 
 
@@ -272,6 +287,11 @@ def run_names(plans: list[tuple[dict[str, Any], int]]) -> list[str]:
 
 def expand(sweep: SweepSpec, default_seed: int) -> list[RunPlan]:
     """Every run of the sweep: each setting with each seed, settings outermost."""
+    count = len(seeds(sweep, default_seed)) * (
+        sweep.samples if sweep.samples is not None else math.prod(map(len, sweep.grid.values()))
+    )
+    if count > MAX_RUNS:
+        raise SpecError(f"the sweep has {count:,} runs; a sweep takes at most {MAX_RUNS:,}")
     pairs = [(s, seed) for s in settings(sweep) for seed in seeds(sweep, default_seed)]
     return [RunPlan(n, s, seed) for n, (s, seed) in zip(run_names(pairs), pairs, strict=True)]
 
@@ -279,10 +299,12 @@ def expand(sweep: SweepSpec, default_seed: int) -> list[RunPlan]:
 def load_source(source: str, registry: Registry) -> tuple[dict[str, Any], SweepSpec]:
     """The raw spec of `source` (a task name or a spec file) and its `sweep:` section, which
     a run spec does not have and so is taken out before resolving."""
-    if Path(source).suffix.lower() in SPEC_SUFFIXES or Path(source).exists():
+    if names_a_file(source):
         raw = specs.load_file(Path(source))
         section = raw.pop("sweep", None) or {}
-        return raw, specs.validate(SweepSpec, section, ("sweep",))
+        return specs.with_task_defaults(raw, registry), specs.validate(
+            SweepSpec, section, ("sweep",)
+        )
     return specs.default_raw(source, registry), SweepSpec()
 
 
@@ -294,6 +316,8 @@ def merge(base: SweepSpec, given: Mapping[str, Any]) -> SweepSpec:
     for key in ("samples", "seeds", "repeats", "root_seed", "eval_lengths"):
         if given.get(key) is not None:
             data[key] = given[key]
+    if given.get("seeds") is not None and given.get("repeats") is not None:
+        raise SpecError("give --seeds or --repeats, not both")
     if given.get("seeds") is not None:
         data.pop("repeats", None)
     if given.get("repeats") is not None:

@@ -11,12 +11,13 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import re
 import signal
 from collections.abc import Iterator
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from typing import Any, ClassVar, Protocol
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 import seqnet
 from seqnet import allocator
@@ -24,6 +25,8 @@ from seqnet.errors import SeqnetError
 from seqnet.interfaces import PluginSpec
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+ADDRESS = re.compile(r"([a-z][a-z0-9+.-]*://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}")
+"""A scheduler address: [protocol://]host:port (the form Dask's own parser needs)."""
 
 
 class Engine(Protocol):
@@ -135,8 +138,20 @@ class DaskEngine:
             None, ge=1, description="worker processes of the local cluster (default: cores)"
         )
 
+        @field_validator("scheduler")
+        @classmethod
+        def an_address(cls, value: str | None) -> str | None:
+            if value is not None and not ADDRESS.fullmatch(value):
+                raise ValueError(f"{value[:80]!r} is not a scheduler address like tcp://host:8786")
+            return value
+
     def __init__(self, scheduler: str | None = None, workers: int | None = None) -> None:
         self.scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+        if self.scheduler is not None and not ADDRESS.fullmatch(self.scheduler):
+            raise EngineError(
+                f"{SCHEDULER_ENV}={self.scheduler[:80]!r} is not a scheduler address like"
+                " tcp://host:8786"
+            )
         self.workers = workers or cores()
         self.client: Any = None
 
@@ -172,9 +187,10 @@ class DaskEngine:
                 client = stack.enter_context(
                     distributed.Client(address, timeout="20s")  # type: ignore[no-untyped-call]
                 )
-            except OSError as error:
+            except (OSError, ValueError, TypeError) as error:
+                reason = " ".join(str(error).split())[:200]
                 raise EngineError(
-                    f"cannot reach the Dask scheduler at {address}: {error}"
+                    f"cannot reach the Dask scheduler at {address}: {reason}"
                 ) from None
             self.client = client
             pool = client.get_executor(pure=False)

@@ -72,7 +72,14 @@ class SweepFolder:
             raise SweepFolderError(f"'{path}' has no {SWEEP}; it is not a sweep folder") from None
         except (OSError, ValueError) as error:
             raise SweepFolderError(f"'{path / SWEEP}' cannot be read: {error}") from None
-        folder = cls(path, Sweep.from_dict(data))
+        try:
+            sweep = Sweep.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError, SeqnetError) as error:
+            reason = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+            raise SweepFolderError(
+                f"'{path / SWEEP}' is damaged ({reason}); it is not a sweep seqnet can resume"
+            ) from None
+        folder = cls(path, sweep)
         folder.repair()
         return folder
 
@@ -88,9 +95,11 @@ class SweepFolder:
         records = []
         for line in lines:
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except ValueError:
                 continue  # a line cut short by a crash mid-write; that run runs again
+            if isinstance(record, dict) and isinstance(record.get("run"), str):
+                records.append(record)
         return records
 
     def repair(self) -> None:

@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from seqnet.errors import NonFiniteError, SeqnetError
 from seqnet.interfaces import Optimizer, Params, Task
 from seqnet.losses import get_loss
-from seqnet.model import Model, cast_batch
+from seqnet.model import Sequential, cast_batch
 from seqnet.parallel import BatchParallel
 from seqnet.specs import TrainSpec
 from seqnet.validation import Validation, evaluate, final, heldout, margin
@@ -136,6 +136,16 @@ def global_norm(grads: Params) -> float:
     return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
 
 
+def clip_gradients(grads: Params, norm: float, clip: float) -> None:
+    """Scale `grads` (whose global L2 norm is `norm`) in place by clip / (norm + 1e-6) when
+    that is below 1, exactly as torch.nn.utils.clip_grad_norm_(max_norm=clip) does, its 1e-6
+    included: a norm at or just under `clip` is scaled too, by a factor just under 1."""
+    scale = clip / (norm + 1e-6)
+    if scale < 1.0:  # torch multiplies by the scale clamped to 1; by 1 changes nothing
+        for g in grads.values():
+            g *= scale
+
+
 def first_non_finite(grads: Params) -> str:
     for name, g in grads.items():
         if not np.all(np.isfinite(g)):
@@ -144,7 +154,7 @@ def first_non_finite(grads: Params) -> str:
 
 
 def train(
-    model: Model,
+    model: Sequential,
     task: Task,
     optimizer: Optimizer,
     spec: TrainSpec | None = None,
@@ -182,7 +192,6 @@ def train(
         state = resume or LoopState(0, {})
         if resume is not None:
             streams.restore(resume.streams)
-        dropout_rng = streams.dropout if model.dropout > 0.0 else None
         history: list[Record] = []
         start = time.perf_counter() - state.seconds
 
@@ -198,7 +207,7 @@ def train(
         saved_at = step
         for step in range(state.step + 1, spec.steps + 1):
             batch = cast_batch(task.sample(streams.data, spec.batch), model.dtype)
-            logits, _, cache = net.forward(params, batch.x, rng=dropout_rng)
+            logits, _, cache = net.forward(params, batch.x, rng=streams.dropout)
             loss, dlogits = loss_fn(logits, batch.y, batch.mask)
             if not math.isfinite(loss):
                 raise NonFiniteError(step, "loss")
@@ -206,10 +215,8 @@ def train(
             norm = global_norm(grads)
             if not math.isfinite(norm):
                 raise NonFiniteError(step, f"gradient of {first_non_finite(grads)}")
-            if clip is not None and norm > clip:
-                scale = clip / norm
-                for g in grads.values():
-                    g *= scale
+            if clip is not None:
+                clip_gradients(grads, norm, clip)
             optimizer.step(params, grads)
 
             if step % spec.eval_every == 0 or step == spec.steps:

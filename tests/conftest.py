@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from seqnet.plugins import load_registry
 from seqnet.registry import Registry
+
+# A shell's background job (`pytest &`, a CI step without a terminal) starts with SIGINT
+# ignored, and an ignored signal stays ignored across exec: the commands the tests start would
+# never see the Ctrl-C that the tests send them. A handler is reset to the default by exec.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

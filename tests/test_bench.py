@@ -44,14 +44,31 @@ def test_the_benchmark_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     assert "4 of 4 runs scored" in result.output
 
 
+def test_runs_are_named_by_task_cell_and_seed_in_any_cell_order(registry: Registry) -> None:
+    protocol = bench.Protocol(steps=1)
+    sweep = bench.plan(["parity_check"], ["lstm", "elman"], [0, 1], protocol, registry)
+    assert [run.name for run in sweep.runs] == [
+        "0_parity_check_lstm_seed=0", "1_parity_check_elman_seed=0",
+        "2_parity_check_lstm_seed=1", "3_parity_check_elman_seed=1",
+    ]  # fmt: skip
+    assert sweep.runs[1].setting["model.activation"] == "relu"  # the paper's RNN
+
+
 def test_a_cells_score_is_its_best_seed(tmp_path: Path, registry: Registry) -> None:
     protocol = bench.Protocol(steps=1)
     sweep = bench.plan(["reverse_string"], ["elman", "stack_rnn"], [0, 1, 2], protocol, registry)
     folder = SweepFolder.create(tmp_path / "b", sweep)
     scores = {0: 0.5, 1: 0.97, 2: 0.6}
-    for run in sweep.runs:
-        folder.record(run, {"status": "ok", "summary": {"score": scores[run.seed]}})
-    rows = {row["cell"]: row for row in bench.table(folder)["rows"]}
+    for run in sweep.runs[:-1]:  # the last run (stack_rnn, seed 2) has not finished
+        summary = {"score": scores[run.seed], "steps": 100, "cpu_seconds": 3.0,
+                   "score_seconds": 1.0}  # fmt: skip
+        folder.record(run, {"status": "ok", "summary": summary})
+    data = bench.table(folder)
+    # compute: 100 steps in 2 training CPU seconds; 3 planned runs at 3 CPU seconds each
+    assert data["cells"]["stack_rnn"]["scored"] == 2
+    assert data["cells"]["stack_rnn"]["steps_per_cpu_second"] == pytest.approx(50.0)
+    assert data["cells"]["stack_rnn"]["estimated_cpu_seconds"] == pytest.approx(9.0)
+    rows = {row["cell"]: row for row in data["rows"]}
     assert rows["elman"]["best"] == pytest.approx(97.0)
     assert rows["elman"]["mean"] == pytest.approx(69.0)
     # the paper: RNN 62.0 (not solved), Stack-RNN 100 (solved); 97 agrees only with the second
@@ -74,3 +91,15 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], words
     assert result.exit_code == 2, result.output
     assert words in result.output and "Traceback" not in result.output
     assert not (tmp_path / "b").exists()
+
+
+def test_resume_refuses_a_folder_that_is_not_a_benchmark(tmp_path: Path) -> None:
+    from seqnet.sweep import Sweep, SweepSpec
+
+    SweepFolder.create(tmp_path / "s", Sweep("binadd", {}, SweepSpec(), []))
+    for flag in ("--resume", "--report"):
+        result = runner.invoke(app, ["bench", "chomsky", flag, str(tmp_path / "s")])
+        assert result.exit_code == 2, result.output
+        assert "is a sweep, not a Chomsky benchmark" in result.output
+    result = runner.invoke(app, ["bench", "chomsky", "--resume", str(tmp_path / "none")])
+    assert result.exit_code == 2 and "not a sweep folder" in result.output

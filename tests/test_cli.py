@@ -36,9 +36,11 @@ def test_run_binadd_solves_and_ends_with_json() -> None:
         assert key in summary
     assert (summary["task"], summary["cell"], summary["seed"]) == ("binadd", "elman", 0)
     assert summary["exact_match"] == 1.0
-    # worked examples a person can read, and the plain progress lines (not a terminal here)
-    assert " ✓" in result.stdout
-    assert "step 50/3000" in result.stdout
+    # worked examples a person can read, and the plain progress lines (not a terminal here),
+    # on stderr: with --json, stdout holds the JSON object alone
+    assert json.loads(result.stdout) == summary
+    assert " ✓" in result.stderr
+    assert "step 50/3000" in result.stderr
 
 
 def test_quiet_prints_only_the_json() -> None:

@@ -21,6 +21,23 @@ SHOWN = 10
 """Steps of a labelling or read-then-write example shown, so each stays one readable line."""
 
 
+KEEP_BYTES = 64 * 2**20
+"""Training files up to this size are decoded once and kept; larger ones are streamed."""
+
+
+def compact(record: Record, classes: bool) -> Record:
+    """The record with its numbers as arrays (8 bytes a number, not a Python float each);
+    symbols and classes stay as they are (they are looked up by value)."""
+
+    def packed(values: list[Any]) -> Any:
+        return values if isinstance(values[0], str) else np.asarray(values, dtype=np.float64)
+
+    targets = record.targets
+    if targets is not None and not classes:
+        targets = packed(targets)
+    return Record(packed(record.inputs), targets, record.outputs)
+
+
 def show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
@@ -67,6 +84,7 @@ class LineTask:
         self.loss = "softmax_ce" if classes else "mse"
         self.target_metric = "accuracy" if classes else "skill"
         self._buckets: Buckets | None = None
+        self._kept: list[Record] | None = None
 
     def scan(self) -> Scan:
         """Index the files (once): each part's lines, checked against the schema if pinned."""
@@ -106,11 +124,22 @@ class LineTask:
         return self.encoder.batch(records, lines.path, lines.numbers[index].tolist())
 
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
-        """Training sequences of similar length (padding under a quarter of the batch)."""
+        """Training sequences of similar length (padding under a quarter of the batch).
+
+        A training file of up to KEEP_BYTES is decoded once and kept in memory; from a larger
+        one, the lines a batch draws are read from the file."""
         train = self.parts()[0]
         if self._buckets is None:
             self._buckets = Buckets(train.steps)
-        return self.encode(train, self._buckets.draw(rng, batch))
+            if train.path.stat().st_size <= KEEP_BYTES:
+                classes = self.schema.targets == "classes"
+                records = train.records(type(self).parse, self.kinds())
+                self._kept = [compact(r, classes) for r in records]
+        index = self._buckets.draw(rng, batch)
+        if self._kept is None:
+            return self.encode(train, index)
+        kept = [self._kept[i] for i in index]
+        return self.encoder.batch(kept, train.path, train.numbers[index].tolist())
 
     def _some(self, part: int, rng: np.random.Generator, count: int) -> Batch:
         lines = self.parts()[part]

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel
 
 Form = Literal["labelling", "classification", "read-then-write"]
@@ -88,6 +89,15 @@ def value_kind(values: list[Any], what: str) -> tuple[str, int]:
     """'numbers', 'vectors' (with their length) or 'symbols'; Bad if mixed or not finite."""
     if not values:
         raise Bad(f"{what} is empty")
+    if type(values[0]) is not str:  # the common case, checked by numpy at C speed
+        try:
+            a = np.asarray(values)
+        except (ValueError, OverflowError):  # ragged or huge: the checks below say what is wrong
+            a = np.asarray(())
+        if a.dtype.kind in "iuf" and a.ndim in (1, 2) and a.size:
+            if a.dtype.kind == "f" and not np.isfinite(a).all():
+                raise Bad(f"{what} holds NaN or infinity")
+            return ("numbers", 1) if a.ndim == 1 else ("vectors", a.shape[1])
     types = set(map(type, values))
     if types <= NUMBER_TYPES:
         check_finite(values, what)
@@ -97,8 +107,8 @@ def value_kind(values: list[Any], what: str) -> tuple[str, int]:
     if types == {list}:
         widths = set(map(len, values))
         if len(widths) > 1:
-            a, b = sorted(widths)[:2]
-            raise Bad(f"{what} holds vectors of different lengths ({a} and {b})")
+            short, long = sorted(widths)[:2]
+            raise Bad(f"{what} holds vectors of different lengths ({short} and {long})")
         flat = list(itertools.chain.from_iterable(values))
         if not flat:
             raise Bad(f"{what} holds empty vectors")

@@ -14,6 +14,9 @@ import numpy as np
 
 from seqnet import Array, Carry, InitScheme, Params, glorot_uniform, recurrent_params
 
+KEEP_ALL = 1 << 22
+"""A forward keeps every step's memory up to this many numbers in all (32 MB in float64)."""
+
 Update = Callable[[Array, Array, Array, Array | None], Array]
 UpdateBackward = Callable[[Array, Array, Array, Array | None, Array], tuple[Array, Array, Array]]
 
@@ -118,8 +121,9 @@ class Controller:
         return da @ params["W_x"].T, dprev, grads
 
     def forward(self, params: Params, x: Array, carry: Carry) -> tuple[Array, Carry, Any]:
-        """The whole sequence. The cache keeps the memory only every K ≈ √T steps (backward
-        replays the rest), so a forward over T steps holds O(√T) memories, not T."""
+        """The whole sequence. The cache keeps every step's memory while they fit in
+        KEEP_ALL numbers (training); past that only every K ≈ √T steps' (backward replays the
+        rest), so evaluating T = 1500 steps holds O(√T) memories, not T."""
         T, B, D = x.shape
         H, M = self.hidden, self.cell_size
         dtype = np.result_type(x, params["W_x"])
@@ -137,7 +141,7 @@ class Controller:
         probs = np.empty((T, B, self.actions), dtype=dtype)
         Ls = np.empty((T, B), dtype=dtype) if self.counts else None
         L = carry[2] if self.counts else None
-        K = segment(T)
+        K = 1 if T * carry[1].size <= KEEP_ALL else segment(T)
         snapshots = []
         h, mem = states[0], carry[1]
         for t in range(T):

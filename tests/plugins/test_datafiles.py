@@ -16,7 +16,7 @@ from seqnet.cli import app
 from seqnet.plugins import load_registry
 from seqnet.registry import Registry
 from seqnet.testing import check_task
-from seqnet_datafiles import SequencesTask, TextlinesTask, TimeseriesTask
+from seqnet_datafiles import SequencesTask, TextlinesTask, TimeseriesTask, linetask
 from seqnet_datafiles.encode import MAX_PADDING, bucket_starts, padding
 
 runner = CliRunner()
@@ -106,6 +106,22 @@ def test_buckets_keep_padding_under_a_quarter(tmp_path: Path) -> None:
     # the bound itself: every bucket [lo, hi] has 3 hi < 4 lo
     starts = bucket_starts(1000)
     assert all(3 * (b - 1) < 4 * a for a, b in itertools.pairwise(starts))
+
+
+def test_a_streamed_file_gives_the_batches_of_one_kept_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = jsonl(tmp_path / "d.jsonl", FORMS["labelling-numbers"])
+    kept = SequencesTask(path=path)
+    kept_rng, streamed_rng = np.random.default_rng(4), np.random.default_rng(4)
+    want = [kept.sample(kept_rng, 5) for _ in range(6)]
+    monkeypatch.setattr(linetask, "KEEP_BYTES", 0)  # every file is read line by line
+    streamed = SequencesTask(path=path)
+    got = [streamed.sample(streamed_rng, 5) for _ in range(6)]
+    assert streamed._kept is None and kept._kept is not None
+    for a, b in zip(want, got, strict=True):
+        for x, y in zip((a.x, a.y, a.mask), (b.x, b.y, b.mask), strict=True):
+            np.testing.assert_array_equal(x, y)
 
 
 def run_cli(*args: str) -> Any:

@@ -7,6 +7,7 @@ import pydantic
 import pytest
 
 from seqnet.model import Model
+from seqnet.testing import check_cell_gradients, check_sequence_matches_steps
 from seqnet_memory import StackRNNCell, TapeRNNCell
 from seqnet_memory.controller import segment
 from seqnet_memory.memories import stack_update, tape_update
@@ -75,12 +76,14 @@ def test_a_long_stack_remembers_what_a_short_one_drops() -> None:
     assert cell.spec.memory == 4
 
 
-def test_the_forward_cache_keeps_about_root_t_memories() -> None:
+@pytest.mark.parametrize(("T", "B", "kept"), [(100, 1, 100), (100, 600, 10)])
+def test_a_long_forward_keeps_about_root_t_memories(T: int, B: int, kept: int) -> None:
+    # 100 steps of a (B, 101, 8) tape: every memory at B = 1; past KEEP_ALL numbers, √T of them
     cell = TapeRNNCell(hidden=3)
     params = cell.init(np.random.default_rng(0), 2)
-    x = np.zeros((100, 1, 2))
-    _, _, cache = cell.forward(params, x, cell.initial_carry_for(1, np.dtype(np.float64), 100))
-    assert len(cache[6]) == 10 and segment(100) == 10
+    x = np.zeros((T, B, 2))
+    _, _, cache = cell.forward(params, x, cell.initial_carry_for(B, np.dtype(np.float64), T))
+    assert len(cache[6]) == kept and segment(100) == 10
 
 
 @pytest.mark.parametrize(
@@ -90,3 +93,12 @@ def test_the_forward_cache_keeps_about_root_t_memories() -> None:
 def test_memory_sizes_a_user_types_are_bounded(options: dict[str, int]) -> None:
     with pytest.raises(pydantic.ValidationError):
         StackRNNCell(hidden=4, **options)
+
+
+@pytest.mark.parametrize("cls", [StackRNNCell, TapeRNNCell])
+def test_the_replayed_backward_passes_the_kit(cls: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    # keep no memories beyond the √T snapshots, so backward replays every segment
+    monkeypatch.setattr("seqnet_memory.controller.KEEP_ALL", 0)
+    for T, B in ((1, 1), (5, 3), (11, 2)):
+        check_cell_gradients(cls(hidden=4), input_size=3, T=T, B=B)
+        check_sequence_matches_steps(cls(hidden=4), input_size=3, T=T, B=B)

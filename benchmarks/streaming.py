@@ -1,0 +1,152 @@
+"""Training and scoring from a JSON Lines file larger than seqnet should ever hold: peak
+resident memory of `seqnet run` and `seqnet eval` on a generated file (5 GiB by default), and
+steps per second with the data read from a file against the same batches already in memory
+(on a second, smaller file that is still streamed: --speed-mib, above the 64 MiB kept whole).
+
+    python benchmarks/streaming.py [--gib 5] [--dir /tmp] [--steps 300] [--speed-mib 256]
+                                   [--out results.json]
+
+The file is made in --dir (its free space is checked first) and deleted at the end. Lines are
+16 to 64 steps of 8 numbers, labelled 0-9; a 32 MiB block of distinct lines is written over and
+over, which is enough for memory and speed (the content does not matter, the size does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BLOCK = 32 * 2**20
+MODEL = ["--cell", "lstm", "--hidden", "64", "--batch", "32"]
+
+
+def make_file(path: Path, size: int) -> int:
+    rng = np.random.default_rng(0)
+    lines = []
+    total = 0
+    while total < BLOCK:
+        T = int(rng.integers(16, 65))
+        x = np.round(rng.random((T, 8)), 3).tolist()
+        line = json.dumps({"input": x, "label": int(rng.integers(10))}) + "\n"
+        lines.append(line)
+        total += len(line)
+    block = "".join(lines).encode()
+    written = 0
+    with path.open("wb") as f:
+        while written < size:
+            f.write(block)
+            written += len(block)
+    return written // len(block) * len(lines)
+
+
+def measured(command: list[str]) -> dict[str, Any]:
+    """Run `command` in a child that reports its own peak RSS (ru_maxrss of its child)."""
+    probe = ("import resource, subprocess, sys, time; t = time.perf_counter();"
+             " r = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
+             " print(r.returncode, time.perf_counter() - t,"
+             " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(r.stdout[-2000:]);"
+             " print(r.stderr[-2000:], file=sys.stderr)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True)
+    code, seconds, rss_kib = done.stdout.splitlines()[0].split()
+    if int(code) != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
+    return {"command": " ".join(command), "seconds": round(float(seconds), 1),
+            "peak_rss_mib": round(int(rss_kib) / 1024, 1),
+            "output": [line for line in done.stdout.splitlines() if line.strip()][-1]}  # fmt: skip
+
+
+def speed(path: Path, steps: int) -> dict[str, Any]:
+    """Steps/s of the same training, data read from the file vs the same batches in memory."""
+    from seqnet.runner import build, load_spec
+    from seqnet.training import train
+
+    spec = load_spec("sequences", [f"task.path={path}", "model.hidden=64",
+                                   f"train.steps={steps}", f"train.eval_every={steps}",
+                                   "train.eval_samples=32"])  # fmt: skip
+    parts = build(spec)
+    task = parts.task
+    rng = np.random.default_rng(spec.train.seed)
+    drawn = [task.sample(rng, spec.train.batch) for _ in range(steps)]
+
+    class InMemory:  # the same batches, already decoded
+        def __init__(self) -> None:
+            self.i = 0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(task, name)
+
+        def sample(self, rng: np.random.Generator, batch: int) -> Any:
+            self.i += 1
+            return drawn[(self.i - 1) % steps]
+
+    results = {}
+    for name, source in (("file", task), ("memory", InMemory()), ("file again", task),
+                         ("memory again", InMemory())):  # fmt: skip
+        part = build(spec)
+        start = time.perf_counter()
+        train(part.model, source, part.optimizer, spec.train, examples=0)  # type: ignore[arg-type]
+        results[name] = round(steps / (time.perf_counter() - start), 2)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--gib", type=float, default=5.0)
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument(
+        "--speed-mib",
+        type=int,
+        default=256,
+        help="size of the speed test's file (0: no speed test)",
+    )
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    size = int(args.gib * 2**30)
+    free = shutil.disk_usage(args.dir).free
+    if free < 1.2 * size:
+        raise SystemExit(f"{args.dir} has {free / 2**30:.1f} GiB free; {args.gib} GiB needed")
+    work = Path(tempfile.mkdtemp(prefix="seqnet-streaming-", dir=args.dir))
+    data = work / "big.jsonl"
+    report: dict[str, Any] = {"gib": args.gib}
+    try:
+        if size > 0:  # --gib 0: the speed test only
+            start = time.perf_counter()
+            report["lines"] = make_file(data, size)
+            report["bytes"] = data.stat().st_size
+            report["generate_seconds"] = round(time.perf_counter() - start, 1)
+            run = work / "run"
+            report["run"] = measured(["seqnet", "run", "sequences", "--set", f"task.path={data}",
+                                      *MODEL, "--steps", str(args.steps), "--set",
+                                      f"train.eval_every={args.steps}", "--out", str(run), "-q",
+                                      "--json"])  # fmt: skip
+            report["eval"] = measured(["seqnet", "eval", str(run), "--json"])
+            data.unlink()
+        if args.speed_mib > 0:  # 0: memory only
+            small = work / "speed.jsonl"
+            make_file(small, args.speed_mib * 2**20)  # streamed: larger than KEEP_BYTES
+            report["speed_file_bytes"] = small.stat().st_size
+            report["steps_per_second"] = speed(small, args.steps)
+        report["ru_maxrss_this_process_mib"] = round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The `layernorm` layer: each step's vector normalised over its features, then scaled."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+import seqnet
+
+
+class LayerNorm:
+    """LayerNorm over the last axis, with a learned gain and bias (as torch.nn.LayerNorm).
+
+        μ = mean_d x_d    σ² = mean_d (x_d - μ)²    x̂ = (x - μ) / √(σ² + ε)
+        y = x̂ ⊙ g + b        x, y (T, B, D); g, b (D,); μ, σ² (T, B, 1)
+        dx = (dx̂ - mean_d dx̂ - x̂ mean_d(dx̂ ⊙ x̂)) / √(σ² + ε),  dx̂ = dy ⊙ g
+
+    σ² is the biased variance, ε = 1e-5 by default, as torch. Init g = 1, b = 0;
+    g = LayerNorm.weight, b = LayerNorm.bias. Stateless: the carry is ().
+    """
+
+    name: ClassVar[str] = "layernorm"
+
+    class Spec(seqnet.PluginSpec):
+        eps: Annotated[float, Field(gt=0.0, le=1.0, description="added to the variance, ε")] = 1e-5
+
+    def __init__(self, eps: float = 1e-5) -> None:
+        self.spec = self.Spec(eps=eps)
+
+    @classmethod
+    def from_spec(cls, spec: LayerNorm.Spec) -> LayerNorm:
+        """The layer of an already validated spec (the engine's path; no second validation)."""
+        layer = cls.__new__(cls)
+        layer.spec = spec
+        return layer
+
+    def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
+        return {"g": np.ones(input_size), "b": np.zeros(input_size)}
+
+    def output_size(self, input_size: int) -> int:
+        return input_size
+
+    def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> seqnet.Carry:
+        return ()
+
+    def forward(
+        self,
+        params: seqnet.Params,
+        x: seqnet.Array,
+        carry: seqnet.Carry,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[seqnet.Array, seqnet.Carry, Any]:
+        centred = x - x.mean(axis=-1, keepdims=True)  # (T, B, D)
+        var = np.mean(centred * centred, axis=-1, keepdims=True)  # (T, B, 1)
+        inv_std = 1.0 / np.sqrt(var + self.spec.eps)  # (T, B, 1)
+        xhat = centred * inv_std  # (T, B, D)
+        return xhat * params["g"] + params["b"], (), (xhat, inv_std)
+
+    def backward(
+        self,
+        params: seqnet.Params,
+        cache: Any,
+        dy: seqnet.Array,
+        dcarry: seqnet.Carry,
+        input_grad: bool = True,
+    ) -> tuple[seqnet.Array | None, seqnet.Carry, seqnet.Params]:
+        xhat, inv_std = cache
+        D = xhat.shape[-1]
+        # y = x̂ ⊙ g + b
+        grads = {
+            "g": np.add.reduce((dy * xhat).reshape(-1, D), axis=0),
+            "b": np.add.reduce(dy.reshape(-1, D), axis=0),
+        }
+        if not input_grad:
+            return None, (), grads
+        # x̂ = (x - μ) / √(σ² + ε), with μ and σ² functions of x
+        dxhat = dy * params["g"]  # (T, B, D)
+        dx = dxhat - dxhat.mean(axis=-1, keepdims=True)
+        dx -= xhat * np.mean(dxhat * xhat, axis=-1, keepdims=True)
+        dx *= inv_std
+        return dx, (), grads
