@@ -37,6 +37,9 @@ def grid(cells: list[str]) -> list[Point]:
     for cell in ("lstm", "gru"):
         if cell in cells:
             points += [Point(cell, 32, 128, 64), Point(cell, 256, 512, 64)]
+    for composed in ("bilstm", "emb-lstm"):  # models of layers (issue 12): ≥ 1× asked
+        if composed in cells:
+            points.append(Point(composed, 32, 128, 64))
     return points
 
 
@@ -176,7 +179,11 @@ def memory(point: Point, sides: list[str]) -> dict[str, dict[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cells", default="elman,lstm,gru", help="comma-separated cell names")
+    parser.add_argument(
+        "--cells",
+        default="elman,lstm,gru,bilstm,emb-lstm",
+        help="comma-separated cell names, and the composed models bilstm and emb-lstm",
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=0.3, help="per measurement")
     parser.add_argument("--threads", default="1,2", help="thread counts to try on each side")

@@ -14,8 +14,17 @@ from typing import Any
 import numpy as np
 
 OUTPUTS = 8  # V: the head's width; small, as in the sequence tasks seqnet is for
-GATES = {"elman": 1, "lstm": 4, "gru": 3}
+GATES = {"elman": 1, "lstm": 4, "gru": 3, "bilstm": 4, "emb-lstm": 4}
 TORCH_CLASSES = {"elman": "RNN", "lstm": "LSTM", "gru": "GRU"}
+VOCAB = 64  # emb-lstm: token ids below this, embedded in H dimensions
+COMPOSED = {  # composed models: the cell name in a Point -> seqnet's layers (D = H)
+    "bilstm": lambda H: [{"type": "bidirectional", "cell": "lstm", "hidden": H}],
+    "emb-lstm": lambda H: [
+        {"type": "embedding", "dim": H},
+        {"type": "lstm", "hidden": H},
+        {"type": "dense", "units": H, "activation": "relu"},
+    ],
+}
 
 
 @dataclass(frozen=True)
@@ -47,13 +56,26 @@ class Point:
         inputs = 2.0 * self.T * self.B * self.D * G * self.H
         recurrent = 2.0 * self.T * self.B * self.H * G * self.H
         head = 2.0 * self.T * self.B * self.H * OUTPUTS
+        if self.cell == "bilstm":  # two directions, and the head reads both: 2H
+            return 2 * (2.0 * inputs + 3.0 * recurrent) + 3.0 * 2 * head
+        if self.cell == "emb-lstm":  # an embedding is a lookup (no GEMM); dense is H×H
+            return (
+                3.0 * recurrent
+                + 3.0 * inputs
+                + 3.0 * 2.0 * self.T * self.B * self.H**2
+                + (3.0 * head)
+            )  # the LSTM's dx is needed here (the dense layer's input is not data)
         return 2.0 * inputs + 3.0 * recurrent + 3.0 * head
 
 
 def batch_data(point: Point, seed: int = 0) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Inputs x (T, B, D) and targets y (T, B, V), the same for both sides."""
+    """Inputs x (T, B, D) (token ids (T, B) for emb-lstm) and targets y (T, B, V), the same for
+    both sides."""
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((point.T, point.B, point.D)).astype(point.dtype)
+    if point.cell == "emb-lstm":
+        x = rng.integers(0, VOCAB, size=(point.T, point.B))
+    else:
+        x = rng.standard_normal((point.T, point.B, point.D)).astype(point.dtype)
     y = rng.standard_normal((point.T, point.B, OUTPUTS)).astype(point.dtype)
     return x, y
 
@@ -64,15 +86,22 @@ def seqnet_step(point: Point, seed: int = 0) -> Callable[[int], float]:
     As in `seqnet.train`: BLAS on that many threads, or a large batch split between them.
     """
     from seqnet.allocator import keep_freed_memory
+    from seqnet.layers import build_layer
     from seqnet.losses import mse
-    from seqnet.model import Model
+    from seqnet.model import Model, Sequential
     from seqnet.parallel import BatchParallel
     from seqnet.plugins import load_registry
 
     keep_freed_memory()  # as the seqnet command does
     registry = load_registry()
-    cell = registry.get("cell", point.cell).cls(hidden=point.H)
-    model = Model(cell, point.D, OUTPUTS, dtype=point.dtype)
+    model: Sequential
+    if point.cell in COMPOSED:
+        layers = [build_layer(s, registry) for s in COMPOSED[point.cell](point.H)]
+        size = VOCAB if point.cell == "emb-lstm" else point.D
+        model = Sequential(layers, size, OUTPUTS, dtype=point.dtype)
+    else:
+        cell = registry.get("cell", point.cell).cls(hidden=point.H)
+        model = Model(cell, point.D, OUTPUTS, dtype=point.dtype)
     params = model.init(np.random.default_rng(seed))
     optimizer = registry.get("optimizer", "adam").cls(lr=1e-3)
     x, y = batch_data(point, seed)
@@ -100,9 +129,21 @@ def torch_step(point: Point, seed: int = 0) -> Callable[[int], float]:
 
     torch.manual_seed(seed)
     dtype = getattr(torch, point.dtype)
-    rnn = getattr(torch.nn, TORCH_CLASSES[point.cell])(point.D, point.H).to(dtype)
-    head = torch.nn.Linear(point.H, OUTPUTS).to(dtype)
-    parameters = [*rnn.parameters(), *head.parameters()]
+    front: Any = None  # emb-lstm: the embedding before the LSTM, and its dense layer after
+    back: Any = None
+    if point.cell == "bilstm":
+        rnn = torch.nn.LSTM(point.D, point.H, bidirectional=True).to(dtype)
+        head = torch.nn.Linear(2 * point.H, OUTPUTS).to(dtype)
+    elif point.cell == "emb-lstm":
+        front = torch.nn.Embedding(VOCAB, point.H).to(dtype)
+        rnn = torch.nn.LSTM(point.H, point.H).to(dtype)
+        back = torch.nn.Sequential(torch.nn.Linear(point.H, point.H), torch.nn.ReLU()).to(dtype)
+        head = torch.nn.Linear(point.H, OUTPUTS).to(dtype)
+    else:
+        rnn = getattr(torch.nn, TORCH_CLASSES[point.cell])(point.D, point.H).to(dtype)
+        head = torch.nn.Linear(point.H, OUTPUTS).to(dtype)
+    modules = [m for m in (front, rnn, back, head) if m is not None]
+    parameters = [p for m in modules for p in m.parameters()]
     try:
         optimizer = torch.optim.Adam(parameters, lr=1e-3, fused=True)
     except (RuntimeError, TypeError):  # older builds: no fused Adam on the CPU
@@ -112,8 +153,8 @@ def torch_step(point: Point, seed: int = 0) -> Callable[[int], float]:
 
     def step(threads: int) -> float:
         optimizer.zero_grad(set_to_none=True)
-        out, _ = rnn(x)  # (T, B, H)
-        diff = head(out) - y
+        out, _ = rnn(x if front is None else front(x))  # (T, B, H), (T, B, 2H) bidirectional
+        diff = head(out if back is None else back(out)) - y
         loss = (diff * diff).sum(-1).mean()  # seqnet's mse: summed over V, mean over steps
         loss.backward()
         optimizer.step()

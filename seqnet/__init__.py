@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "resolve": "seqnet.specs",
     # building and training
     "Model": "seqnet.model",
+    "Sequential": "seqnet.model",
     "CellLayer": "seqnet.recurrent",
     "layer_spec": "seqnet.layers",
     "build_layer": "seqnet.layers",
@@ -103,6 +104,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.lengths import evaluate_lengths as evaluate_lengths
     from seqnet.lengths import length_score as length_score
     from seqnet.model import Model as Model
+    from seqnet.model import Sequential as Sequential
     from seqnet.plugins import PluginWarning as PluginWarning
     from seqnet.plugins import hookimpl as hookimpl
     from seqnet.plugins import load_registry as load_registry

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 import zipfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -234,12 +235,32 @@ def check_shapes(ckpt: Checkpoint, expected: Params, where: Path) -> None:
     )
 
 
+OLD_LAYER = re.compile(r"^cells\.(\d+)\.")
+
+
+def renamed_old_layers(tree: Any, stride: int) -> Any:
+    """`tree` (params, or an optimizer's state) with the keys of checkpoints from before models
+    were lists of layers, `cells.K.W_h`, renamed to the layer they are now, `layers.{K*stride}.W_h`
+    (stride 2 when dropout layers sit between the recurrent ones)."""
+    if isinstance(tree, dict):
+        return {
+            OLD_LAYER.sub(lambda m: f"layers.{int(m[1]) * stride}.", str(k)): renamed_old_layers(
+                v, stride
+            )
+            for k, v in tree.items()
+        }
+    if isinstance(tree, list):
+        return [renamed_old_layers(v, stride) for v in tree]
+    return tree
+
+
 def check_plugins(ckpt: Checkpoint, installed: dict[str, set[str]], where: Path) -> None:
     """Refuse a checkpoint whose plugins are not installed, naming each and who provided it."""
-    for kind, used in ckpt.versions.get("plugins", {}).items():
+    for what, used in ckpt.versions.get("plugins", {}).items():
         if not isinstance(used, dict) or not isinstance(used.get("name"), str):
-            raise _refuse(where, f"has a damaged manifest: versions.plugins.{kind}")
-        if used["name"] not in installed.get(kind, set()):
+            raise _refuse(where, f"has a damaged manifest: versions.plugins.{what}")
+        kind = used.get("kind", what)  # `layers.0` names its kind; older files used the kind
+        if used["name"] not in installed.get(str(kind), set()):
             provider = f"{used.get('distribution', '?')} {used.get('version', '')}".strip()
             raise _refuse(
                 where,

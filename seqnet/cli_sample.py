@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from seqnet.interfaces import Array, Params
-    from seqnet.model import Model
+    from seqnet.model import Sequential
 
 
 @runtime_checkable
@@ -31,7 +31,7 @@ class Generating(Protocol):
 
 
 def generate(
-    model: Model,
+    model: Sequential,
     params: Params,
     task: Generating,
     prime: str,
@@ -44,8 +44,7 @@ def generate(
     import numpy as np
 
     ids = task.encode(prime)
-    eye = np.eye(model.input_size, dtype=model.dtype)
-    logits, carries, _ = model.forward(params, eye[ids][:, None, :])  # (T, 1, V)
+    logits, carries, _ = model.forward(params, ids.astype(np.int64)[:, None])  # (T, 1, V)
     drawn = []
     for _ in range(count):
         last = logits[-1, 0].astype(np.float64)  # (V,)
@@ -56,7 +55,7 @@ def generate(
             p = np.exp(z - z.max())
             symbol = int(rng.choice(len(p), p=p / p.sum()))
         drawn.append(symbol)
-        logits, carries, _ = model.forward(params, eye[[symbol]][:, None, :], carries)
+        logits, carries, _ = model.forward(params, np.array([[symbol]]), carries)
     return task.decode(np.array(drawn, dtype=np.intp))
 
 

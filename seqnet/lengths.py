@@ -13,7 +13,7 @@ import numpy as np
 
 from seqnet.errors import SpecError
 from seqnet.interfaces import Array, Carry, Params, Task
-from seqnet.model import Model, cast_batch
+from seqnet.model import Sequential, cast_batch
 from seqnet.specs import validate
 
 ELEMENTS = 2_000_000
@@ -77,7 +77,7 @@ def fixed_length(task: Task) -> Task:
     return at_length(task, int(options[length_option(cls)]))
 
 
-def forward_chunked(model: Model, params: Params, x: Array) -> Array:
+def forward_chunked(model: Sequential, params: Params, x: Array) -> Array:
     """Logits (T, B, V) for x (T, B, D), TIME_CHUNK steps at a time (the same numbers)."""
     carries: list[Carry] | None = None
     pieces = []
@@ -88,7 +88,7 @@ def forward_chunked(model: Model, params: Params, x: Array) -> Array:
 
 
 def evaluate_length(
-    model: Model, params: Params, task: Task, samples: int, rng: np.random.Generator
+    model: Sequential, params: Params, task: Task, samples: int, rng: np.random.Generator
 ) -> dict[str, float]:
     """The task's metrics over `samples` fresh sequences, averaged over groups by group size
     (exact for metrics that are means over sequences of equal scored length)."""
@@ -102,12 +102,12 @@ def evaluate_length(
             totals[name] = totals.get(name, 0.0) + value * n
         done += n
         T = batch.x.shape[0]
-        group = max(1, min(ELEMENTS // T, NUMBERS // (T * max(model.cell.hidden, 1))))
+        group = max(1, min(ELEMENTS // T, NUMBERS // (T * max(model.width, 1))))
     return {name: total / done for name, total in totals.items()}
 
 
 def evaluate_lengths(
-    model: Model,
+    model: Sequential,
     params: Params,
     task_cls: type[Any],
     options: dict[str, Any],
@@ -129,7 +129,7 @@ def evaluate_lengths(
 
 
 def length_score(
-    model: Model,
+    model: Sequential,
     params: Params,
     task_cls: type[Any],
     options: dict[str, Any],

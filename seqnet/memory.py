@@ -5,6 +5,7 @@ machine has: one check, in `seqnet.runner.build`, for every size a spec holds.
 from __future__ import annotations
 
 import os
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,33 @@ def parameter_count(
         return 4.0 * hidden * (hidden + inputs + 1)
     coef = np.linalg.lstsq(np.array(rows, float), np.array(counts, float), rcond=None)[0]
     return float(np.dot(coef, [hidden * hidden, hidden * inputs, hidden, inputs, 1]))
+
+
+def check_sizes(spec: Any, task: Any, sizes: list[int]) -> float:
+    """`check` for a model given as a list of layers, from each layer's output size (`sizes`):
+    parameters counted as if every layer were an LSTM of that width over the one before (an
+    upper bound for the built-in layers), activations as CACHE_PER_UNIT per unit and step."""
+    widths = [task.input_size, *sizes]
+    params = sum(4.0 * h * (d + h + 1) for d, h in pairwise(widths))
+    params += (widths[-1] + 1) * task.output_size
+    try:
+        steps = task.sample(np.random.default_rng(0), 1).x.shape[0]
+    except (SeqnetError, OSError):
+        steps = 0
+    t = spec.train
+    per_step = CACHE_PER_UNIT * sum(sizes) + task.input_size + 2 * task.output_size
+    need = np.dtype(spec.model.dtype).itemsize * (
+        4 * params + float(steps) * (t.batch + t.eval_samples) * per_step
+    )
+    have = available()
+    if need > have:
+        raise TooLarge(
+            f"this run needs about {gigabytes(need)} (layer widths {sizes}, train.batch"
+            f" {t.batch:,}, train.eval_samples {t.eval_samples:,}, steps per sequence {steps:,};"
+            f" {params:,.0f} parameters at most), more than the {gigabytes(have)} this machine"
+            " has available"
+        )
+    return float(need)
 
 
 def check(spec: Any, task: Any, cell_cls: type[Any], what: dict[str, Any] | None = None) -> float:

@@ -27,7 +27,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from seqnet.interfaces import Array, Carry, Params
-from seqnet.model import Model, ModelCache
+from seqnet.model import ModelCache, Sequential
 
 MIN_SLICE_WORK = 128 * 128
 """Rows × hidden units a slice needs for splitting to pay (measured; see the module doc)."""
@@ -53,10 +53,12 @@ class BatchParallel:
     """`model.forward` and `model.backward` with the batch split over `threads` threads.
 
     The same signatures and results as the Model's (up to the order in which floating-point
-    sums are taken). With dropout, the generator given to `forward` draws one seed per slice.
+    sums are taken). When training, the generator given to `forward` draws one seed per slice.
     """
 
-    def __init__(self, model: Model, threads: int, min_slice_work: int = MIN_SLICE_WORK) -> None:
+    def __init__(
+        self, model: Sequential, threads: int, min_slice_work: int = MIN_SLICE_WORK
+    ) -> None:
         self.model = model
         self.threads = threads
         self.min_slice_work = min_slice_work
@@ -65,7 +67,7 @@ class BatchParallel:
     def slices(self, batch: int) -> list[slice]:
         """Contiguous row ranges, one per thread; a single range when splitting would not pay."""
         n = min(self.threads, batch)
-        if n < 2 or (batch // n) * self.model.cell.hidden < self.min_slice_work:
+        if n < 2 or (batch // n) * self.model.width < self.min_slice_work:
             return [slice(0, batch)]
         edges = [batch * k // n for k in range(n + 1)]
         return [slice(a, b) for a, b in pairwise(edges)]
@@ -84,7 +86,7 @@ class BatchParallel:
         rngs: list[np.random.Generator | None] = [None] * len(slices)
         # Seeds drawn here, in order (no races), and as numbers: Generator.spawn would count
         # children in its SeedSequence, which a checkpoint's stream state does not hold.
-        if rng is not None and self.model.dropout > 0.0:
+        if rng is not None:
             rngs = [np.random.default_rng(seed) for seed in rng.integers(2**63, size=len(slices))]
 
         def run(k: int) -> tuple[Array, list[Carry], ModelCache]:
@@ -94,7 +96,7 @@ class BatchParallel:
 
         results = self.map(run, len(slices))
         logits = np.concatenate([r[0] for r in results], axis=1)
-        finals = [join_carries([r[1][i] for r in results]) for i in range(self.model.layers)]
+        finals = [join_carries([r[1][i] for r in results]) for i in range(len(self.model.layers))]
         return logits, finals, SplitCache(slices, [r[2] for r in results])
 
     def backward(
@@ -116,7 +118,9 @@ class BatchParallel:
 
         results = self.map(run, len(slices))
         grads = {name: reduce(np.add, [r[0][name] for r in results]) for name in params}
-        dcarries0 = [join_carries([r[1][i] for r in results]) for i in range(self.model.layers)]
+        dcarries0 = [
+            join_carries([r[1][i] for r in results]) for i in range(len(self.model.layers))
+        ]
         return grads, dcarries0
 
     def map(self, fn: Callable[[int], Result], count: int) -> list[Result]:

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from seqnet import recurrent
 from seqnet.atomic import atomic_file
 from seqnet.errors import SeqnetError
 from seqnet.lengths import forward_chunked, length_option, options_at_length
+from seqnet.recurrent import CellLayer
 from seqnet.rundir import RunDir
 from seqnet.runner import build
 
@@ -119,10 +119,16 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     at_length = options_at_length(task_cls, spec.options("task"), length)
     task = task_cls(**validate(task_cls.Spec, at_length, ("task",)).model_dump())
     batch = task.sample(np.random.default_rng([seed, length]), 1)
-    x = batch.x.astype(parts.model.dtype)
-    params = parts.model.sub(ckpt.params, "cells.0.")
-    carry = parts.model.cell.initial_carry(1, parts.model.dtype)
-    h, _, _ = recurrent.sequence_forward(parts.model.cell, params, x, carry)  # (T, 1, H)
+    x = parts.model.inputs(batch.x)  # vectors, or ids for an embedding
+    model = parts.model
+    recurrent_layers = [i for i, layer in enumerate(model.layers) if isinstance(layer, CellLayer)]
+    if not recurrent_layers:
+        return None
+    h = x
+    for i in range(recurrent_layers[0] + 1):  # up to the first recurrent layer
+        layer, prefix = model.layers[i], model.prefixes[i]
+        carry = layer.initial_carry(1, model.dtype)
+        h, _, _ = layer.forward(model.sub(ckpt.params, prefix), h, carry, None)  # (T, 1, H)
     hidden = h[:, 0, :].T  # (H, T)
     rows_fn = getattr(parts.task, "step_rows", None)
     rows = dict(rows_fn(batch)) if rows_fn is not None else input_rows(batch)
@@ -153,10 +159,10 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     image = bottom.imshow(
         hidden, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest"
     )
-    if hidden.shape[0] <= 32:  # the unit numbers, so a unit can be named (cells.0.W_h row)
+    if hidden.shape[0] <= 32:  # the unit numbers, so a unit can be named (layers.0.W_h row)
         bottom.set_yticks(range(hidden.shape[0]), [str(u) for u in order], fontsize=7)
-    bottom.set_ylabel(f"{spec.model.cell} hidden unit\n(sorted by correlation with {names[2]})"
-                      if len(names) > 2 else f"{spec.model.cell} hidden unit")  # fmt: skip
+    bottom.set_ylabel(f"{spec.model.label()} hidden unit\n(sorted by correlation with {names[2]})"
+                      if len(names) > 2 else f"{spec.model.label()} hidden unit")  # fmt: skip
     bottom.set_xlabel("step")
     fig.colorbar(image, ax=[top, bottom], shrink=0.6, label="activation")
     save_png(fig, path, bbox_inches="tight")
@@ -173,7 +179,7 @@ def plot_run(folder: RunDir, out: Path, length: int = 48, seed: int = 0) -> list
     except OSError as error:
         raise SeqnetError(f"cannot create plot folder '{out}': {error.strerror}") from None
     ckpt_spec = folder.load()[1]
-    title = f"{ckpt_spec.task.name} with {ckpt_spec.model.cell}, seed {ckpt_spec.train.seed}"
+    title = f"{ckpt_spec.task.name} with {ckpt_spec.model.label()}, seed {ckpt_spec.train.seed}"
     written = [learning_curves(folder.records(), out / "learning_curves.png", title)]
     hidden = hidden_activations(folder, out / "hidden.png", length, seed)
     if hidden is not None:

@@ -12,7 +12,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from seqnet.interfaces import Array, Cache, Carry, Cell, Params
+from seqnet.interfaces import Array, Cache, Carry, Cell, Params, SizedCarry
 
 
 def has_sequence_methods(cell: Any) -> bool:
@@ -120,6 +120,12 @@ class CellLayer:
         return self.cell.hidden
 
     def initial_carry(self, batch: int, dtype: np.dtype[Any]) -> Carry:
+        return self.cell.initial_carry(batch, dtype)
+
+    def initial_carry_for(self, batch: int, dtype: np.dtype[Any], steps: int) -> Carry:
+        """A carry sized for `steps` when the cell's memory grows with the input (SizedCarry)."""
+        if isinstance(self.cell, SizedCarry):
+            return self.cell.initial_carry_for(batch, dtype, steps)
         return self.cell.initial_carry(batch, dtype)
 
     def forward(

@@ -21,10 +21,11 @@ from seqnet import checkpoint, specs
 from seqnet.atomic import remove_leftovers, write_atomic
 from seqnet.checkpoint import Checkpoint, CheckpointError
 from seqnet.errors import SeqnetError
+from seqnet.layers import layer_entry
 from seqnet.lock import LOCK, FolderLock
 from seqnet.model import flat_params
 from seqnet.plugins import default_registry
-from seqnet.registry import Registry
+from seqnet.registry import KINDS, Registry
 from seqnet.runner import Parts, build, summary, train_parts
 from seqnet.specs import RunSpec
 from seqnet.training import LoopState, Record, Result, Snapshot, heldout_name
@@ -48,7 +49,7 @@ def quoted(path: Path) -> str:
 
 def default_folder(spec: RunSpec, root: Path = Path("runs")) -> Path:
     """`runs/<task>-<cell>-<timestamp>`, with a counter if that name is taken."""
-    return unused_folder(root, f"{spec.task.name}-{spec.model.cell}")
+    return unused_folder(root, f"{spec.task.name}-{spec.model.label()}")
 
 
 def unused_folder(root: Path, prefix: str) -> Path:
@@ -62,11 +63,19 @@ def unused_folder(root: Path, prefix: str) -> Path:
 
 
 def plugin_versions(spec: RunSpec, registry: Registry) -> dict[str, dict[str, str]]:
-    used = {"task": spec.task.name, "cell": spec.model.cell, "optimizer": spec.optimizer.name}
+    """{what: {name, kind, plugin, distribution, version}} for the task, the optimizer, and the
+    cell (shorthand) or each layer of the list (`layers.0`, ...)."""
+    used = [("task", "task", spec.task.name), ("optimizer", "optimizer", spec.optimizer.name)]
+    if isinstance(spec.model.layers, list):
+        for i, section in enumerate(spec.model.layers):
+            entry = layer_entry(str(getattr(section, "type", "")), registry)
+            used.append((f"layers.{i}", entry.kind, entry.name))
+    else:
+        used.append(("cell", "cell", spec.model.cell))
     out = {}
-    for kind, name in used.items():
+    for what, kind, name in used:
         entry = registry.get(kind, name)
-        out[kind] = {"name": name, "plugin": entry.plugin,
+        out[what] = {"name": name, "kind": kind, "plugin": entry.plugin,
                      "distribution": entry.distribution, "version": entry.version}  # fmt: skip
     return out
 
@@ -169,7 +178,7 @@ class RunDir:
         that are not the ones the spec builds."""
         registry = registry or default_registry()
         ckpt = checkpoint.load(self.checkpoint_path)
-        installed = {kind: set(registry.names(kind)) for kind in ("task", "cell", "optimizer")}
+        installed: dict[str, set[str]] = {k: set(registry.names(k)) for k in KINDS}
         checkpoint.check_plugins(ckpt, installed, self.checkpoint_path)
         try:
             spec = specs.resolve(ckpt.spec, registry)
@@ -182,6 +191,10 @@ class RunDir:
                 f"checkpoint '{self.checkpoint_path}' is at step {ckpt.step}, past its"
                 f" budget of {spec.train.steps} steps"
             )
+        if any(name.startswith("cells.") for name in ckpt.params):  # written before layer lists
+            stride = 2 if spec.model.dropout > 0.0 else 1
+            ckpt.params = checkpoint.renamed_old_layers(ckpt.params, stride)
+            ckpt.optimizer = checkpoint.renamed_old_layers(ckpt.optimizer, stride)
         expected = build(spec, registry).model.init(np.random.default_rng(0))
         checkpoint.check_shapes(ckpt, expected, self.checkpoint_path)
         return ckpt, spec

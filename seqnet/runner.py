@@ -13,8 +13,9 @@ from typing import Any
 
 from seqnet import memory, specs
 from seqnet.errors import SpecError
-from seqnet.interfaces import FileData, Optimizer, Task
-from seqnet.model import Model
+from seqnet.interfaces import FileData, Layer, Optimizer, Task
+from seqnet.layers import build_layer, construct
+from seqnet.model import Sequential, stacked
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.specs import RunSpec
@@ -26,7 +27,7 @@ SPEC_SUFFIXES = {".yaml", ".yml", ".json", ".toml"}
 @dataclass
 class Parts:
     task: Task
-    model: Model
+    model: Sequential
     optimizer: Optimizer
 
 
@@ -34,24 +35,32 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     """Instantiate what a resolved spec names, each plugin class from its own options."""
     registry = registry or default_registry()
     task_cls = registry.get("task", spec.task.name).cls
-    options = spec.options("task")
+    task_spec = spec.plugin_spec("task", task_cls)
     seed_option = getattr(task_cls, "seed_option", None)  # a FileData task: its split's seed
-    if isinstance(seed_option, str) and options.get(seed_option) is None:
-        options[seed_option] = spec.train.seed
-    task = task_cls(**options)
-    cell_cls = registry.get("cell", spec.model.cell).cls
-    memory.check(spec, task, cell_cls)  # before anything the size of the run is allocated
-    cell = cell_cls(hidden=spec.model.hidden, **spec.options("model"))
-    model = Model(
-        cell,
-        task.input_size,
-        task.output_size,
-        layers=spec.model.layers,
-        dropout=spec.model.dropout,
-        dtype=spec.model.dtype,
-    )
-    optimizer = registry.get("optimizer", spec.optimizer.name).cls(**spec.options("optimizer"))
+    if isinstance(seed_option, str) and getattr(task_spec, seed_option, None) is None:
+        task_spec = task_spec.model_copy(update={seed_option: spec.train.seed})
+    task = construct(task_cls, task_spec)
+    if not spec.model.is_list:  # the shorthand's sizes, checked before anything is allocated
+        memory.check(spec, task, registry.get("cell", spec.model.cell).cls)
+    layers = model_layers(spec, registry)
+    if spec.model.is_list:  # the list's sizes, checked before anything is allocated
+        sizes = [task.input_size]
+        for layer in layers:
+            sizes.append(layer.output_size(sizes[-1]))
+        memory.check_sizes(spec, task, sizes[1:])
+    model = Sequential(layers, task.input_size, task.output_size, dtype=spec.model.dtype)
+    optimizer_cls = registry.get("optimizer", spec.optimizer.name).cls
+    optimizer = construct(optimizer_cls, spec.plugin_spec("optimizer", optimizer_cls))
     return Parts(task, model, optimizer)
+
+
+def model_layers(spec: RunSpec, registry: Registry) -> list[Layer]:
+    """The layers a resolved spec's model section describes: its list, or the shorthand's stack."""
+    if isinstance(spec.model.layers, list):
+        return [build_layer(section, registry) for section in spec.model.layers]
+    cell_cls = registry.get("cell", spec.model.cell).cls
+    cell = construct(cell_cls, spec.plugin_spec("model", cell_cls))
+    return stacked(cell, spec.model.layers, spec.model.dropout)
 
 
 def pin(spec: RunSpec, task: Task, registry: Registry | None = None) -> RunSpec:
@@ -88,7 +97,7 @@ def summary(spec: RunSpec, result: Result) -> dict[str, Any]:
     """The object `seqnet run --json` prints: what ran, how long, and held-out metrics."""
     return {
         "task": spec.task.name,
-        "cell": spec.model.cell,
+        "cell": spec.model.label(),
         "seed": spec.train.seed,
         "steps": result.steps,
         "seconds": round(result.seconds, 4),
@@ -109,7 +118,7 @@ def load_spec(
     """The resolved spec for `source` (a task name or a spec file) after `--set` overrides."""
     registry = registry or default_registry()
     if names_a_file(source):
-        raw = specs.load_file(Path(source))
+        raw = specs.with_task_defaults(specs.load_file(Path(source)), registry)
     elif source not in registry.names("task") and Path(source).is_file():
         raise SpecError(
             f"'{source}' is not a task name; a spec file needs a .yaml, .json or .toml suffix"

@@ -13,14 +13,14 @@ from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Params
 from seqnet.lengths import forward_chunked
 from seqnet.losses import get_loss
-from seqnet.model import Model, cast_batch
+from seqnet.model import Sequential, cast_batch
 
 BATCH = 256
 """Sequences scored per forward pass."""
 
 
 def score_file(
-    model: Model, params: Params, task: FileData, path: Path | None, batch: int = BATCH
+    model: Sequential, params: Params, task: FileData, path: Path | None, batch: int = BATCH
 ) -> dict[str, float]:
     """The loss (per scored step) and the task's metrics over every sequence of `path` (the
     task's test part when None), and how many sequences there were."""
@@ -43,7 +43,7 @@ def score_file(
 
 
 def predict_file(
-    model: Model, params: Params, task: FileData, path: Path, batch: int = BATCH
+    model: Sequential, params: Params, task: FileData, path: Path, batch: int = BATCH
 ) -> Iterator[dict[str, Any]]:  # fmt: skip
     """One prediction per sequence of `path`, in order, computed a batch at a time."""
     for raw in task.read(path, batch, targets=False):

@@ -16,10 +16,27 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    SerializeAsAny,
+    SerializerFunctionWrapHandler,
+    Tag,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from seqnet.bounds import Checked
 from seqnet.errors import SpecError
+from seqnet.layers import layer_entry, layer_spec, resolving_with
+from seqnet.layers import variant as layer_variant
+from seqnet.layers import variants as layer_variants
 from seqnet.registry import Registry
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -41,19 +58,61 @@ class TaskSection(Checked):
     name: str = Field(description="registered task name, e.g. binadd")
 
 
+def as_layer_section(value: Any) -> Any:
+    """A `model.layers` entry, validated by its plugin's Spec (once: a validated one passes)."""
+    if isinstance(value, BaseModel):
+        return value
+    try:
+        return layer_spec(value)
+    except SpecError as error:
+        raise PydanticCustomError("layer_section", "{detail}", {"detail": str(error)}) from None
+
+
+LayerSection = Annotated[SerializeAsAny[BaseModel], BeforeValidator(as_layer_section)]
+SHORTHAND = ("cell", "hidden", "dropout")
+"""The model fields that describe a stack of one cell; a list of layers has none of them."""
+
+
 class ModelSection(Checked):
-    """`model`: which cell, its size, how many layers; the rest are the cell plugin's options."""
+    """`model`: a list of layers, or the shorthand for a stack of one cell (which cell, its size,
+    how many layers; the rest are the cell plugin's options). Then the head the task implies."""
 
     model_config = ConfigDict(extra="allow")
     cell: str = Field("elman", description="registered cell name, e.g. elman")
     hidden: Annotated[int, Field(gt=0, le=MAX_HIDDEN)] = Field(
         16, description="hidden units per layer"
     )
-    layers: Annotated[int, Field(gt=0, le=MAX_LAYERS)] = Field(
-        1, description="stacked recurrent layers"
+    layers: Annotated[
+        Annotated[int, Field(gt=0, le=MAX_LAYERS), Tag("<count>")]
+        | Annotated[list[LayerSection], Field(min_length=1, max_length=MAX_LAYERS), Tag("<list>")],
+        Discriminator(lambda v: "<list>" if isinstance(v, list) else "<count>"),
+    ] = Field(
+        1,
+        description="stacked recurrent layers of `cell`, or the model's list of layers, e.g."
+        " [{type: embedding, dim: 16}, {type: lstm, hidden: 64}]",
     )
     dropout: Probability = Field(0.0, description="dropout between stacked layers (training only)")
     dtype: Literal["float64", "float32"] = Field("float64", description="floating-point precision")
+
+    @property
+    def is_list(self) -> bool:
+        return isinstance(self.layers, list)
+
+    @model_serializer(mode="wrap")
+    def _only_the_list(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A list of layers is dumped without the shorthand's fields (they say nothing about
+        it, and a spec that gave them would be refused), each layer with its `type` first."""
+        data: dict[str, Any] = handler(self)
+        if not isinstance(self.layers, list):
+            return data
+        layers = [{"type": entry.pop("type"), **entry} for entry in data["layers"]]
+        return {"layers": layers, "dtype": data["dtype"]}
+
+    def label(self) -> str:
+        """The cell's name, or the layer types joined by `+` (`embedding+lstm+dense`)."""
+        if isinstance(self.layers, list):
+            return "+".join(str(getattr(layer, "type", "?")) for layer in self.layers)
+        return self.cell
 
     @model_validator(mode="after")
     def dropout_needs_layers(self) -> ModelSection:
@@ -125,10 +184,24 @@ class RunSpec(Checked):
     model: ModelSection = Field(default_factory=lambda: ModelSection())
     optimizer: OptimizerSection = Field(default_factory=lambda: OptimizerSection())
     train: TrainSpec = Field(default_factory=TrainSpec)
+    _validated: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+    """Each plugin section's options as its plugin's Spec validated them, kept by `resolve`."""
 
     def options(self, section: str) -> dict[str, Any]:
         """The plugin-owned options of a section (the fields the engine does not define)."""
         return dict(getattr(self, section).model_extra or {})
+
+    def plugin_spec(self, section: str, cls: type[Any]) -> BaseModel:
+        """The validated `cls.Spec` of a section's plugin: the one `resolve` made, or (for a
+        spec built some other way) one validated now."""
+        found = self._validated.get(section)
+        if found is not None and isinstance(found, cls.Spec):
+            return found
+        own = self.options(section)
+        if section == "model":
+            own["hidden"] = self.model.hidden
+        made: BaseModel = validate(cls.Spec, own, (section,))
+        return made
 
 
 # section -> (registry kind, the field that names the plugin)
@@ -148,7 +221,9 @@ def format_validation_error(error: ValidationError, prefix: tuple[str | int, ...
     """One line naming every bad field: `model.hidden: Input should be greater than 0 (got 0)`."""
     parts = []
     for item in error.errors():
-        where = ".".join(str(p) for p in (*prefix, *item["loc"])) or "spec"
+        # a `<tag>` in a location names the branch of a union taken, not a place in the spec
+        loc = [p for p in (*prefix, *item["loc"]) if not str(p).startswith("<")]
+        where = ".".join(str(p) for p in loc) or "spec"
         got = "" if item["type"] == "missing" else f" (got {shown(item['input'])})"
         if item["type"] == "value_error" and item["loc"]:  # ours, from a field: says it all
             parts.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
@@ -197,22 +272,50 @@ def resolve(raw: Mapping[str, Any], registry: Registry) -> RunSpec:
 
     The result has every default filled in, so dumping it gives a complete, runnable spec.
     """
-    spec: RunSpec = validate(RunSpec, raw)
+    with resolving_with(registry):
+        spec: RunSpec = validate(RunSpec, with_layer_sections(raw, registry))
     update: dict[str, BaseModel] = {}
+    validated: dict[str, BaseModel] = {}
     for section, (kind, key) in PLUGIN_SECTIONS.items():
         part = getattr(spec, section)
+        if section == "model" and part.is_list:
+            given = sorted({*SHORTHAND, *(part.model_extra or {})} & part.model_fields_set)
+            if given:
+                raise SpecError(
+                    f"model.{given[0]}: not used with a list of layers; give each layer its own"
+                    " options in model.layers"
+                )
+            continue
         cls = registry.get(kind, getattr(part, key)).cls
         own = spec.options(section)
         if section == "model":
             own["hidden"] = part.hidden
-        options = validate(cls.Spec, own, (section,)).model_dump()
+        validated[section] = validate(cls.Spec, own, (section,))
+        options = validated[section].model_dump()
         engine = part.model_dump(exclude=set(part.model_extra or {}))
         update[section] = type(part).model_validate({**engine, **options})
     if spec.train.validate_lengths:
         task_cls = registry.get("task", spec.task.name).cls
         if not isinstance(getattr(task_cls, "length_option", None), str):
             raise SpecError(f"train.validate_lengths: task '{spec.task.name}' has no length option")
-    return spec.model_copy(update=update)
+    resolved = spec.model_copy(update=update)
+    resolved._validated = validated
+    return resolved
+
+
+def with_layer_sections(raw: Mapping[str, Any], registry: Registry) -> Mapping[str, Any]:
+    """`raw` with each `model.layers` entry validated by its plugin's Spec, so that an error
+    names its place (`model.layers.2.units: unknown option`)."""
+    model = raw.get("model")
+    if not isinstance(model, Mapping) or not isinstance(model.get("layers"), list):
+        return raw
+    sections = [
+        entry
+        if isinstance(entry, BaseModel)
+        else layer_spec(entry, registry, ("model", "layers", str(i)))
+        for i, entry in enumerate(model["layers"])
+    ]
+    return {**raw, "model": {**model, "layers": sections}}
 
 
 def default_raw(task: str, registry: Registry) -> dict[str, Any]:
@@ -362,35 +465,150 @@ def as_number(text: str) -> Any:
 def apply_overrides(
     raw: Mapping[str, Any], overrides: Iterable[tuple[str, Any]], registry: Registry
 ) -> dict[str, Any]:
-    """Set each dotted path; a path the (resolved) spec does not have is an error.
+    """Set each dotted path; a path no section declares is an error, found before the spec is
+    validated (once, afterwards, by `resolve`).
 
     Choosing another plugin (`model.cell=lstm`) drops the old plugin's options and takes the
     new one's defaults, so `--cell lstm` works whatever cell the spec named before.
     """
     data = copy.deepcopy(dict(raw))
     for path, value in overrides:
-        known = resolve(data, registry).model_dump()
         keys = path.split(".")
         if len(keys) < 2:
             raise SpecError(f"override '{path}' must name an option, like {path}.option=value")
-        node: Any = known
-        for key in keys:
-            if not isinstance(node, dict) or key not in node:
-                raise SpecError(f"unknown setting '{path}'")
-            node = node[key]
         section = data.setdefault(keys[0], {})
         if not isinstance(section, dict):
             raise SpecError(f"'{keys[0]}' must be a mapping")
+        if not declares(data, keys, registry):
+            raise SpecError(f"unknown setting '{path}'")
         chooses_plugin = PLUGIN_SECTIONS.get(keys[0], ("", ""))[1] == keys[-1]
-        if len(keys) == 2 and chooses_plugin and value != node:
+        if len(keys) == 2 and chooses_plugin and value != chosen(section, keys[0]):
             for field in list(section):
                 if field not in ENGINE_FIELDS[keys[0]] and field != "hidden":
                     del section[field]
-        target = section
+        target: Any = section
         for key in keys[1:-1]:
-            target = target.setdefault(key, {})
-        target[keys[-1]] = value
+            target = target[int(key)] if isinstance(target, list) else target.setdefault(key, {})
+        if isinstance(target, list):
+            target[int(keys[-1])] = value
+        else:
+            target[keys[-1]] = value
     return data
+
+
+ENGINE_SECTIONS: dict[str, type[BaseModel]] = {
+    "task": TaskSection,
+    "model": ModelSection,
+    "optimizer": OptimizerSection,
+    "train": TrainSpec,
+}
+
+
+def chosen(section: Mapping[str, Any], name: str) -> Any:
+    """The plugin a section names (`model.cell`), or the engine's default for it."""
+    key = PLUGIN_SECTIONS[name][1]
+    return section.get(key, ENGINE_SECTIONS[name].model_fields[key].default)
+
+
+def declares(data: Mapping[str, Any], keys: list[str], registry: Registry) -> bool:
+    """Whether `keys` (`["model", "hidden"]`) is a field the spec's sections declare: the
+    engine's, or those of the plugin the section names (the cell, for the model shorthand).
+    Inside a list of layers, `model.layers.N.option` is checked against that layer's type."""
+    engine = ENGINE_SECTIONS.get(keys[0])
+    if engine is None:
+        return False
+    fields = dict(engine.model_fields)
+    section = data.get(keys[0]) or {}
+    if keys[0] in PLUGIN_SECTIONS:
+        kind, key = PLUGIN_SECTIONS[keys[0]]
+        name = section.get(key, engine.model_fields[key].default)
+        if keys[0] == "model" and isinstance(section.get("layers"), list):
+            return declares_layer(section["layers"], keys[2:], registry)
+        if isinstance(name, str) and name in registry.entries[kind]:  # type: ignore[index]
+            fields |= registry.get(kind, name).cls.Spec.model_fields
+    if keys[1] not in fields:
+        return False
+    return nested_declares(fields[keys[1]].annotation, keys[2:])
+
+
+def declares_layer(sections: list[Any], keys: list[str], registry: Registry) -> bool:
+    """`model.layers.N.option`: N an index of the list, option a field of that layer's type."""
+    if not keys:
+        return True  # the whole list
+    if not keys[0].isdigit() or int(keys[0]) >= len(sections):
+        return False
+    entry = sections[int(keys[0])]
+    if len(keys) == 1:
+        return True
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("type"), str):
+        return False
+    found = layer_entry(entry["type"], registry)
+    fields = layer_variant(found.cls, found.kind).model_fields
+    return keys[1] in fields and nested_declares(fields[keys[1]].annotation, keys[2:])
+
+
+def nested_declares(annotation: Any, keys: list[str]) -> bool:
+    """Whether the rest of a path fits a field's type: anything under a mapping or a union
+    (validation says more), fields of a nested model, nothing under a plain value."""
+    if not keys:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        fields = annotation.model_fields
+        return keys[0] in fields and nested_declares(fields[keys[0]].annotation, keys[1:])
+    return not isinstance(annotation, type)  # dict[...], unions: left to the one validation
+
+
+def with_task_defaults(raw: Mapping[str, Any], registry: Registry) -> dict[str, Any]:
+    """A spec file under its task's defaults, as `seqnet run TASK` starts from them: each
+    section of the file over the task's. A section that names another plugin (another cell or
+    optimizer) or a list of layers drops the default plugin's options."""
+    task = raw.get("task")
+    name = task.get("name") if isinstance(task, Mapping) else None
+    if not isinstance(name, str) or name not in registry.entries["task"]:
+        return dict(raw)  # validation names what is wrong
+    out = default_raw(name, registry)
+    for section, given in raw.items():
+        base = out.get(section)
+        if not isinstance(given, Mapping) or not isinstance(base, dict):
+            out[section] = given
+            continue
+        if section == "model" and isinstance(given.get("layers"), list):
+            base = {k: v for k, v in base.items() if k == "dtype"}
+        elif section in PLUGIN_SECTIONS:
+            key = PLUGIN_SECTIONS[section][1]
+            if key in given and given[key] != base.get(key):
+                base = {k: v for k, v in base.items() if k in ENGINE_FIELDS[section]}
+        out[section] = {**base, **given}
+    return out
+
+
+def layer_list_variant(
+    registry: Registry, engine: dict[str, Any], defs: dict[str, Any]
+) -> dict[str, Any]:
+    """The model section as a list of layers: each entry one of every layer type's options
+    (every registered layer, and every cell with `reverse`)."""
+    types = []
+    for made in layer_variants(registry):
+        own = made.model_json_schema()
+        defs.update(own.pop("$defs", {}))
+        own["title"] = f"layer ({own['properties']['type'].get('const')})"
+        own["additionalProperties"] = False
+        types.append(own)
+    return {
+        "title": "model (list of layers)",
+        "type": "object",
+        "properties": {
+            "layers": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"oneOf": types},
+                "description": "the model's layers, in order; the head the task implies follows",
+            },
+            "dtype": engine["properties"]["dtype"],
+        },
+        "required": ["layers"],
+        "additionalProperties": False,
+    }
 
 
 def json_schema(registry: Registry) -> dict[str, Any]:
@@ -412,7 +630,14 @@ def json_schema(registry: Registry) -> dict[str, Any]:
                 {key, *engine.get("required", []), *own.get("required", [])}
             )
             variant["additionalProperties"] = False
+            if section == "model":  # the shorthand: `layers` counts layers of this cell
+                variant["properties"]["layers"] = {
+                    "type": "integer", "exclusiveMinimum": 0, "default": 1,
+                    "description": "stacked recurrent layers of this cell",
+                }  # fmt: skip
             variants.append(variant)
+        if section == "model":
+            variants.append(layer_list_variant(registry, engine, defs))
         defs[sections[section].__name__] = {
             "oneOf": variants,
             "description": engine.get("description", ""),

@@ -302,7 +302,9 @@ def load_source(source: str, registry: Registry) -> tuple[dict[str, Any], SweepS
     if names_a_file(source):
         raw = specs.load_file(Path(source))
         section = raw.pop("sweep", None) or {}
-        return raw, specs.validate(SweepSpec, section, ("sweep",))
+        return specs.with_task_defaults(raw, registry), specs.validate(
+            SweepSpec, section, ("sweep",)
+        )
     return specs.default_raw(source, registry), SweepSpec()
 
 

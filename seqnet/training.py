@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from seqnet.errors import NonFiniteError, SeqnetError
 from seqnet.interfaces import Optimizer, Params, Task
 from seqnet.losses import get_loss
-from seqnet.model import Model, cast_batch
+from seqnet.model import Sequential, cast_batch
 from seqnet.parallel import BatchParallel
 from seqnet.specs import TrainSpec
 from seqnet.validation import Validation, evaluate, final, heldout, margin
@@ -154,7 +154,7 @@ def first_non_finite(grads: Params) -> str:
 
 
 def train(
-    model: Model,
+    model: Sequential,
     task: Task,
     optimizer: Optimizer,
     spec: TrainSpec | None = None,
@@ -192,7 +192,6 @@ def train(
         state = resume or LoopState(0, {})
         if resume is not None:
             streams.restore(resume.streams)
-        dropout_rng = streams.dropout if model.dropout > 0.0 else None
         history: list[Record] = []
         start = time.perf_counter() - state.seconds
 
@@ -208,7 +207,7 @@ def train(
         saved_at = step
         for step in range(state.step + 1, spec.steps + 1):
             batch = cast_batch(task.sample(streams.data, spec.batch), model.dtype)
-            logits, _, cache = net.forward(params, batch.x, rng=dropout_rng)
+            logits, _, cache = net.forward(params, batch.x, rng=streams.dropout)
             loss, dlogits = loss_fn(logits, batch.y, batch.mask)
             if not math.isfinite(loss):
                 raise NonFiniteError(step, "loss")

@@ -5,7 +5,9 @@ from main before issue 12 (models from layers) changed how models are built; the
 tests/test_pinned_runs.py requires every later version to give the very same floats. Clipping
 became torch's clip_grad_norm_ (clip / (norm + 1e-6)) after that: adding, charlm and copy were
 written again then, and that main before issue 12 with only the clipping formula changed gives
-the very same floats.
+the very same floats. A spec file goes over its task's defaults, so each pinned file states
+every field (fields added later, such as binadd's `bits_min`, at the value that keeps the old
+behaviour): a new default cannot reach a pinned run.
 """
 
 from __future__ import annotations

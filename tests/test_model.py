@@ -54,11 +54,11 @@ def test_parameter_names_are_flat_and_dotted() -> None:
     model = Model(ElmanCell(hidden=5), input_size=2, output_size=1, layers=2)
     params = model.init(np.random.default_rng(0))
     assert sorted(params) == [
-        "cells.0.W_h", "cells.0.W_x", "cells.0.b",
-        "cells.1.W_h", "cells.1.W_x", "cells.1.b",
         "head.W", "head.b",
+        "layers.0.W_h", "layers.0.W_x", "layers.0.b",
+        "layers.1.W_h", "layers.1.W_x", "layers.1.b",
     ]  # fmt: skip
-    assert params["cells.1.W_x"].shape == (5, 5)  # layer 2 reads layer 1's hidden state
+    assert params["layers.1.W_x"].shape == (5, 5)  # layer 2 reads layer 1's hidden state
     assert params["head.W"].shape == (5, 1)
 
 
@@ -81,3 +81,55 @@ def test_carries_continue_a_sequence() -> None:
     first, carries, _ = model.forward(params, x[:5])
     second, _, _ = model.forward(params, x[5:], carries)
     np.testing.assert_allclose(np.concatenate([first, second]), whole, rtol=1e-13)
+
+
+def test_token_ids_reach_a_vector_layer_one_hot() -> None:
+    from seqnet.model import Sequential
+
+    model = Sequential([ElmanCell(hidden=4)], input_size=5, output_size=2)
+    params = model.init(np.random.default_rng(0))
+    ids = np.random.default_rng(1).integers(0, 5, size=(6, 3))  # (T, B)
+    from_ids, _, _ = model.forward(params, ids)
+    from_vectors, _, _ = model.forward(params, np.eye(5)[ids])  # (T, B, 5)
+    np.testing.assert_array_equal(from_ids, from_vectors)
+    with pytest.raises(ValueError, match=r"token ids must lie in \[0, 5\)"):
+        model.forward(params, ids + 1)
+
+
+class Lookup:
+    """A token reader in name only: y_t = one row of a table per id, for the model's routing."""
+
+    name = "lookup"
+    reads_tokens = True
+
+    def init(self, rng: np.random.Generator, input_size: int) -> dict[str, np.ndarray]:
+        return {"E": rng.standard_normal((input_size, 2))}
+
+    def output_size(self, input_size: int) -> int:
+        return 2
+
+    def initial_carry(self, batch: int, dtype: object) -> tuple[()]:
+        return ()
+
+    def forward(self, params: dict[str, np.ndarray], x: np.ndarray, carry: object, rng: object):  # type: ignore[no-untyped-def]
+        return params["E"][x], (), x
+
+    def backward(self, params, cache, dy, dcarry, input_grad=True):  # type: ignore[no-untyped-def]
+        dE = np.zeros_like(params["E"])
+        np.add.at(dE, cache, dy)
+        return None, (), {"E": dE}
+
+
+def test_a_token_reader_gets_the_ids_and_may_only_come_first() -> None:
+    from seqnet.errors import SpecError
+    from seqnet.model import Sequential
+
+    model = Sequential([Lookup(), ElmanCell(hidden=3)], input_size=7, output_size=2)
+    params = model.init(np.random.default_rng(0))
+    ids = np.array([[1, 6], [0, 2]])
+    logits, _, cache = model.forward(params, ids)
+    grads, _ = model.backward(params, cache, np.ones_like(logits))
+    assert logits.shape == (2, 2, 2) and set(grads) == set(params)
+    assert np.count_nonzero(grads["layers.0.E"].any(axis=1)) == 4  # rows of the ids read
+    with pytest.raises(SpecError, match=r"layer 1 \(lookup\) reads tokens: only the first may"):
+        Sequential([ElmanCell(hidden=3), Lookup()], input_size=7, output_size=2)

@@ -194,7 +194,7 @@ def rewrite_manifest(path: Path, change: dict[str, object], rehash: bool) -> Non
         ({"step": True}, True, "step must be a whole number >= 0"),
         ({"step": 10**9}, True, "past its budget"),
         ({"loop.reached": "yes"}, True, "loop must hold"),
-        ({"spec.model.hidden": 64}, True, "does not fit its spec: cells.0.W_h is (4, 4)"),
+        ({"spec.model.hidden": 64}, True, "does not fit its spec: head.W is (4, 1)"),
         ({"spec.model.cell": "lstm"}, True, "model.activation: unknown option"),
         ({"spec.model.hidden": "x"}, True, "holds a spec seqnet cannot use"),
     ],

@@ -12,7 +12,9 @@ RECORDED = json.loads(OUTCOMES.read_text())
 
 
 @pytest.mark.parametrize("name", sorted(RECORDED))
-def test_pinned_spec_gives_the_recorded_numbers(name: str) -> None:
+def test_pinned_spec_gives_the_recorded_numbers(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the numpy reference path: a compiled kernel (seqnet[fast]) agrees only to rounding
+    monkeypatch.setenv("SEQNET_KERNEL", "numpy")
     assert outcome(PINNED / f"{name}.yaml") == RECORDED[name]
 
 

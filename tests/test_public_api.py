@@ -37,7 +37,7 @@ EXPECTED = {
     # scoring at other lengths (the Chomsky benchmark's score)
     "evaluate_lengths", "length_score",
     # layers: cells as layers, layers from spec sections
-    "CellLayer", "layer_spec", "build_layer",
+    "CellLayer", "layer_spec", "build_layer", "Sequential",
     # process-wide tuning, opt-in
     "keep_freed_memory",
     # errors

@@ -154,7 +154,7 @@ class LooseSpec(Echo):
 @pytest.mark.parametrize(
     ("task", "reason"),
     [
-        (WrongWidth, "x has shape (4, 3, 3), expected (T, B, D) = (4, 3, 4)"),
+        (WrongWidth, "x has shape (4, 3, 3), expected (4, 3, 4)"),
         (MaskOfTwos, "mask must hold only 0 and 1"),
         (NothingScored, "every sequence needs at least one scored step"),
         (FloatClasses, "softmax_ce targets must be ints"),

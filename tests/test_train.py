@@ -82,7 +82,7 @@ class Saboteur(SGD):
     def step(self, params: Params, grads: Params) -> None:
         super().step(params, grads)
         if self.t == self.at:
-            params["cells.0.W_h"][0, 0] = np.nan
+            params["layers.0.W_h"][0, 0] = np.nan
 
 
 def test_non_finite_loss_stops_at_once_naming_the_step() -> None:
@@ -107,7 +107,7 @@ def test_non_finite_gradient_names_the_parameter_and_leaves_params_untouched() -
     model = Model(BadGradientCell(hidden=6), task.input_size, task.output_size)
     params = model.init(np.random.default_rng(0))
     before = {k: v.copy() for k, v in params.items()}
-    with pytest.raises(NonFiniteError, match=r"non-finite gradient of cells\.0\.W_h at step 1"):
+    with pytest.raises(NonFiniteError, match=r"non-finite gradient of layers\.0\.W_h at step 1"):
         train(model, task, Adam(lr=0.01), TrainSpec(steps=5, **QUICK), params=params)
     for name, value in before.items():
         np.testing.assert_array_equal(params[name], value)

@@ -23,9 +23,10 @@ VISIBLE = str.maketrans({"\n": "⏎", "\t": "⇥", "\r": "␍"})
 
 
 class CharLMTask:
-    """Character language model: one-hot characters in, softmax over the vocabulary out.
+    """Character language model: characters in (as token ids), softmax over the vocabulary out.
 
-    x: (W, B, V) one-hot characters, y: (W, B) the next character's index, every step scored.
+    x: (W, B) character ids (a model reads them one-hot, (W, B, V), unless its first layer is
+    an embedding), y: (W, B) the next character's index, every step scored.
     Training windows (truncated backprop through time over `window` steps) start at random in
     the head of the text; `heldout` draws consecutive windows from the tail. The vocabulary is
     every character of the file, sorted.
@@ -90,6 +91,11 @@ class CharLMTask:
         return len(self.codes)
 
     @property
+    def vocab_size(self) -> int:
+        """x holds token ids below this (the characters of the file)."""
+        return len(self.codes)
+
+    @property
     def output_size(self) -> int:
         return len(self.codes)
 
@@ -112,7 +118,7 @@ class CharLMTask:
         """The windows that read ids[s : s + W] and predict ids[s + 1 : s + W + 1]."""
         W = self.spec.window
         index = starts[None, :] + np.arange(W)[:, None]  # (W, B)
-        x = np.eye(len(self.codes))[self.ids[index]]  # (W, B, V)
+        x = self.ids[index]  # (W, B) ids
         y = self.ids[index + 1]  # (W, B)
         return Batch(x, y, np.ones(index.shape))
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
@@ -14,6 +17,7 @@ from seqnet import (
     InitScheme,
     Params,
     PluginSpec,
+    SpecError,
     params_from_torch,
     params_to_torch,
     recurrent_params,
@@ -21,6 +25,38 @@ from seqnet import (
 
 CHUNK_ELEMENTS = 2**18
 """Elements of dz per backward chunk (1 MiB in float32): measured best of 2^16 and 2^18."""
+
+
+KERNEL_ENV = "SEQNET_KERNEL"
+"""numpy forces the numpy gate code, numba the compiled one; unset (auto): numba when installed."""
+
+
+def available_kernels() -> tuple[str, ...]:
+    """The gate-code paths this installation has, the reference (numpy) first."""
+    return ("numpy", "numba") if importlib.util.find_spec("numba") is not None else ("numpy",)
+
+
+def default_kernel() -> str:
+    """The path $SEQNET_KERNEL asks for; auto (unset or empty) takes the compiled one if any."""
+    wanted = os.environ.get(KERNEL_ENV, "") or "auto"
+    if wanted not in ("auto", "numpy", "numba"):
+        raise SpecError(f"{KERNEL_ENV}={wanted!r}: expected numpy, numba or auto")
+    if wanted == "auto":
+        return available_kernels()[-1]
+    if wanted not in available_kernels():
+        raise SpecError(
+            f"{KERNEL_ENV}=numba but numba is not installed: pip install 'seqnet[fast]'"
+        )
+    return wanted
+
+
+def fused_module(kernel: str) -> ModuleType | None:
+    """The compiled kernels, imported (with numba) only when an LSTM first runs on them."""
+    if kernel == "numpy":
+        return None
+    from seqnet_lstm import fused
+
+    return fused
 
 
 def gate_affine(H: int, dtype: np.dtype[Any]) -> tuple[Array, Array]:
@@ -72,6 +108,14 @@ class LSTMCell:
     def __init__(self, **options: Any) -> None:
         self.spec = self.Spec(**options)
         self.hidden = self.spec.hidden
+        # not a spec option: the paths agree to rounding, and a run's spec must not depend on
+        # what is installed; `kernel` may be set to any of `available_kernels()`
+        self.kernel = default_kernel()
+
+    @staticmethod
+    def kernels() -> tuple[str, ...]:
+        """The gate-code paths installed, reference first: what `kernel` may be set to."""
+        return available_kernels()
 
     def init(self, rng: np.random.Generator, input_size: int) -> Params:
         H = self.hidden
@@ -147,6 +191,18 @@ class LSTMCell:
         tanh_cs = np.empty_like(cs)
         hz = np.empty((B, 4 * H), dtype=dtype)
         ig = np.empty((B, H), dtype=dtype)
+        fused = fused_module(self.kernel)
+        if fused is not None:
+            o = gates[..., 3 * H :]  # (T, B, H) view
+            for z, o_t, c_t, tanh_c, h_t in zip(gates, o, cs, tanh_cs, hs, strict=True):
+                np.dot(h, W_h, out=hz)  # (B, 4H)
+                z += hz
+                np.tanh(z, out=z)
+                fused.forward_step(z, scale, shift, c, c_t)
+                np.tanh(c_t, out=tanh_c)
+                np.multiply(o_t, tanh_c, out=h_t)
+                h, c = h_t, c_t
+            return hs, (h, c), (x, gates, cells, tanh_cs, states)
         i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views
         for z, i_t, f_t, g_t, o_t, c_t, tanh_c, h_t in zip(
             gates, i, f, g, o, cs, tanh_cs, hs, strict=True
@@ -172,7 +228,7 @@ class LSTMCell:
         per step only the products with dh_t and dc_t and dz_t W_h^T. The weight gradients and
         dx are one GEMM each over all steps."""
         x, gates, cells, tanh_cs, states = cache
-        T, B, D = x.shape
+        T, B, _ = x.shape
         H = self.hidden
         dtype = gates.dtype
 
@@ -182,6 +238,12 @@ class LSTMCell:
         dh_t = np.empty_like(dh_next)
         dc_t = np.empty_like(dc_next)
         dz = np.empty_like(gates)  # (T, B, 4H)
+        fused = fused_module(self.kernel)
+        if fused is not None:
+            for t in reversed(range(T)):
+                fused.backward_step(gates[t], cells[t], tanh_cs[t], dh[t], dh_next, dc_next, dz[t])
+                np.dot(dz[t], W_hT, out=dh_next)  # (B, H)
+            return self.param_grads(params, x, states, dz, dh_next, dc_next, input_grad)
         dz4 = dz.reshape(T, B, 4, H)
         i, f, g, o = (gates.reshape(T, B, 4, H)[:, :, k] for k in range(4))  # (T, B, H) views
         # Chunks of ~1 MiB of float32 dz: many steps when B·H is small (fewer, larger numpy
@@ -218,7 +280,21 @@ class LSTMCell:
                 np.multiply(dc_t, f[t], out=dc_next)
                 # z_t = ... + h_{t-1} W_h
                 np.dot(dz[t], W_hT, out=dh_next)  # (B, H)
+        return self.param_grads(params, x, states, dz, dh_next, dc_next, input_grad)
 
+    @staticmethod
+    def param_grads(
+        params: Params,
+        x: Array,
+        states: Array,
+        dz: Array,
+        dh_next: Array,
+        dc_next: Array,
+        input_grad: bool,
+    ) -> tuple[Array | None, Carry, Params]:
+        """The weight gradients and dx from every step's dz (T, B, 4H), after the time loop."""
+        T, B, D = x.shape
+        H = states.shape[-1]
         # z_t = x_t W_x + h_{t-1} W_h + b_x + b_h, for all t at once
         flat_dz = dz.reshape(T * B, 4 * H)
         db = np.add.reduce(flat_dz, axis=0)  # (4H,)

@@ -206,6 +206,39 @@ def check_stacked_gradients(
     return check_gradients(loss, arrays, analytic, tol)
 
 
+def kernels_of(cell: Cell) -> tuple[str, ...]:
+    """The interchangeable implementations a cell offers (`cell.kernels()`, reference first,
+    selected by setting `cell.kernel`), or () for a cell with one implementation."""
+    kernels = getattr(cell, "kernels", None)
+    return tuple(kernels()) if callable(kernels) else ()
+
+
+def check_kernels_agree(
+    make: Callable[[], Cell],
+    input_size: int = 3,
+    T: int = 5,
+    B: int = 3,
+    seed: int = 0,
+    tol: float = 1e-12,
+) -> None:
+    """Every kernel of a cell (see `kernels_of`) gives the reference kernel's outputs and
+    gradients, on the sequence and step paths, within `tol` in float64."""
+    names = kernels_of(make())
+    results = {}
+    for name in names:
+        cell = make()
+        cell.kernel = name  # type: ignore[attr-defined]
+        results[name] = list(run_both_ways(cell, *random_problem(cell, input_size, T, B, seed)))
+    for name in names[1:]:
+        for ref, got in zip(results[names[0]], results[name], strict=True):
+            for key in ref:
+                err = relative_error(ref[key], got[key])
+                if not err < tol:
+                    raise AssertionError(
+                        f"kernel {name} differs from {names[0]} in {key}: {err:.2e}"
+                    )
+
+
 def option_variants(cls: type[Any], **base: Any) -> list[dict[str, Any]]:
     """`base`, then `base` with each other value of each Literal option of `cls.Spec` (one
     change at a time), so a check covers every activation, initialiser and so on."""
@@ -221,13 +254,17 @@ def option_variants(cls: type[Any], **base: Any) -> list[dict[str, Any]]:
 
 def check_cell(make: Callable[[], Cell], input_size: int = 3, tol: float = TOLERANCE) -> None:
     """The whole kit for one cell configuration: gradients, sequence == steps and the dx skip
-    for every (T, B) in SHAPES, determinism, float32, and a two-layer stack with and without
-    dropout."""
+    for every (T, B) in SHAPES and every kernel, kernels agreeing, determinism, float32, and a
+    two-layer stack with and without dropout."""
     cell = make()
-    for T, B in SHAPES:
-        check_cell_gradients(cell, input_size, T, B, tol=tol)
-        check_sequence_matches_steps(cell, input_size, T, B)
-        check_input_grad_skip(cell, input_size, T, B)
+    for kernel in kernels_of(cell) or (None,):
+        if kernel is not None:
+            cell.kernel = kernel  # type: ignore[attr-defined]
+        for T, B in SHAPES:
+            check_cell_gradients(cell, input_size, T, B, tol=tol)
+            check_sequence_matches_steps(cell, input_size, T, B)
+            check_input_grad_skip(cell, input_size, T, B)
+    check_kernels_agree(make, input_size)
     check_deterministic(make, input_size)
     check_float32(cell, input_size)
     for dropout in (0.0, 0.25):

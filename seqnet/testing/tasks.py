@@ -58,7 +58,8 @@ def check_task(
 
     - the class: a `name`, a `Spec` that forbids unknown options, `loss`, `target_metric`,
       `defaults`, the methods; `input_size` and `output_size` positive ints;
-    - `sample(rng, batch)`: a Batch with x (T, B, input_size) float, y (T, B, V) float (in [0, 1]
+    - `sample(rng, batch)`: a Batch with x (T, B, input_size) float (or (T, B) integer token
+      ids below `vocab_size`, if the task declares one), y (T, B, V) float (in [0, 1]
       for sigmoid_bce) or (T, B) int classes in [0, V) for softmax_ce, mask (T, B) of 0s and 1s
       with at least one scored step per sequence, all finite; the same seed gives the same data;
     - `metrics`: finite floats, never `loss` (the engine's), the target metric at most 1,
@@ -93,13 +94,22 @@ def _check_sample(task: Task, who: str, seed: int, batch: int) -> Batch:
     got = task.sample(np.random.default_rng(seed), batch)
     _require(isinstance(got, Batch), f"{who}: sample() must return a seqnet.Batch, not {got!r}")
     x, y, mask = (np.asarray(a) for a in (got.x, got.y, got.mask))
-    _require(x.ndim == 3, f"{who}: x must be (T, B, D), got shape {x.shape}")
+    vocab = getattr(task, "vocab_size", None)
+    if vocab is not None:  # a task that gives token ids
+        _require(vocab == task.input_size, f"{who}: vocab_size must equal input_size")
+        _require(x.ndim == 2, f"{who}: token ids x must be (T, B), got shape {x.shape}")
+        _require(x.dtype.kind in "iu", f"{who}: token ids x must be integers, are {x.dtype}")
+        inside = bool(((x >= 0) & (x < vocab)).all())
+        _require(inside, f"{who}: token ids must lie in [0, vocab_size={vocab})")
+    else:
+        _require(x.ndim == 3, f"{who}: x must be (T, B, D), got shape {x.shape}")
     T, V = x.shape[0], task.output_size
     _require(T > 0, f"{who}: x has no time steps")
-    expected = (T, batch, task.input_size)
-    _require(x.shape == expected, f"{who}: x has shape {x.shape}, expected (T, B, D) = {expected}")
-    _require(x.dtype.kind == "f", f"{who}: x must be floating point, is {x.dtype}")
-    _require(bool(np.isfinite(x).all()), f"{who}: x is not finite everywhere")
+    expected = (T, batch) if vocab is not None else (T, batch, task.input_size)
+    _require(x.shape == expected, f"{who}: x has shape {x.shape}, expected {expected}")
+    if vocab is None:
+        _require(x.dtype.kind == "f", f"{who}: x must be floating point, is {x.dtype}")
+        _require(bool(np.isfinite(x).all()), f"{who}: x is not finite everywhere")
     _require(mask.shape == (T, batch), f"{who}: mask has shape {mask.shape}, expected (T, B)")
     _require(mask.dtype.kind in "biuf", f"{who}: mask must be numeric, is {mask.dtype}")
     _require(bool(np.isin(mask, (0, 1)).all()), f"{who}: mask must hold only 0 and 1")
@@ -158,6 +168,8 @@ def _check_metrics(task: Task, who: str, batch: Batch) -> None:
     narrow = Batch(*(np.asarray(a).astype(np.float32) for a in (batch.x, batch.y, batch.mask)))
     if task.loss == "softmax_ce":  # the engine keeps class targets as integers
         narrow = Batch(narrow.x, np.asarray(batch.y), narrow.mask)
+    if np.asarray(batch.x).dtype.kind in "iu":  # and token ids
+        narrow = Batch(np.asarray(batch.x), narrow.y, narrow.mask)
     best32 = score(perfect.astype(np.float32), narrow, "perfect float32 outputs")
     _require(best32[target] == 1.0, f"{who}: '{target}' is {best32[target]} on float32 outputs")
 

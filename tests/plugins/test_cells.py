@@ -6,12 +6,16 @@ the golden values at the end and the deliberately broken cells that the kit must
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
 import pytest
 
 from seqnet import recurrent
+from seqnet.errors import SpecError
 from seqnet.interfaces import Array, Carry, Params
 from seqnet.plugins import load_registry
 from seqnet.registry import Registry
@@ -21,10 +25,13 @@ from seqnet.testing import (
     check_deterministic,
     check_float32,
     check_input_grad_skip,
+    check_kernels_agree,
     check_sequence_matches_steps,
     check_stacked_gradients,
     option_variants,
 )
+from seqnet.testing.cells import random_problem, run_both_ways
+from seqnet.testing.gradients import relative_error
 from seqnet_elman import ElmanCell
 from seqnet_gru import GRUCell
 from seqnet_lstm import LSTMCell
@@ -95,8 +102,8 @@ def test_float32_runs_clean_and_stays_float32(name: str, options: dict[str, Any]
 @pytest.mark.parametrize("name", CELLS)
 def test_two_layer_model_gradients(name: str, dropout: float) -> None:
     errors = check_stacked_gradients(make(name, {"hidden": 4}), layers=2, dropout=dropout)
-    assert any(key.startswith("cells.1.") for key in errors)
-    assert "carries[1][0]" in errors
+    assert any(key.startswith(f"layers.{2 if dropout else 1}.") for key in errors)
+    assert f"carries[{2 if dropout else 1}][0]" in errors  # the second cell's carry
 
 
 # ---- the kit must reject broken cells --------------------------------------------------------
@@ -246,3 +253,60 @@ def test_glorot_orthogonal_gives_orthogonal_recurrent_blocks(cls: Any, gates: in
     for k in range(gates):
         block = W_h[:, k * H : (k + 1) * H]
         np.testing.assert_allclose(block.T @ block, np.eye(H), atol=1e-12)
+
+
+@pytest.mark.parametrize(("T", "B"), SHAPES, ids=SHAPE_IDS)
+@pytest.mark.parametrize("name", CELLS)
+def test_every_kernel_of_a_cell_agrees_with_the_reference(name: str, T: int, B: int) -> None:
+    check_kernels_agree(lambda: make(name, {"hidden": 4}), input_size=3, T=T, B=B)
+
+
+def test_the_lstm_numba_kernel_agrees_with_numpy_to_1e_12() -> None:
+    pytest.importorskip("numba")
+    assert LSTMCell.kernels() == ("numpy", "numba")
+    outputs = {}
+    for kernel in LSTMCell.kernels():
+        cell = LSTMCell(hidden=5)
+        cell.kernel = kernel
+        problem = random_problem(cell, 3, T=7, B=4, seed=1)
+        outputs[kernel] = list(run_both_ways(cell, *problem))
+    for ref, got in zip(outputs["numpy"], outputs["numba"], strict=True):
+        assert ref.keys() == got.keys()
+        for key in ref:
+            assert relative_error(ref[key], got[key]) < 1e-12, key
+    check_cell_gradients(cell, T=7, B=4)  # the numba path's own gradient check
+
+
+def test_seqnet_kernel_variable_forces_a_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEQNET_KERNEL", "numpy")
+    assert LSTMCell(hidden=2).kernel == "numpy"
+    monkeypatch.setenv("SEQNET_KERNEL", "")
+    assert LSTMCell(hidden=2).kernel == LSTMCell.kernels()[-1]
+    monkeypatch.setenv("SEQNET_KERNEL", "cuda")
+    with pytest.raises(SpecError, match="SEQNET_KERNEL='cuda': expected numpy, numba or auto"):
+        LSTMCell(hidden=2)
+
+
+def test_without_numba_the_lstm_runs_on_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "numba" else real_find_spec(name)
+    )
+    assert LSTMCell.kernels() == ("numpy",)
+    monkeypatch.delenv("SEQNET_KERNEL", raising=False)
+    assert LSTMCell(hidden=2).kernel == "numpy"
+    monkeypatch.setenv("SEQNET_KERNEL", "numba")
+    with pytest.raises(SpecError, match=r"numba is not installed: pip install 'seqnet\[fast\]'"):
+        LSTMCell(hidden=2)
+
+
+def test_numba_is_imported_only_when_an_lstm_runs() -> None:
+    # `seqnet run binadd` (Elman) must not pay for importing numba
+    code = (
+        "import sys\n"
+        "from seqnet.plugins import load_registry\n"
+        "from seqnet_lstm import LSTMCell\n"
+        "load_registry(); LSTMCell(hidden=2)\n"
+        "assert 'numba' not in sys.modules, 'numba imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -186,7 +186,7 @@ def test_two_layer_model_matches_torch_over_two_sequences(name: str) -> None:
     weights = weights_of(module)
     params: Params = {}
     for layer in range(2):
-        params |= {f"cells.{layer}.{k}": v for k, v in CASES[name][2](weights, layer).items()}
+        params |= {f"layers.{layer}.{k}": v for k, v in CASES[name][2](weights, layer).items()}
     params["head.W"] = head.weight.detach().numpy().T.copy()
     params["head.b"] = head.bias.detach().numpy().copy()
     assert set(params) == set(model.init(np.random.default_rng(0)))
@@ -213,7 +213,7 @@ def test_two_layer_model_matches_torch_over_two_sequences(name: str) -> None:
     tgrads = grads_of(module)
     expected: Params = {}
     for layer in range(2):
-        expected |= {f"cells.{layer}.{k}": v for k, v in CASES[name][3](tgrads, layer).items()}
+        expected |= {f"layers.{layer}.{k}": v for k, v in CASES[name][3](tgrads, layer).items()}
     expected["head.W"] = head.weight.grad.numpy().T
     expected["head.b"] = head.bias.grad.numpy()
     for key in params:
