@@ -10,7 +10,7 @@ import pytest
 
 from seqnet.interfaces import Array, Params
 from seqnet_gru import GRUCell
-from seqnet_layers import Bidirectional, Dense, Embedding, LayerNorm
+from seqnet_layers import Bidirectional, Dense, Dropout, Embedding, LayerNorm
 from seqnet_lstm import LSTMCell
 
 torch = pytest.importorskip("torch")
@@ -210,3 +210,84 @@ def test_bidirectional_matches_torch_over_two_sequences(cell: str, merge: str) -
     assert set(expected) == set(params)
     for key in params:
         assert_close(f"d{key}", grads1[key] + grads2[key], expected[key])
+
+
+class TorchFiveLayers(torch.nn.Module):  # type: ignore[misc, name-defined]
+    """embedding -> bidirectional LSTM -> dropout -> GRU -> dense relu -> linear head."""
+
+    def __init__(self, V: int, E: int, H: int, U: int) -> None:
+        super().__init__()
+        f64 = torch.float64
+        self.embedding = torch.nn.Embedding(V, E, dtype=f64)
+        self.lstm = torch.nn.LSTM(E, H, bidirectional=True, dtype=f64)
+        self.dropout = torch.nn.Dropout(0.3)
+        self.gru = torch.nn.GRU(2 * H, H, dtype=f64)
+        self.dense = torch.nn.Linear(H, U, dtype=f64)
+        self.head = torch.nn.Linear(U, V, dtype=f64)
+
+    def forward(self, ids: Any, lstm0: Any, gru0: Any) -> tuple[Any, Any, Any]:
+        h, lstm_final = self.lstm(self.embedding(ids), lstm0)
+        h, gru_final = self.gru(self.dropout(h), gru0)
+        return self.head(torch.relu(self.dense(h))), lstm_final, gru_final
+
+
+def test_five_layer_model_matches_torch() -> None:
+    """The issue's model, in eval mode (dropout off): logits, final carries and every gradient,
+    of each parameter and of each initial carry."""
+    import seqnet
+
+    rng = np.random.default_rng(9)
+    V, E, H, U = 6, 3, 4, 5
+    net = TorchFiveLayers(V, E, H, U).eval()
+    randomise(net, rng)
+    model = seqnet.Sequential(
+        [Embedding(dim=E), Bidirectional(cell="lstm", hidden=H), Dropout(p=0.3),
+         GRUCell(hidden=H), Dense(units=U, activation="relu")],
+        input_size=V, output_size=V,
+    )  # fmt: skip
+    weights = {k: v.detach().numpy().copy() for k, v in net.named_parameters()}
+    params: Params = {"layers.0.W": weights["embedding.weight"]}
+    params |= {"layers.1." + k: v for k, v in bidirectional_params(LSTMCell, net.lstm).items()}
+    params |= {"layers.3." + k: v for k, v in GRUCell.from_torch(torch_weights(net.gru)).items()}
+    params |= {"layers.4.W": weights["dense.weight"].T, "layers.4.b": weights["dense.bias"]}
+    params |= {"head.W": weights["head.weight"].T, "head.b": weights["head.bias"]}
+    assert list(params) == list(model.init(np.random.default_rng(0)))  # names and order
+
+    ids = rng.integers(0, V, (T, B))
+    lstm0 = [0.5 * rng.standard_normal((2, B, H)) for _ in range(2)]
+    gru0 = 0.5 * rng.standard_normal((1, B, H))
+    R = rng.standard_normal((T, B, V))
+    S_lstm = [rng.standard_normal((2, B, H)) for _ in range(2)]
+    S_gru = rng.standard_normal((1, B, H))
+
+    t_lstm0 = [torch.tensor(p, requires_grad=True) for p in lstm0]
+    t_gru0 = torch.tensor(gru0, requires_grad=True)
+    logits, (h_n, c_n), g_n = net(torch.from_numpy(ids), tuple(t_lstm0), t_gru0)
+    loss = (logits * torch.from_numpy(R)).sum() + (g_n * torch.from_numpy(S_gru)).sum()
+    for p, s in zip((h_n, c_n), S_lstm, strict=True):
+        loss = loss + (p * torch.from_numpy(s)).sum()
+    loss.backward()
+
+    carries0 = [(), ours_from_torch_carry(lstm0), (), (gru0[0],), ()]
+    ours, finals, cache = model.forward(params, ids, carries0, None)
+    assert_close("logits", ours, logits)
+    want = ours_from_torch_carry([h_n.detach().numpy(), c_n.detach().numpy()])
+    for k, part in enumerate(finals[1]):
+        assert_close(f"lstm carry[{k}]", part, want[k])
+    assert_close("gru carry", finals[3][0], g_n[0])
+
+    dfinals = [(), ours_from_torch_carry(S_lstm), (), (S_gru[0],), ()]
+    grads, dcarries0 = model.backward(params, cache, R, dfinals)
+    tgrads = {k: v.grad.numpy() for k, v in net.named_parameters()}
+    expected: Params = {"layers.0.W": tgrads["embedding.weight"]}
+    expected |= {"layers.1." + k: v for k, v in bidirectional_grads(LSTMCell, net.lstm).items()}
+    expected |= {"layers.3." + k: v for k, v in GRUCell.from_torch(torch_grads(net.gru)).items()}
+    expected |= {"layers.4.W": tgrads["dense.weight"].T, "layers.4.b": tgrads["dense.bias"]}
+    expected |= {"head.W": tgrads["head.weight"].T, "head.b": tgrads["head.bias"]}
+    assert set(grads) == set(expected)
+    for key in expected:
+        assert_close(f"d{key}", grads[key], expected[key])
+    want = ours_from_torch_carry([p.grad.numpy() for p in t_lstm0])
+    for k, part in enumerate(dcarries0[1]):
+        assert_close(f"dlstm0[{k}]", part, want[k])
+    assert_close("dgru0", dcarries0[3][0], t_gru0.grad[0])
