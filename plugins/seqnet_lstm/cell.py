@@ -240,8 +240,11 @@ class LSTMCell:
         dz = np.empty_like(gates)  # (T, B, 4H)
         fused = fused_module(self.kernel)
         if fused is not None:
+            one = np.ones(1, dtype=dtype)
             for t in reversed(range(T)):
-                fused.backward_step(gates[t], cells[t], tanh_cs[t], dh[t], dh_next, dc_next, dz[t])
+                fused.backward_step(
+                    gates[t], cells[t], tanh_cs[t], dh[t], dh_next, dc_next, dz[t], one
+                )
                 np.dot(dz[t], W_hT, out=dh_next)  # (B, H)
             return self.param_grads(params, x, states, dz, dh_next, dc_next, input_grad)
         dz4 = dz.reshape(T, B, 4, H)

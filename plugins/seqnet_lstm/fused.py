@@ -32,11 +32,14 @@ def backward_step(
     dh_next: Array,
     dc_next: Array,
     dz: Array,
+    one: Array,
 ) -> None:
     """dz (B, 4H) of one step from its gates, c_{t-1} and tanh c_t, the output's gradient dh_out
-    and the carry's dh_next, dc_next (B, H); dc_next becomes dc_{t-1} in place."""
+    and the carry's dh_next, dc_next (B, H); dc_next becomes dc_{t-1} in place. `one` (1,) in
+    the gates' dtype: a literal 1.0 would make numba compute float32 gradients in float64."""
     B, H4 = gates.shape
     H = H4 // 4
+    u = one[0]
     for b in range(B):
         for j in range(H):
             i = gates[b, j]
@@ -45,9 +48,9 @@ def backward_step(
             o = gates[b, 3 * H + j]
             t = tanh_c[b, j]
             dh = dh_out[b, j] + dh_next[b, j]  # h_t is both the output and the carry
-            dc = dh * ((1.0 - t * t) * o) + dc_next[b, j]
-            dz[b, j] = ((1.0 - i) * i * g) * dc
-            dz[b, H + j] = ((1.0 - f) * f * c_prev[b, j]) * dc
-            dz[b, 2 * H + j] = ((1.0 - g * g) * i) * dc
-            dz[b, 3 * H + j] = ((1.0 - o) * o * t) * dh
+            dc = dh * ((u - t * t) * o) + dc_next[b, j]
+            dz[b, j] = ((u - i) * i * g) * dc
+            dz[b, H + j] = ((u - f) * f * c_prev[b, j]) * dc
+            dz[b, 2 * H + j] = ((u - g * g) * i) * dc
+            dz[b, 3 * H + j] = ((u - o) * o * t) * dh
             dc_next[b, j] = dc * f
