@@ -180,7 +180,7 @@ def train(
     spec = spec or TrainSpec()
     # No process-wide settings here (malloc tuning belongs to the program: the seqnet command
     # and sweep workers call seqnet.keep_freed_memory()); BLAS threads are limited only inside.
-    # Small matrices run fastest on one BLAS thread (perf-notes.md); a fixed count also keeps
+    # Small matrices run fastest on one BLAS thread; a fixed count also keeps
     # the summation order, and so the numbers, the same from machine to machine. With more
     # threads, large batches are split between them instead (seqnet.parallel).
     net = BatchParallel(model, spec.threads)

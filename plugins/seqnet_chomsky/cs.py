@@ -13,27 +13,12 @@ from pydantic import Field
 
 from seqnet import Array
 from seqnet_chomsky import binary
-from seqnet_chomsky.dcf import DIGITS, SymbolsSpec
+from seqnet_chomsky.dcf import SymbolsSpec, SymbolsTask
 from seqnet_chomsky.layout import LayoutTask, LengthSpec
 
 
-class BucketSpec(LengthSpec):
+class BucketSpec(SymbolsSpec):
     symbols: Annotated[int, Field(ge=2, le=10, description="alphabet size")] = 5
-
-
-class SymbolsTask(LayoutTask):
-    """Tasks over an alphabet of `symbols` digits, in and out."""
-
-    Spec: ClassVar[type[LengthSpec]] = SymbolsSpec
-    spec: SymbolsSpec
-
-    @property
-    def inputs(self) -> str:
-        return DIGITS[: self.spec.symbols]
-
-    @property
-    def outputs(self) -> str:
-        return DIGITS[: self.spec.symbols]
 
 
 class DuplicateStringTask(SymbolsTask):
@@ -44,10 +29,6 @@ class DuplicateStringTask(SymbolsTask):
     """
 
     name: ClassVar[str] = "duplicate_string"
-
-    def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
-        tokens = rng.integers(0, self.spec.symbols, size=(length, batch))
-        return tokens, self.answer(tokens)
 
     def answer(self, tokens: Array) -> Array:
         return np.concatenate([tokens, tokens])
@@ -64,15 +45,11 @@ class OddsFirstTask(SymbolsTask):
 
     name: ClassVar[str] = "odds_first"
 
-    def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
-        tokens = rng.integers(0, self.spec.symbols, size=(length, batch))
-        return tokens, self.answer(tokens)
-
     def answer(self, tokens: Array) -> Array:
         return np.concatenate([tokens[1::2], tokens[0::2]])
 
 
-class BucketSortTask(LayoutTask):
+class BucketSortTask(SymbolsTask):
     """Bucket sort: the input tokens in ascending order.
 
     Inputs and outputs `01234` (option `symbols`, default 5 as in the paper); ℓ uniform tokens,
@@ -82,18 +59,6 @@ class BucketSortTask(LayoutTask):
     name: ClassVar[str] = "bucket_sort"
     Spec: ClassVar[type[LengthSpec]] = BucketSpec
     spec: BucketSpec
-
-    @property
-    def inputs(self) -> str:
-        return DIGITS[: self.spec.symbols]
-
-    @property
-    def outputs(self) -> str:
-        return DIGITS[: self.spec.symbols]
-
-    def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
-        tokens = rng.integers(0, self.spec.symbols, size=(length, batch))
-        return tokens, self.answer(tokens)
 
     def answer(self, tokens: Array) -> Array:
         return np.sort(tokens, axis=0)

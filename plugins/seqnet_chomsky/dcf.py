@@ -23,6 +23,26 @@ class SymbolsSpec(LengthSpec):
     symbols: Annotated[int, Field(ge=2, le=10, description="alphabet size")] = 2
 
 
+class SymbolsTask(LayoutTask):
+    """Tasks over an alphabet of `symbols` digits, in and out: ℓ uniform tokens in, and the
+    outputs a function of them (`answer`)."""
+
+    Spec: ClassVar[type[LengthSpec]] = SymbolsSpec
+    spec: SymbolsSpec
+
+    @property
+    def inputs(self) -> str:
+        return DIGITS[: self.spec.symbols]
+
+    @property
+    def outputs(self) -> str:
+        return DIGITS[: self.spec.symbols]
+
+    def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
+        tokens = rng.integers(0, self.spec.symbols, size=(length, batch))
+        return tokens, self.answer(tokens)
+
+
 class StackManipulationTask(LayoutTask):
     """Stack manipulation: run push/pop instructions on a given stack, then pop it all out.
 
@@ -67,7 +87,7 @@ class StackManipulationTask(LayoutTask):
         return out
 
 
-class ReverseStringTask(LayoutTask):
+class ReverseStringTask(SymbolsTask):
     """Reverse string: the input, read backwards.
 
     Inputs and outputs `01` (option `symbols`, default 2 as in the paper); ℓ uniform tokens,
@@ -75,20 +95,6 @@ class ReverseStringTask(LayoutTask):
     """
 
     name: ClassVar[str] = "reverse_string"
-    Spec: ClassVar[type[LengthSpec]] = SymbolsSpec
-    spec: SymbolsSpec
-
-    @property
-    def inputs(self) -> str:
-        return DIGITS[: self.spec.symbols]
-
-    @property
-    def outputs(self) -> str:
-        return DIGITS[: self.spec.symbols]
-
-    def draw(self, rng: np.random.Generator, batch: int, length: int) -> tuple[Array, Array]:
-        tokens = rng.integers(0, self.spec.symbols, size=(length, batch))
-        return tokens, self.answer(tokens)
 
     def answer(self, tokens: Array) -> Array:
         return tokens[::-1]
