@@ -220,7 +220,7 @@ def eval_command(
     scores its test part by default)."""
     from threadpoolctl import threadpool_limits
 
-    from seqnet import specs
+    from seqnet import overrides, specs
     from seqnet.errors import SpecError
     from seqnet.interfaces import FileData
     from seqnet.lengths import evaluate_lengths, length_option
@@ -231,7 +231,7 @@ def eval_command(
 
     registry = default_registry()
     ckpt, spec = RunDir.open(folder).load(registry)
-    parsed = [specs.parse_override(text) for text in set_ or []]
+    parsed = [overrides.parse_override(text) for text in set_ or []]
     for path, _ in parsed:
         if not path.startswith("task.") or path == "task.name":
             raise SpecError(f"eval can change task options only (task.<option>), not '{path}'")
@@ -243,13 +243,15 @@ def eval_command(
     kept = [(p, v) for p, v in parsed if p != key_name]
     ends = sorted({min(asked), max(asked)}) if asked else []
     checked = [
-        specs.resolve(specs.apply_overrides(ckpt.spec, [*kept, (key_name, n)], registry), registry)
+        specs.resolve(
+            overrides.apply_overrides(ckpt.spec, [*kept, (key_name, n)], registry), registry
+        )
         for n in ends
     ]
     if checked:
         spec = checked[0]
     else:
-        spec = specs.resolve(specs.apply_overrides(ckpt.spec, parsed, registry), registry)
+        spec = specs.resolve(overrides.apply_overrides(ckpt.spec, parsed, registry), registry)
     if not asked:
         parts = build(spec, registry)
         if isinstance(parts.task, FileData):

@@ -223,13 +223,13 @@ def make_engine(
 ) -> Engine:
     """The engine named (default: dask if a scheduler address is given, else process), built
     from its own `Spec`, so a wrong option is an error naming it."""
-    from seqnet import specs
+    from seqnet import overrides, specs
     from seqnet.sweep_engines import SCHEDULER_ENV
 
     if name is None:
         name = "dask" if scheduler or os.environ.get(SCHEDULER_ENV) else "process"
     cls = registry.get("engine", name).cls
-    options: dict[str, Any] = dict(specs.parse_override(text) for text in extra)
+    options: dict[str, Any] = dict(overrides.parse_override(text) for text in extra)
     if workers is not None:
         options["workers"] = workers
     if scheduler is not None:

@@ -16,6 +16,7 @@ from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Layer, Optimizer, Task
 from seqnet.layers import build_layer, construct
 from seqnet.model import Sequential, stacked
+from seqnet.overrides import apply_overrides, parse_override
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.specs import RunSpec
@@ -125,5 +126,5 @@ def load_spec(
         )
     else:
         raw = specs.default_raw(source, registry)
-    parsed = [specs.parse_override(text) for text in overrides]
-    return specs.resolve(specs.apply_overrides(raw, parsed, registry), registry)
+    parsed = [parse_override(text) for text in overrides]
+    return specs.resolve(apply_overrides(raw, parsed, registry), registry)

@@ -1,4 +1,4 @@
-"""The pydantic specs of a run, spec files (YAML, JSON, TOML) and dotted `--set` overrides.
+"""The pydantic specs of a run and spec files (YAML, JSON, TOML); `--set` lives in overrides.py.
 
 The engine validates its own fields here; the options a plugin owns (`task.bits`,
 `model.activation`, `optimizer.lr`) are validated by that plugin's nested `Spec` in `resolve`.
@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
-import math
-import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -34,8 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from seqnet.bounds import Checked
 from seqnet.errors import SpecError
-from seqnet.layers import layer_entry, layer_spec, resolving_with
-from seqnet.layers import variant as layer_variant
+from seqnet.layers import layer_spec, resolving_with
 from seqnet.layers import variants as layer_variants
 from seqnet.registry import Registry
 
@@ -426,136 +423,6 @@ def dump(spec: RunSpec, fmt: Literal["yaml", "json"] = "yaml") -> str:
     if fmt == "json":
         return json.dumps(data, indent=2)
     return yaml.safe_dump(data, sort_keys=False)
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """`model.hidden=32` -> ("model.hidden", 32); values are read as YAML (32, 0.1, true, lstm)."""
-    path, sep, value = text.partition("=")
-    if not sep or not path.strip():
-        raise SpecError(f"override '{shown(text)}' must look like section.option=value")
-    if len(text) > MAX_VALUE_CHARS:
-        raise SpecError(
-            f"override {path.strip()[:60]!r} is {len(text):,} characters long;"
-            f" at most {MAX_VALUE_CHARS:,}"
-        )
-    try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
-        parsed = value
-    if isinstance(parsed, str):  # YAML 1.1 reads 1e-3 (no dot) as a string; a user means 0.001
-        parsed = as_number(parsed)
-    if isinstance(parsed, float) and not math.isfinite(parsed):
-        raise SpecError(f"{path.strip()}: Input should be a finite number (got {value!r})")
-    return path.strip(), parsed
-
-
-NUMBER = re.compile(r"[+-]?(\d[\d_]*\.?\d*|\.\d+)([eE][+-]?\d+)?")
-
-
-def as_number(text: str) -> Any:
-    """`text` as an int or float when it spells a finite number (1e-3, 2E5), else unchanged."""
-    if not NUMBER.fullmatch(text.strip()):
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
-
-
-def apply_overrides(
-    raw: Mapping[str, Any], overrides: Iterable[tuple[str, Any]], registry: Registry
-) -> dict[str, Any]:
-    """Set each dotted path; a path no section declares is an error, found before the spec is
-    validated (once, afterwards, by `resolve`).
-
-    Choosing another plugin (`model.cell=lstm`) drops the old plugin's options and takes the
-    new one's defaults, so `--cell lstm` works whatever cell the spec named before.
-    """
-    data = copy.deepcopy(dict(raw))
-    for path, value in overrides:
-        keys = path.split(".")
-        if len(keys) < 2:
-            raise SpecError(f"override '{path}' must name an option, like {path}.option=value")
-        section = data.setdefault(keys[0], {})
-        if not isinstance(section, dict):
-            raise SpecError(f"'{keys[0]}' must be a mapping")
-        if not declares(data, keys, registry):
-            raise SpecError(f"unknown setting '{path}'")
-        chooses_plugin = PLUGIN_SECTIONS.get(keys[0], ("", ""))[1] == keys[-1]
-        if len(keys) == 2 and chooses_plugin and value != chosen(section, keys[0]):
-            for field in list(section):
-                if field not in ENGINE_FIELDS[keys[0]] and field != "hidden":
-                    del section[field]
-        target: Any = section
-        for key in keys[1:-1]:
-            target = target[int(key)] if isinstance(target, list) else target.setdefault(key, {})
-        if isinstance(target, list):
-            target[int(keys[-1])] = value
-        else:
-            target[keys[-1]] = value
-    return data
-
-
-ENGINE_SECTIONS: dict[str, type[BaseModel]] = {
-    "task": TaskSection,
-    "model": ModelSection,
-    "optimizer": OptimizerSection,
-    "train": TrainSpec,
-}
-
-
-def chosen(section: Mapping[str, Any], name: str) -> Any:
-    """The plugin a section names (`model.cell`), or the engine's default for it."""
-    key = PLUGIN_SECTIONS[name][1]
-    return section.get(key, ENGINE_SECTIONS[name].model_fields[key].default)
-
-
-def declares(data: Mapping[str, Any], keys: list[str], registry: Registry) -> bool:
-    """Whether `keys` (`["model", "hidden"]`) is a field the spec's sections declare: the
-    engine's, or those of the plugin the section names (the cell, for the model shorthand).
-    Inside a list of layers, `model.layers.N.option` is checked against that layer's type."""
-    engine = ENGINE_SECTIONS.get(keys[0])
-    if engine is None:
-        return False
-    fields = dict(engine.model_fields)
-    section = data.get(keys[0]) or {}
-    if keys[0] in PLUGIN_SECTIONS:
-        kind, key = PLUGIN_SECTIONS[keys[0]]
-        name = section.get(key, engine.model_fields[key].default)
-        if keys[0] == "model" and isinstance(section.get("layers"), list):
-            return declares_layer(section["layers"], keys[2:], registry)
-        if isinstance(name, str) and name in registry.entries[kind]:  # type: ignore[index]
-            fields |= registry.get(kind, name).cls.Spec.model_fields
-    if keys[1] not in fields:
-        return False
-    return nested_declares(fields[keys[1]].annotation, keys[2:])
-
-
-def declares_layer(sections: list[Any], keys: list[str], registry: Registry) -> bool:
-    """`model.layers.N.option`: N an index of the list, option a field of that layer's type."""
-    if not keys:
-        return True  # the whole list
-    if not keys[0].isdigit() or int(keys[0]) >= len(sections):
-        return False
-    entry = sections[int(keys[0])]
-    if len(keys) == 1:
-        return True
-    if not isinstance(entry, Mapping) or not isinstance(entry.get("type"), str):
-        return False
-    found = layer_entry(entry["type"], registry)
-    fields = layer_variant(found.cls, found.kind).model_fields
-    return keys[1] in fields and nested_declares(fields[keys[1]].annotation, keys[2:])
-
-
-def nested_declares(annotation: Any, keys: list[str]) -> bool:
-    """Whether the rest of a path fits a field's type: anything under a mapping or a union
-    (validation says more), fields of a nested model, nothing under a plain value."""
-    if not keys:
-        return True
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        fields = annotation.model_fields
-        return keys[0] in fields and nested_declares(fields[keys[0]].annotation, keys[1:])
-    return not isinstance(annotation, type)  # dict[...], unions: left to the one validation
 
 
 def with_task_defaults(raw: Mapping[str, Any], registry: Registry) -> dict[str, Any]:

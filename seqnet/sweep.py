@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from seqnet import specs
+from seqnet import overrides, specs
 from seqnet.bounds import Checked
 from seqnet.errors import SpecError
 from seqnet.registry import Registry
@@ -169,7 +169,9 @@ class Sweep:
 
     def run_spec(self, run: RunPlan, registry: Registry) -> RunSpec:
         """The run's resolved spec: the one `seqnet run` builds from the same overrides."""
-        return specs.resolve(specs.apply_overrides(self.base, run.overrides(), registry), registry)
+        return specs.resolve(
+            overrides.apply_overrides(self.base, run.overrides(), registry), registry
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -222,7 +224,9 @@ def parse_grid(text: str) -> tuple[str, list[Any]]:
     path, sep, values = text.partition("=")
     if not sep or not path.strip() or not values.strip():
         raise SpecError(f"grid '{text}' must look like section.option=value,value,...")
-    return path.strip(), [specs.parse_override(f"{path}={v.strip()}")[1] for v in values.split(",")]
+    return path.strip(), [
+        overrides.parse_override(f"{path}={v.strip()}")[1] for v in values.split(",")
+    ]
 
 
 def parse_range(text: str) -> tuple[str, Range]:
@@ -334,8 +338,8 @@ def plan(
 ) -> Sweep:
     """Build and check a sweep: every setting must give a valid run spec before anything runs."""
     raw, section = load_source(source, registry)
-    parsed = [specs.parse_override(text) for text in sets]
-    base = specs.resolve(specs.apply_overrides(raw, parsed, registry), registry)
+    parsed = [overrides.parse_override(text) for text in sets]
+    base = specs.resolve(overrides.apply_overrides(raw, parsed, registry), registry)
     sweep_spec = merge(section, given)
     if sweep_spec.eval_lengths:
         task_cls = registry.get("task", base.task.name).cls

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from seqnet import specs
+from seqnet import overrides, specs
 from seqnet.errors import PluginError, SpecError
 from seqnet.interfaces import PluginSpec
 from seqnet.plugins import Source, hookimpl, load_registry
@@ -74,10 +74,10 @@ def test_numbers_in_overrides(registry: Registry) -> None:
     # YAML 1.1 reads 1e-3 as a string; a person means a number
     spec = load_spec("binadd", ["optimizer.lr=1e-3", "optimizer.eps=2E-9"], registry)
     assert spec.options("optimizer")["lr"] == 0.001
-    assert specs.parse_override("optimizer.lr=1e-3") == ("optimizer.lr", 0.001)
-    assert specs.parse_override("train.steps=1_000") == ("train.steps", 1000)
-    assert specs.parse_override("model.cell=e5x") == ("model.cell", "e5x")
-    assert specs.parse_override("model.cell=inf") == ("model.cell", "inf")
+    assert overrides.parse_override("optimizer.lr=1e-3") == ("optimizer.lr", 0.001)
+    assert overrides.parse_override("train.steps=1_000") == ("train.steps", 1000)
+    assert overrides.parse_override("model.cell=e5x") == ("model.cell", "e5x")
+    assert overrides.parse_override("model.cell=inf") == ("model.cell", "inf")
 
 
 def test_overrides_are_validated_by_the_same_models(registry: Registry) -> None:
