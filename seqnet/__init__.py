@@ -61,6 +61,8 @@ _EXPORTS: dict[str, str] = {
     "length_score": "seqnet.lengths",
     "Record": "seqnet.training",
     "Result": "seqnet.training",
+    # a run and its folder: what a script needs, and what the CLI calls
+    "Run": "seqnet.runs",
     # process-wide tuning a program may opt into (the seqnet command does)
     "keep_freed_memory": "seqnet.allocator",
     # errors
@@ -113,6 +115,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.runner import build as build
     from seqnet.runner import load_spec as load_spec
     from seqnet.runner import run as run
+    from seqnet.runs import Run as Run
     from seqnet.specs import ModelSection as ModelSection
     from seqnet.specs import OptimizerSection as OptimizerSection
     from seqnet.specs import RunSpec as RunSpec

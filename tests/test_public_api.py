@@ -34,6 +34,8 @@ EXPECTED = {
     "resolve",
     # building and training
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
+    # a run and its folder (seqnet.runs), what the CLI calls
+    "Run",
     # scoring at other lengths (the Chomsky benchmark's score)
     "evaluate_lengths", "length_score",
     # layers: cells as layers, layers from spec sections

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from seqnet.run import Run
+    from seqnet.runs import Run
     from seqnet.specs import RunSpec
     from seqnet.training import Record
 

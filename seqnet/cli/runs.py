@@ -65,7 +65,7 @@ def eval_command(
     """Score a trained run at other lengths on fresh data: each of the task's metrics (the mean
     over every sequence scored); or a data file (--data FILE; a run of a task that reads files
     scores its test part by default)."""
-    from seqnet.run import Run
+    from seqnet.runs import Run
 
     run = Run.open(folder)
     asked = parse_lengths(lengths) if lengths else None
@@ -141,7 +141,7 @@ def predict(
 ) -> None:
     """Run a trained model on your own input: `seqnet predict DIR 12345 67890` prints 80235;
     `seqnet predict DIR --data FILE --out predictions.jsonl` predicts every line of a file."""
-    from seqnet.run import Run
+    from seqnet.runs import Run
 
     run = Run.open(folder)
     if data is not None or out is not None:

@@ -42,6 +42,6 @@ def sample(
     seed: Annotated[int, typer.Option(min=0, metavar="N", help="Seed of the draws.")] = 0,
 ) -> None:
     """Write text with a trained character model: the prime, then what the model adds."""
-    from seqnet.run import Run
+    from seqnet.runs import Run
 
     typer.echo(Run.open(folder).sample(chars, temperature, prime, seed))

@@ -15,7 +15,7 @@ from seqnet.cli.display import ProgressDisplay, summary_line
 from seqnet.cli.options import DirArg, JsonOpt, QuietOpt, SetOpt, SpecArg, opt, overrides
 
 if TYPE_CHECKING:
-    from seqnet.run import Run
+    from seqnet.runs import Run
 
 
 @app.command()
@@ -50,7 +50,7 @@ def run(
 
     Everything lands in a run folder; Ctrl-C saves a checkpoint to `seqnet resume` from.
     """
-    from seqnet.run import Run
+    from seqnet.runs import Run
 
     flags = {"cell": cell, "hidden": hidden, "layers": layers, "steps": steps, "batch": batch,
              "lr": lr, "optimizer": optimizer, "seed": seed}  # fmt: skip
@@ -143,7 +143,7 @@ def resume(
     --steps N trains N more steps now and leaves the run's budget (train.steps) as it was,
     unless N goes past it.
     """
-    from seqnet.run import Run
+    from seqnet.runs import Run
 
     with Run.open(folder) as opened:
         train_and_show(opened, steps, quiet, as_json)
