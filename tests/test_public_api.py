@@ -34,8 +34,8 @@ EXPECTED = {
     "resolve",
     # building and training
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
-    # a run and its folder (seqnet.runs), what the CLI calls
-    "Run",
+    # a run and its folder (seqnet.runs), a sweep and its folder; what the CLI calls
+    "Run", "Sweep",
     # scoring at other lengths (the Chomsky benchmark's score)
     "evaluate_lengths", "length_score",
     # layers: cells as layers, layers from spec sections
