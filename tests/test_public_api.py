@@ -36,10 +36,14 @@ EXPECTED = {
     "resolve",
     # building and training
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
+    # a run and its folder (seqnet.runs), what the CLI calls
+    "Run",
     # scoring at other lengths (the Chomsky benchmark's score)
     "evaluate_lengths", "length_score",
     # layers: cells as layers, layers from spec sections
     "CellLayer", "layer_spec", "build_layer", "Sequential",
+    # figures, for notebooks and `seqnet plot`
+    "plot_learning_curves", "plot_hidden",
     # process-wide tuning, opt-in
     "keep_freed_memory",
     # errors
