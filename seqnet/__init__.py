@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "params_from_torch": "seqnet.torch_layout",
     "params_to_torch": "seqnet.torch_layout",
     "format_validation_error": "seqnet.specs",
+    "spec_init": "seqnet.signatures",
     # plugins: the hook marker, what a hook receives, what was registered
     "hookimpl": "seqnet.plugins",
     "Register": "seqnet.hookspecs",
@@ -122,6 +123,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.runner import load_spec as load_spec
     from seqnet.runner import run as run
     from seqnet.runs import Run as Run
+    from seqnet.signatures import spec_init as spec_init
     from seqnet.specs import ModelSection as ModelSection
     from seqnet.specs import OptimizerSection as OptimizerSection
     from seqnet.specs import RunSpec as RunSpec

@@ -27,6 +27,8 @@ EXPECTED = {
     # helpers for plugins
     "InitScheme", "recurrent_params", "glorot_uniform", "orthogonal", "params_from_torch",
     "params_to_torch", "format_validation_error",
+    # a plugin's keyword constructor from its Spec
+    "spec_init",
     # plugins
     "hookimpl", "Register", "load_registry", "Registry", "PluginWarning",
     # specs
