@@ -65,8 +65,9 @@ _EXPORTS: dict[str, str] = {
     "length_score": "seqnet.lengths",
     "Record": "seqnet.training",
     "Result": "seqnet.training",
-    # a run and its folder: what a script needs, and what the CLI calls
+    # a run and its folder, a sweep and its folder: what a script needs, and what the CLI calls
     "Run": "seqnet.runs",
+    "Sweep": "seqnet.sweep.session",
     # figures (matplotlib, optional): shown inline by a notebook, written by `seqnet plot`
     "plot_learning_curves": "seqnet.plots",
     "plot_hidden": "seqnet.plots",
@@ -136,6 +137,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.specs import TrainSpec as TrainSpec
     from seqnet.specs import format_validation_error as format_validation_error
     from seqnet.specs import resolve as resolve
+    from seqnet.sweep.session import Sweep as Sweep
     from seqnet.torch_export import from_torch as from_torch
     from seqnet.torch_export import to_torch as to_torch
     from seqnet.torch_export import torch_loaded as torch_loaded

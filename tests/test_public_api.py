@@ -36,8 +36,8 @@ EXPECTED = {
     "resolve",
     # building and training
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
-    # a run and its folder (seqnet.runs), what the CLI calls
-    "Run",
+    # a run and its folder (seqnet.runs), a sweep and its folder; what the CLI calls
+    "Run", "Sweep",
     # export to PyTorch and import from it (torch optional)
     "to_torch", "from_torch",
     # scoring at other lengths (the Chomsky benchmark's score)
