@@ -218,16 +218,57 @@ def spawn(task: str, side: str, seed: int, dtype: str, kernel: str) -> dict[str,
             "process_seconds": wall, "load_before": float(load)}  # fmt: skip
 
 
+def label(record: dict[str, Any]) -> str:
+    if record["side"] == "torch":
+        return f"PyTorch {record['dtype']}"
+    return f"seqnet {record['dtype']} {record['kernel']}"
+
+
+def table(path: Path, task: str) -> str:
+    """A markdown table of a results file's runs of `task` (the last of each seed and
+    configuration): steps, seconds, steps/s, and PyTorch's wall time over this run's in the same
+    seed, in the same precision and in float32 (> 1: seqnet took less time)."""
+    runs: dict[tuple[int, str], dict[str, Any]] = {}
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("task") == task and "side" in record:
+            runs[record["seed"], label(record)] = record
+    lines = [
+        "| seed | run | steps | wall s | CPU s | steps/s | PyTorch same dtype ÷ this "
+        "| PyTorch float32 ÷ this | load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    order = ["seqnet float64 numba", "seqnet float64 numpy", "seqnet float32 numba",
+             "seqnet float32 numpy", "PyTorch float64", "PyTorch float32"]  # fmt: skip
+    for seed, name in sorted(runs, key=lambda k: (k[0], order.index(k[1]))):
+        r = runs[seed, name]
+        ratios = []
+        for other in (f"PyTorch {r['dtype']}", "PyTorch float32"):
+            torch_run = runs.get((seed, other))
+            ok = torch_run is not None and name != other
+            ratios.append(f"{torch_run['seconds'] / r['seconds']:.2f}" if ok else "–")  # type: ignore[index]
+        steps = f"{r['steps']:,}" + ("" if r["reached"] else " (not solved)")
+        lines.append(
+            f"| {seed} | {name} | {steps} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} "
+            f"| {r['steps_per_s']:.0f} | {ratios[0]} | {ratios[1]} | {r['load_before']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("task", choices=["adding", "copy"])
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument("--configs", default="", help="indices into CONFIGS to run (default all)")
     parser.add_argument("--out", type=Path, help="append JSON lines to this file")
+    parser.add_argument("--table", type=Path, help="print this results file's table and stop")
     parser.add_argument("--one", choices=["seqnet", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--dtype", default="float64", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.table:
+        print(table(args.table, args.task))
+        return
     if args.one:
         print(json.dumps(one(args.task, args.one, args.seed, args.dtype)))
         return
