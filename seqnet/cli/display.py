@@ -4,12 +4,12 @@ the progress display."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 if TYPE_CHECKING:
+    from seqnet.runs import Run
     from seqnet.specs import RunSpec
     from seqnet.training import Record
 
@@ -49,19 +49,25 @@ def solved_means(spec: RunSpec) -> str:
 
 
 class ProgressDisplay:
-    """Progress while training: a rich bar on a terminal, plain lines otherwise, or nothing."""
+    """Progress while training, as the callbacks a Run trains with: a rich bar on a terminal,
+    plain lines otherwise, or none (quiet). The total is the run's budget, read when shown
+    (a resume may raise it)."""
 
-    def __init__(self, spec: RunSpec, quiet: bool, to_stderr: bool = False) -> None:
-        self.total = spec.train.steps
+    def __init__(self, run: Run, quiet: bool, to_stderr: bool = False) -> None:
+        self.run = run
         self.quiet = quiet
         self.to_stderr = to_stderr
         self.bar: Any = None
 
-    def __enter__(self) -> Callable[[Record], None] | None:
+    @property
+    def total(self) -> int:
+        return self.run.spec.train.steps
+
+    def __enter__(self) -> list[object]:
         if self.quiet:
-            return None
+            return []
         if not (sys.stderr if self.to_stderr else sys.stdout).isatty():
-            return self.plain
+            return [self]
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -74,12 +80,20 @@ class ProgressDisplay:
             console=Console(stderr=self.to_stderr),
         )
         self.bar.start()
-        self.task_id = self.bar.add_task("train", total=self.total, status="")
-        return self.rich
+        self.task_id = self.bar.add_task("train", total=None, status="")
+        return [self]
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+    def on_eval(self, record: Record) -> None:
+        if self.bar is None:
+            typer.echo(f"step {record.step}/{self.total}  {self.status(record)}",
+                       err=self.to_stderr)  # fmt: skip
+        else:
+            self.bar.update(self.task_id, total=self.total, completed=record.step,
+                            status=self.status(record))  # fmt: skip
 
     @staticmethod
     def status(record: Record) -> str:
@@ -90,9 +104,3 @@ class ProgressDisplay:
             if name != "loss" and (not at or base in ("exact_match", "margin")):
                 shown.append(f"{name} {number(value)}")
         return "  ".join(shown)
-
-    def plain(self, record: Record) -> None:
-        typer.echo(f"step {record.step}/{self.total}  {self.status(record)}", err=self.to_stderr)
-
-    def rich(self, record: Record) -> None:
-        self.bar.update(self.task_id, completed=record.step, status=self.status(record))
