@@ -12,14 +12,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from seqnet import Batch
 from seqnet.cli import app
 from seqnet.plugins import load_registry
 from seqnet.registry import Registry
 from seqnet.testing import check_task
-from seqnet_datafiles import SequencesTask, TextlinesTask, TimeseriesTask, linetask
-from seqnet_datafiles.encode import MAX_PADDING, bucket_starts, padding
+from seqnet_datafiles import SequencesTask, TextlinesTask, TimeseriesTask
+from seqnet_datafiles.encode import MAX_PADDING, Buckets, bucket_starts, padding
 
 runner = CliRunner()
+rng = np.random.default_rng
 
 
 def jsonl(path: Path, rows: list[Any]) -> Path:
@@ -108,20 +110,35 @@ def test_buckets_keep_padding_under_a_quarter(tmp_path: Path) -> None:
     assert all(3 * (b - 1) < 4 * a for a, b in itertools.pairwise(starts))
 
 
-def test_a_streamed_file_gives_the_batches_of_one_kept_in_memory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = jsonl(tmp_path / "d.jsonl", FORMS["labelling-numbers"])
-    kept = SequencesTask(path=path)
-    kept_rng, streamed_rng = np.random.default_rng(4), np.random.default_rng(4)
-    want = [kept.sample(kept_rng, 5) for _ in range(6)]
-    monkeypatch.setattr(linetask, "KEEP_BYTES", 0)  # every file is read line by line
-    streamed = SequencesTask(path=path)
-    got = [streamed.sample(streamed_rng, 5) for _ in range(6)]
-    assert streamed._kept is None and kept._kept is not None
-    for a, b in zip(want, got, strict=True):
-        for x, y in zip((a.x, a.y, a.mask), (b.x, b.y, b.mask), strict=True):
-            np.testing.assert_array_equal(x, y)
+TEXTS = {form: "".join(json.dumps(r) + "\n" for r in rows) for form, rows in FORMS.items()}
+TEXTS["textlines"] = "".join(f"{'xy'[i % 2]}\tab{'c' * (i % 5)} é\n" for i in range(40))
+
+
+@pytest.mark.parametrize("form", TEXTS)
+def test_the_binary_copy_gives_the_batches_of_the_parsed_lines(tmp_path: Path, form: str) -> None:
+    """Training and scoring read the values the scan stored, not the text: the same batches."""
+    cls = TextlinesTask if form == "textlines" else SequencesTask
+    files = {part: tmp_path / f"{part}.txt" for part in ("train", "validation", "test")}
+    for path in files.values():
+        path.write_text(TEXTS[form], encoding="utf-8")
+    task = cls(**files)
+    kinds, encoder = task.kinds(), task.encoder
+
+    def parsed(path: Path, index: list[int]) -> Batch:
+        text = path.read_text(encoding="utf-8").splitlines()
+        records = [cls.parse(text[i], kinds, "", True) for i in index]
+        return encoder.batch([encoder.encoded(r, path, 1) for r in records])
+
+    def same(a: Batch, b: Batch) -> None:
+        for got, want in zip((a.x, a.y, a.mask), (b.x, b.y, b.mask), strict=True):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+
+    same(next(task.read(None, 100)), parsed(files["test"], list(range(40))))
+    buckets, drawn, again = Buckets(task.parts()[0].steps), rng(4), rng(4)
+    for _ in range(5):
+        batch = task.sample(drawn, 6)
+        same(batch, parsed(files["train"], buckets.draw(again, 6).tolist()))
 
 
 def run_cli(*args: str) -> Any:
