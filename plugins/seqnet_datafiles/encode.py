@@ -32,6 +32,13 @@ def padding(steps: Array) -> float:
     return 1.0 - float(steps.sum()) / (len(steps) * float(steps.max()))
 
 
+def spans(start: Array, length: Array) -> tuple[Array, Array]:
+    """(time, line) of the steps start[i] .. start[i] + length[i] - 1 of every line i."""
+    line = np.repeat(np.arange(len(length)), length)
+    first = np.cumsum(length) - length  # where each line's steps begin in the flat order
+    return start[line] + np.arange(int(length.sum())) - first[line], line
+
+
 class Buckets:
     """Training lines grouped by length; `draw` picks a line uniformly, then the rest of the
     batch from its bucket (with replacement), so every line is equally likely to be drawn."""
@@ -62,10 +69,6 @@ class Encoded:
     inputs: Array
     targets: Array | None
     outputs: int
-
-    @property
-    def steps(self) -> int:
-        return len(self.inputs) + self.outputs
 
 
 class Encoder:
@@ -103,28 +106,38 @@ class Encoder:
         return Encoded(inputs, ids, record.outputs)
 
     def batch(self, lines: list[Encoded]) -> Batch:
+        """The lines right-padded and time-major: x (T, B, D), y (T, B) class ids or
+        (T, B, V) numbers, mask (T, B) on the scored steps; filled in one go, not line by line."""
         s = self.schema
-        B, T = len(lines), max(e.steps for e in lines)
+        B = len(lines)
+        length = np.array([len(e.inputs) for e in lines])  # (B,)
+        written = np.array([e.outputs for e in lines])  # (B,)
+        T = int((length + written).max())
         x = np.zeros((T, B, self.input_size))
         classes = s.targets == "classes"
         y = np.zeros((T, B), np.int64) if classes else np.zeros((T, B, self.output_size))
         mask = np.zeros((T, B))
-        for i, e in enumerate(lines):
-            L = len(e.inputs)
-            if s.inputs == "symbols":
-                x[np.arange(L), i, e.inputs] = 1.0
-            else:
-                x[:L, i, : s.width] = e.inputs
-            if s.form == "read-then-write":
-                x[L : L + e.outputs, i, self.features] = 1.0  # write now
-                scored = slice(L, L + e.outputs)
-            elif s.form == "labelling":
-                scored = slice(0, L)
-            else:
-                scored = slice(L - 1, L)
-            mask[scored, i] = 1.0
-            if e.targets is not None:
-                y[scored, i] = e.targets
+        t, b = spans(np.zeros(B, np.int64), length)  # every input step: (time, line)
+        inputs = np.concatenate([e.inputs for e in lines])  # (N,) ids or (N, width)
+        if s.inputs == "symbols":
+            x[t, b, inputs] = 1.0
+        else:
+            x[t, b, : s.width] = inputs
+        if s.form == "read-then-write":
+            t, b = spans(length, written)
+            x[t, b, self.features] = 1.0  # write now
+            count = written
+        elif s.form == "labelling":
+            count = length
+        else:  # classification: scored at the last step
+            t, b, count = length - 1, np.arange(B), np.ones(B, np.int64)
+        mask[t, b] = 1.0
+        has = np.array([e.targets is not None for e in lines])
+        if has.any():
+            scored = np.repeat(has, count)
+            y[t[scored], b[scored]] = np.concatenate(
+                [e.targets for e in lines if e.targets is not None]
+            )
         return Batch(x, y, mask)
 
     def totals(self, outputs: Array, batch: Batch) -> dict[str, float]:

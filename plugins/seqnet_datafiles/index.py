@@ -111,20 +111,32 @@ class Reader:
         # a dict's order is the order of its ids
         self.symbols = np.array([vocabulary.get(s, 0) for s in scan.symbols], np.int64)
         self.classes = np.array([classes.get(c, -1) for c in scan.classes], np.int64)
+        self.unknown = bool((self.classes < 0).any())  # a class the schema never saw is here
         self.writes = schema.form == "read-then-write"
+        self.kinds = scan.kinds
 
-    def encoded(self, lines: Lines, i: int) -> Encoded:
-        scan = self.scan
-        inputs, targets = scan.store.row(int(lines.rows[i]), scan.kinds)
-        if scan.kinds.inputs == "symbols":
-            inputs = self.symbols[inputs]
-        if scan.kinds.targets == "classes":
-            ids = self.classes[targets]
-            if (ids < 0).any():
-                name = list(scan.classes)[int(targets[np.argmax(ids < 0)])]
-                raise unseen(lines.path, int(lines.numbers[i]), name)
-            targets = ids
-        return Encoded(inputs, targets, len(targets) if self.writes else 0)
+    def encoded(self, lines: Lines, index: list[int]) -> list[Encoded]:
+        scan, symbols, classes = (
+            self.scan,
+            self.kinds.inputs == "symbols",
+            self.kinds.targets == "classes",
+        )
+        out = []
+        for i in index:
+            inputs, targets = scan.store.row(int(lines.rows[i]), self.kinds)
+            if symbols:
+                inputs = self.symbols[inputs]
+            if classes:
+                targets = self.classes[targets]
+                if self.unknown and (targets < 0).any():
+                    raise unseen(lines.path, int(lines.numbers[i]), self.name(lines, i))
+            out.append(Encoded(inputs, targets, len(targets) if self.writes else 0))
+        return out
+
+    def name(self, lines: Lines, i: int) -> Any:
+        """The first class of line i that the schema does not know."""
+        _, targets = self.scan.store.row(int(lines.rows[i]), self.kinds)
+        return list(self.scan.classes)[int(targets[np.argmax(self.classes[targets] < 0)])]
 
 
 def class_order(c: Any) -> tuple[bool, Any]:

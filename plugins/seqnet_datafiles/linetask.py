@@ -108,7 +108,7 @@ class LineTask:
             self.parts()
             assert self._scan is not None
             self._reader = Reader(self._scan, self.schema)
-        return self.encoder.batch([self._reader.encoded(lines, i) for i in index.tolist()])
+        return self.encoder.batch(self._reader.encoded(lines, index.tolist()))
 
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
         """Training sequences of similar length (padding under a quarter of the batch), read
