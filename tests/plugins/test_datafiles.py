@@ -17,7 +17,7 @@ from seqnet.cli import app
 from seqnet.plugins import load_registry
 from seqnet.registry import Registry
 from seqnet.testing import check_task
-from seqnet_datafiles import SequencesTask, TextlinesTask, TimeseriesTask
+from seqnet_datafiles import SequencesTask, TextlinesTask, TimeseriesTask, table
 from seqnet_datafiles.encode import MAX_PADDING, Buckets, bucket_starts, padding
 
 runner = CliRunner()
@@ -278,6 +278,21 @@ def test_bad_data_is_one_line_exit_2_and_no_run_folder(tmp_path: Path, case: str
     assert result.stderr.startswith(f"error: {path}: ")
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
+    assert not out.exists()
+
+
+def test_a_series_too_large_to_hold_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """timeseries keeps its series in memory: past table.MAX_VALUES values it stops reading."""
+    monkeypatch.setattr(table, "MAX_VALUES", 100)
+    path = series(tmp_path / "s.csv", 60)  # 3 columns: row 34 (line 35) holds values 100-102
+    out = tmp_path / "run"
+    result = run_cli("run", "timeseries", "--set", f"task.path={path}", "--out", str(out), "-q")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"error: {path}: line 35: more than 100 values: timeseries holds the"
+                             " series in memory (8 bytes a value); read fewer columns or a shorter"
+                             " file\n")  # fmt: skip
     assert not out.exists()
 
 
