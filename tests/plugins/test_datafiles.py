@@ -3,8 +3,10 @@ eval and predict, CSV forecasts, TSV text, and one line for every kind of bad da
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from seqnet.cli import app
 from seqnet.plugins import load_registry
 from seqnet.registry import Registry
 from seqnet.testing import check_task
-from seqnet_datafiles import SequencesTask, TextlinesTask, TimeseriesTask, table
+from seqnet_datafiles import SequencesTask, TextlinesTask, TimeseriesTask, store, table
 from seqnet_datafiles.encode import MAX_PADDING, Buckets, bucket_starts, padding
 
 runner = CliRunner()
@@ -293,6 +295,22 @@ def test_a_series_too_large_to_hold_is_one_line(
     assert result.stderr == (f"error: {path}: line 35: more than 100 values: timeseries holds the"
                              " series in memory (8 bytes a value); read fewer columns or a shorter"
                              " file\n")  # fmt: skip
+    assert not out.exists()
+
+
+def test_no_room_for_the_binary_copy_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int, data: Any) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store.os, "write", full)
+    data, out = jsonl(tmp_path / "d.jsonl", classified(50)), tmp_path / "run"
+    result = run_cli("run", "sequences", "--set", f"task.path={data}", "--out", str(out), "-q")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: cannot keep a binary copy of the data in ")
+    assert "(No space left on device); set TMPDIR to a folder" in result.stderr
+    assert result.stderr.count("\n") == 1
     assert not out.exists()
 
 
