@@ -27,6 +27,8 @@ EXPECTED = {
     # helpers for plugins
     "InitScheme", "recurrent_params", "glorot_uniform", "orthogonal", "params_from_torch",
     "params_to_torch", "format_validation_error",
+    # a plugin's keyword constructor from its Spec
+    "spec_init",
     # plugins
     "hookimpl", "Register", "load_registry", "Registry", "PluginWarning",
     # specs
@@ -34,10 +36,14 @@ EXPECTED = {
     "resolve",
     # building and training
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
+    # a run and its folder (seqnet.runs), a sweep and its folder; what the CLI calls
+    "Run", "Sweep",
     # scoring at other lengths (the Chomsky benchmark's score)
     "evaluate_lengths", "length_score",
     # layers: cells as layers, layers from spec sections
     "CellLayer", "layer_spec", "build_layer", "Sequential",
+    # figures, for notebooks and `seqnet plot`
+    "plot_learning_curves", "plot_hidden",
     # process-wide tuning, opt-in
     "keep_freed_memory",
     # errors
