@@ -197,14 +197,13 @@ class LSTMCell:
         ig = np.empty((B, H), dtype=dtype)
         fused = fused_module(self.kernel)
         if fused is not None:
-            o = gates[..., 3 * H :]  # (T, B, H) view
-            for z, o_t, c_t, tanh_c, h_t in zip(gates, o, cs, tanh_cs, hs, strict=True):
+            for z, c_t, tanh_c, h_t in zip(gates, cs, tanh_cs, hs, strict=True):
                 np.dot(h, W_h, out=hz)  # (B, 4H)
                 z += hz
                 np.tanh(z, out=z)
                 fused.forward_step(z, scale, shift, c, c_t)
                 np.tanh(c_t, out=tanh_c)
-                np.multiply(o_t, tanh_c, out=h_t)
+                fused.output_step(z, tanh_c, h_t)
                 h, c = h_t, c_t
             return hs, (h, c), (x, gates, cells, tanh_cs, states)
         i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views
