@@ -252,3 +252,13 @@ def test_plot_writes_pngs_and_holds_the_folder_only_when_writing_into_it(
         assert seqnet.Run.open(trained).plot(tmp_path / "more", length=12)  # outside: no lock
         with pytest.raises(FolderBusy):
             seqnet.Run.open(trained).plot(length=12)  # into DIR/plots: the folder's lock
+
+
+def test_a_run_exports_to_torch_with_the_outputs_seqnet_computes(trained: Path) -> None:
+    torch = pytest.importorskip("torch")
+    run = seqnet.Run.open(trained)
+    batch = run.task.sample(np.random.default_rng(0), 4)
+    ours, _, _ = run.model.forward(run.params, batch.x)
+    with torch.no_grad():
+        theirs, _ = seqnet.to_torch(run)(torch.from_numpy(batch.x))
+    np.testing.assert_allclose(theirs.numpy(), ours, rtol=0, atol=1e-10)
