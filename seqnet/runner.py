@@ -6,7 +6,7 @@ This is the one library call behind `seqnet run`; everything the CLI does can be
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,11 +14,12 @@ from typing import Any
 from seqnet import memory, specs
 from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Layer, Optimizer, Task
-from seqnet.layers import build_layer, construct
+from seqnet.layers import build_layer
 from seqnet.model import Sequential, stacked
 from seqnet.overrides import apply_overrides, parse_override
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
+from seqnet.signatures import from_spec
 from seqnet.specs import RunSpec
 from seqnet.training import Record, Result, train
 
@@ -40,7 +41,7 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     seed_option = getattr(task_cls, "seed_option", None)  # a FileData task: its split's seed
     if isinstance(seed_option, str) and getattr(task_spec, seed_option, None) is None:
         task_spec = task_spec.model_copy(update={seed_option: spec.train.seed})
-    task = construct(task_cls, task_spec)
+    task = from_spec(task_cls, task_spec)
     if not spec.model.is_list:  # the shorthand's sizes, checked before anything is allocated
         memory.check(spec, task, registry.get("cell", spec.model.cell).cls)
     layers = model_layers(spec, registry)
@@ -51,7 +52,7 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
         memory.check_sizes(spec, task, sizes[1:])
     model = Sequential(layers, task.input_size, task.output_size, dtype=spec.model.dtype)
     optimizer_cls = registry.get("optimizer", spec.optimizer.name).cls
-    optimizer = construct(optimizer_cls, spec.plugin_spec("optimizer", optimizer_cls))
+    optimizer = from_spec(optimizer_cls, spec.plugin_spec("optimizer", optimizer_cls))
     return Parts(task, model, optimizer)
 
 
@@ -60,7 +61,7 @@ def model_layers(spec: RunSpec, registry: Registry) -> list[Layer]:
     if isinstance(spec.model.layers, list):
         return [build_layer(section, registry) for section in spec.model.layers]
     cell_cls = registry.get("cell", spec.model.cell).cls
-    cell = construct(cell_cls, spec.plugin_spec("model", cell_cls))
+    cell = from_spec(cell_cls, spec.plugin_spec("model", cell_cls))
     return stacked(cell, spec.model.layers, spec.model.dropout)
 
 
@@ -118,13 +119,25 @@ def load_spec(
 ) -> RunSpec:
     """The resolved spec for `source` (a task name or a spec file) after `--set` overrides."""
     registry = registry or default_registry()
-    if names_a_file(source):
-        raw = specs.with_task_defaults(specs.load_file(Path(source)), registry)
-    elif source not in registry.names("task") and Path(source).is_file():
+    raw = raw_spec(source, registry)
+    parsed = [parse_override(text) for text in overrides]
+    return specs.resolve(apply_overrides(raw, parsed, registry), registry)
+
+
+def raw_spec(
+    source: str | Path | Mapping[str, Any] | RunSpec, registry: Registry
+) -> dict[str, Any]:
+    """The unvalidated spec a run starts from, under its task's defaults as `seqnet run` applies
+    them: a task name's default spec, a spec file's or a mapping's sections over the task's
+    defaults, or a resolved spec as it is."""
+    if isinstance(source, RunSpec):
+        return source.model_dump(mode="json")
+    if isinstance(source, Mapping):
+        return specs.with_task_defaults(source, registry)
+    if isinstance(source, Path) or names_a_file(source):
+        return specs.with_task_defaults(specs.load_file(Path(source)), registry)
+    if source not in registry.names("task") and Path(source).is_file():
         raise SpecError(
             f"'{source}' is not a task name; a spec file needs a .yaml, .json or .toml suffix"
         )
-    else:
-        raw = specs.default_raw(source, registry)
-    parsed = [parse_override(text) for text in overrides]
-    return specs.resolve(apply_overrides(raw, parsed, registry), registry)
+    return specs.default_raw(source, registry)

@@ -27,6 +27,8 @@ EXPECTED = {
     # helpers for plugins
     "InitScheme", "recurrent_params", "glorot_uniform", "orthogonal", "params_from_torch",
     "params_to_torch", "format_validation_error",
+    # a plugin's keyword constructor from its Spec; a layer's PyTorch module and back
+    "spec_init", "torch_loaded", "torch_weights", "torch_recurrent",
     # plugins
     "hookimpl", "Register", "load_registry", "Registry", "PluginWarning",
     # specs
@@ -34,10 +36,16 @@ EXPECTED = {
     "resolve",
     # building and training
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
+    # a run and its folder (seqnet.runs), a sweep and its folder; what the CLI calls
+    "Run", "Sweep",
+    # export to PyTorch and import from it (torch optional)
+    "to_torch", "from_torch",
     # scoring at other lengths (the Chomsky benchmark's score)
     "evaluate_lengths", "length_score",
     # layers: cells as layers, layers from spec sections
     "CellLayer", "layer_spec", "build_layer", "Sequential",
+    # figures, for notebooks and `seqnet plot`
+    "plot_learning_curves", "plot_hidden",
     # process-wide tuning, opt-in
     "keep_freed_memory",
     # errors

@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field, model_validator
 
-from seqnet import Array, Batch, LossName, PluginSpec
+from seqnet import Array, Batch, LossName, PluginSpec, spec_init
 
 
 def to_bits(value: int, width: int) -> Array:
@@ -96,8 +96,9 @@ class BinaryAdditionTask:
                 raise ValueError(f"bits_min ({self.bits_min}) must not exceed bits ({self.bits})")
             return self
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
 
     @property
     def input_size(self) -> int:
@@ -163,7 +164,10 @@ class BinaryAdditionTask:
         return lines
 
     def parse(self, args: list[str]) -> Batch:
-        """`["12345", "67890"]` -> the batch that adds them (any length; targets are the sum)."""
+        """`["12345", "67890"]` (or `["12345", "+", "67890"]`) -> the batch that adds them (any
+        length; targets are the sum)."""
+        if len(args) == 3 and args[1] == "+":  # `seqnet predict DIR 12345 + 67890` reads too
+            args = [args[0], args[2]]
         if len(args) != 2:
             raise ValueError(f"binadd adds two numbers; got {len(args)}")
         a, b = (parse_number(text) for text in args)
