@@ -170,7 +170,7 @@ def test_computation_steps_are_kept_at_every_test_length() -> None:
     options = chomsky.ReverseStringTask(computation_steps=2).spec.model_dump()
     at = chomsky.ReverseStringTask(**options_at_length(chomsky.ReverseStringTask, options, 50))
     assert at.sample(np.random.default_rng(0), 1).x.shape[0] == 50 + 100 + 50
-    with pytest.raises(ValueError, match="less than or equal to 4"):
+    with pytest.raises(SpecError, match=r"computation_steps: .*less than or equal to 4"):
         chomsky.ReverseStringTask(computation_steps=5)
 
 
