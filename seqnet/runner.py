@@ -15,7 +15,7 @@ from seqnet import memory, specs
 from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Layer, Optimizer, Task
 from seqnet.layers import build_layer
-from seqnet.model import Sequential, stacked
+from seqnet.model import Sequential, layer_name, reads_tokens, stacked
 from seqnet.overrides import apply_overrides, parse_override
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
@@ -45,6 +45,11 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     if not spec.model.is_list:  # the shorthand's sizes, checked before anything is allocated
         memory.check(spec, task, registry.get("cell", spec.model.cell).cls)
     layers = model_layers(spec, registry)
+    if layers and reads_tokens(layers[0]) and getattr(task, "vocab_size", None) is None:
+        raise SpecError(
+            f"model: layer 0 ({layer_name(layers[0])}) reads token ids, but task"
+            f" '{spec.task.name}' gives vectors, not ids; drop that layer"
+        )
     if spec.model.is_list:  # the list's sizes, checked before anything is allocated
         sizes = [task.input_size]
         for layer in layers:
