@@ -45,11 +45,6 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     if not spec.model.is_list:  # the shorthand's sizes, checked before anything is allocated
         memory.check(spec, task, registry.get("cell", spec.model.cell).cls)
     layers = model_layers(spec, registry)
-    if layers and reads_tokens(layers[0]) and getattr(task, "vocab_size", None) is None:
-        raise SpecError(
-            f"model: layer 0 ({layer_name(layers[0])}) reads token ids, but task"
-            f" '{spec.task.name}' gives vectors, not ids; drop that layer"
-        )
     if spec.model.is_list:  # the list's sizes, checked before anything is allocated
         sizes = [task.input_size]
         for layer in layers:
@@ -92,9 +87,21 @@ def run(
     return result, summary(spec, result)
 
 
+def check_inputs(parts: Parts, spec: RunSpec) -> None:
+    """A SpecError if the model's first layer reads token ids and the task gives vectors: the
+    run would fail at its first step. (A model built alone may read ids its caller gives.)"""
+    layers = parts.model.layers
+    if layers and reads_tokens(layers[0]) and getattr(parts.task, "vocab_size", None) is None:
+        raise SpecError(
+            f"model: layer 0 ({layer_name(layers[0])}) reads token ids, but task"
+            f" '{spec.task.name}' gives vectors, not ids; drop that layer"
+        )
+
+
 def train_parts(parts: Parts, spec: RunSpec, **options: Any) -> Result:
     """`train` the built parts with the spec's training settings and clipping; `options` are
     train's keyword arguments (params, on_log, resume, on_checkpoint, stop_requested)."""
+    check_inputs(parts, spec)
     return train(
         parts.model, parts.task, parts.optimizer, spec.train, clip=spec.optimizer.clip, **options
     )
