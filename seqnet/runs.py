@@ -191,7 +191,7 @@ class Run:
             self._spec = spec
             # parts built by `create` are used once, by the first training, as `seqnet run` does
             built, self._parts = (self._parts if resume_from is None else None), None
-            result, self._summary, _ = train_in(
+            result, self._summary, parts = train_in(
                 self.folder,
                 spec,
                 registry=self.registry,
@@ -201,7 +201,7 @@ class Run:
                 parts=built,
                 until=until,
             )
-        self._params, self._loaded = result.params, None
+        self._parts, self._params, self._loaded = parts, result.params, None
         return result
 
     def resume(
