@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import signal
 from pathlib import Path
-from types import FrameType
+from types import FrameType, SimpleNamespace
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -90,7 +90,7 @@ def train_folder(
                 folder,
                 spec,
                 resume_from=resume_from,
-                on_log=on_log,
+                callbacks=[] if on_log is None else [SimpleNamespace(on_eval=on_log)],
                 stop_requested=stop,
                 parts=parts,
                 until=until,

@@ -6,12 +6,13 @@ This is the one library call behind `seqnet run`; everything the CLI does can be
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from seqnet import memory, specs
+from seqnet.callbacks import metric_mode
 from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Layer, Optimizer, Task
 from seqnet.layers import build_layer, construct
@@ -20,7 +21,7 @@ from seqnet.overrides import apply_overrides, parse_override
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.specs import RunSpec
-from seqnet.training import Record, Result, train
+from seqnet.training import Result, train
 
 SPEC_SUFFIXES = {".yaml", ".yml", ".json", ".toml"}
 
@@ -52,6 +53,8 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     model = Sequential(layers, task.input_size, task.output_size, dtype=spec.model.dtype)
     optimizer_cls = registry.get("optimizer", spec.optimizer.name).cls
     optimizer = construct(optimizer_cls, spec.plugin_spec("optimizer", optimizer_cls))
+    if spec.train.keep != "last":  # which way is better, known before anything trains
+        metric_mode(spec.train.best_metric, spec.train.best_mode, task.target_metric)
     return Parts(task, model, optimizer)
 
 
@@ -79,16 +82,18 @@ def pin(spec: RunSpec, task: Task, registry: Registry | None = None) -> RunSpec:
 def run(
     spec: RunSpec,
     registry: Registry | None = None,
-    on_log: Callable[[Record], None] | None = None,
+    callbacks: Iterable[object] = (),
 ) -> tuple[Result, dict[str, Any]]:
-    """Train the run a resolved spec describes; returns the result and its summary object."""
-    result = train_parts(build(spec, registry), spec, on_log=on_log)
+    """Train the run a resolved spec describes, watched by `callbacks` (objects with any of
+    seqnet.Callback's methods); returns the result and its summary object. No folder is
+    written, so train.keep has no effect here (seqnet.KeepBest keeps the best in memory)."""
+    result = train_parts(build(spec, registry), spec, callbacks=callbacks)
     return result, summary(spec, result)
 
 
 def train_parts(parts: Parts, spec: RunSpec, **options: Any) -> Result:
     """`train` the built parts with the spec's training settings and clipping; `options` are
-    train's keyword arguments (params, on_log, resume, on_checkpoint, stop_requested)."""
+    train's keyword arguments (params, callbacks, resume, stop_requested)."""
     return train(
         parts.model, parts.task, parts.optimizer, spec.train, clip=spec.optimizer.clip, **options
     )
@@ -104,6 +109,7 @@ def summary(spec: RunSpec, result: Result) -> dict[str, Any]:
         "seconds": round(result.seconds, 4),
         "reached_target": result.reached_target,
         **result.metrics,
+        **({"stopped": result.stopped} if result.stopped is not None else {}),
     }
 
 

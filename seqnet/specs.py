@@ -171,6 +171,22 @@ class TrainSpec(Checked):
         description="also score eval_samples held-out sequences at each of these lengths (tasks"
         " with a length option) at every evaluation; target and margin must hold at all of them",
     )
+    keep: Literal["last", "best", "both"] = Field(
+        "last",
+        description="checkpoints a run folder keeps: `last` (checkpoint.npz, the latest, where"
+        " resume continues from); `best` and `both` also keep the evaluation where best_metric"
+        " was best (checkpoint-best.npz), which eval, predict and sample read by default with"
+        " `best` and on request (--checkpoint best) with `both`",
+    )
+    best_metric: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        "val_loss",
+        description="the metrics.jsonl column that picks the best checkpoint (keep: best|both)",
+    )
+    best_mode: Literal["min", "max"] | None = Field(
+        None,
+        description="whether lower (min) or higher (max) best_metric is better; by default min"
+        " for a loss and max for the task's target metric",
+    )
 
 
 class RunSpec(Checked):
