@@ -1,6 +1,6 @@
 """The Chomsky-hierarchy benchmark (Delétang et al., ICLR 2023) as a seqnet sweep: every task ×
 cell × seed trained on lengths 1..40, each run scored in its worker on longer lengths; the
-table beside the paper's scores, and the figure. The CLI is seqnet.cli_bench.
+table beside the paper's scores, and the figure. The CLI is seqnet.cli.bench.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from seqnet import specs
 from seqnet.errors import SpecError
 from seqnet.registry import Registry
-from seqnet.sweep import RunPlan, Sweep, SweepSpec
-from seqnet.sweep_folder import SweepFolder
+from seqnet.sweep.folder import SweepFolder
+from seqnet.sweep.plan import RunPlan, Sweep, SweepSpec
 
 TASKS: dict[str, str] = {
     "even_pairs": "R",

@@ -163,7 +163,7 @@ def seqnet_register_engines(register: Register) -> None:
 
     Called once per plugin when the registry is built. ``seqnet sweep --engine NAME`` picks an
     engine; the built-in ``process`` (a local process pool) and ``dask`` (Dask distributed) are
-    registered by ``seqnet.sweep_engines`` through this same hook. An engine class needs:
+    registered by ``seqnet.sweep.engines`` through this same hook. An engine class needs:
 
     - ``name``: a unique class attribute (letters, digits, ``_``, ``.``, ``-``).
     - ``Spec``: a nested :class:`seqnet.PluginSpec` of its options, all with defaults. The
@@ -171,7 +171,7 @@ def seqnet_register_engines(register: Register) -> None:
       (``scheduler``) and ``--engine-opt KEY=VALUE``; an option the ``Spec`` does not have is an
       error naming it. A constructor ``cls(**options)``.
     - ``executor()``: a context manager yielding a :class:`concurrent.futures.Executor`. The
-      sweep submits ``seqnet.sweep_runner.execute`` with one picklable job per run and reads the
+      sweep submits ``seqnet.sweep.runner.execute`` with one picklable job per run and reads the
       futures; a run's own errors come back as a failed result, so an exception from a future
       means the run's worker was lost (the run is rerun, alone). Leaving the block
       normally shuts the executor down; leaving it with an exception (Ctrl-C) must stop the

@@ -27,7 +27,7 @@ METHODS: dict[Kind, tuple[str, ...]] = {
     "cell": ("init", "initial_carry", "step", "step_backward"),
     "layer": ("init", "output_size", "initial_carry", "forward", "backward", "from_spec"),
     "optimizer": ("step", "state_dict", "load_state_dict"),
-    "engine": ("executor", "slots"),  # where `seqnet sweep` runs its runs (seqnet.sweep_engines)
+    "engine": ("executor", "slots"),  # where `seqnet sweep` runs its runs (seqnet.sweep.engines)
 }
 SPEC_FIELDS: dict[Kind, tuple[str, ...]] = {
     "task": (),

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 import seqnet
-from seqnet import allocator, cli, sweep_engines
+from seqnet import allocator, cli
 from seqnet.allocator import keep_freed_memory
+from seqnet.sweep import engines as sweep_engines
 from seqnet_binadd import BinaryAdditionTask
 from seqnet_elman import ElmanCell
 from seqnet_optim import Adam

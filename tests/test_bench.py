@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from seqnet import bench
 from seqnet.cli import app
 from seqnet.registry import Registry
-from seqnet.sweep_folder import RESULTS, SweepFolder
+from seqnet.sweep.folder import RESULTS, SweepFolder
 
 runner = CliRunner()
 TINY = ["--steps", "3", "--lengths", "41-43", "--samples", "2", "--workers", "1", "--quiet"]
@@ -94,7 +94,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], words
 
 
 def test_resume_refuses_a_folder_that_is_not_a_benchmark(tmp_path: Path) -> None:
-    from seqnet.sweep import Sweep, SweepSpec
+    from seqnet.sweep.plan import Sweep, SweepSpec
 
     SweepFolder.create(tmp_path / "s", Sweep("binadd", {}, SweepSpec(), []))
     for flag in ("--resume", "--report"):

@@ -138,7 +138,7 @@ def test_a_bad_sweep_is_one_line_and_leaves_no_folder(
 
 
 def test_a_failed_engine_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from seqnet import sweep_engines
+    from seqnet.sweep import engines as sweep_engines
 
     def broken(self: Any) -> Any:
         raise sweep_engines.EngineError("the dask engine needs Dask distributed")

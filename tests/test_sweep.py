@@ -22,10 +22,10 @@ from seqnet.errors import SpecError
 from seqnet.registry import Registry
 from seqnet.rundir import RunDir
 from seqnet.runner import load_spec, run
-from seqnet.sweep import Range, SweepSpec, expand, parse_grid, parse_range, parse_seeds, plan
-from seqnet.sweep_engines import ProcessEngine
-from seqnet.sweep_folder import RESULTS, SweepFolder, summarize
-from seqnet.sweep_runner import Event, SweepInterrupted, registry_for, run_sweep
+from seqnet.sweep.engines import ProcessEngine
+from seqnet.sweep.folder import RESULTS, SweepFolder, summarize
+from seqnet.sweep.plan import Range, SweepSpec, expand, parse_grid, parse_range, parse_seeds, plan
+from seqnet.sweep.runner import Event, SweepInterrupted, registry_for, run_sweep
 
 runner = CliRunner()
 TINY = ["--set", "train.steps=20", "--set", "train.eval_samples=100"]

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from seqnet.cli import app
 from seqnet.errors import SpecError
 from seqnet.registry import Registry
-from seqnet.sweep import EvalLength, SweepSpec, plan
+from seqnet.sweep.plan import EvalLength, SweepSpec, plan
 
 runner = CliRunner()
 # 250 steps solve 4-bit sums for some seeds and not for others: fractions between 0 and 1

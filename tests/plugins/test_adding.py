@@ -63,7 +63,9 @@ def test_the_papers_criterion_is_an_error_below_004() -> None:
     metrics = task.metrics(outputs, batch)
     assert metrics["accuracy"] == 0.5
     assert metrics["mse"] == pytest.approx((0.03**2 + 0.05**2) / 2)
-    assert task.examples(outputs, batch, 1) == ["0.500 + 0.500 = 1.000, net says 1.030  ✓"]
+    assert task.examples(outputs, batch, 1) == [
+        "0.500 + 0.500 = 1.000, net says 1.030, off by 0.030  ✓  (✓: off by < 0.04, the accuracy metric)"
+    ]
 
 
 def test_a_length_below_two_is_one_line_and_exit_2() -> None:

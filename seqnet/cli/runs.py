@@ -1,167 +1,19 @@
-"""Commands on run folders: `resume`, `eval`, `predict`, `plot`, and the training shared with `run`.
-
-Registered on `seqnet.cli.app` when seqnet.cli imports this module (at its end).
-"""
+"""Commands that read a trained run folder: `eval`, `predict`, `plot`."""
 
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
-from types import FrameType, SimpleNamespace
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from seqnet.cli import ProgressDisplay, SetOpt, app, fail, friendly, summary_line
+from seqnet.cli.app import app, fail, friendly
+from seqnet.cli.options import DataOpt, DirArg, JsonOpt, SetOpt
 
 if TYPE_CHECKING:
-    from seqnet.checkpoint import Checkpoint
-    from seqnet.rundir import RunDir
     from seqnet.runner import Parts
     from seqnet.specs import RunSpec
-
-DirArg = Annotated[
-    Path, typer.Argument(metavar="DIR", help="A run folder (from seqnet run --out).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-DataOpt = Annotated[
-    Path | None,
-    typer.Option(
-        metavar="FILE",
-        help="A data file in the run's own form (for tasks that read files).",
-        show_default=False,
-    ),
-]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no examples.")]
-
-
-class StopOnSignal:
-    """While training: the first Ctrl-C or SIGTERM asks the loop to stop after the current step
-    (it saves a checkpoint first); a second one stops at once."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self.previous: dict[int, Any] = {}
-
-    def __call__(self) -> bool:
-        return self.received is not None
-
-    def handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.received is not None:
-            raise KeyboardInterrupt
-        self.received = signum
-
-    def __enter__(self) -> StopOnSignal:
-        try:
-            for sig in self.SIGNALS:
-                self.previous[sig] = signal.signal(sig, self.handle)
-        except ValueError:  # not the main thread: leave the signals alone
-            pass
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.previous.items():
-            # once stopping, the process is on its way out: a late Ctrl-C must not cut the
-            # exit short with a traceback from interpreter shutdown
-            signal.signal(sig, signal.SIG_IGN if self.received else handler)
-
-
-def train_folder(
-    folder: RunDir,
-    spec: RunSpec,
-    quiet: bool,
-    as_json: bool,
-    resume_from: Checkpoint | None,
-    parts: Parts | None = None,
-    until: int | None = None,
-) -> None:
-    """Train into `folder`, show progress and the result; turn a stop into a saved checkpoint."""
-    from seqnet import checkpoint
-    from seqnet.errors import NonFiniteError
-    from seqnet.rundir import quoted, train_in
-    from seqnet.training import Interrupted
-
-    try:
-        with StopOnSignal() as stop, ProgressDisplay(spec, quiet, as_json) as on_log:
-            result, summary, _ = train_in(
-                folder,
-                spec,
-                resume_from=resume_from,
-                callbacks=[] if on_log is None else [SimpleNamespace(on_eval=on_log)],
-                stop_requested=stop,
-                parts=parts,
-                until=until,
-            )
-    except Interrupted as stopped:
-        typer.echo(f"interrupted after step {stopped.step}; checkpoint saved in {folder.path}",
-                   err=True)  # fmt: skip
-        typer.echo(f"resume with: seqnet resume {quoted(folder.path)}", err=True)
-        raise typer.Exit(130) from None
-    except NonFiniteError as error:
-        kept = checkpoint.load(folder.checkpoint_path).step
-        typer.echo(f"error: {error}", err=True)
-        typer.echo(f"the last good checkpoint (step {kept}) is in {folder.path}", err=True)
-        raise typer.Exit(1) from None
-    # with --json, stdout holds the JSON object alone (so `| jq` works); the rest is on stderr
-    if not quiet:
-        for line in result.examples:
-            typer.echo(f"  {line}", err=as_json)
-        typer.echo(summary_line(summary, result.reached_target, spec), err=as_json)
-    typer.echo(f"run folder: {folder.path}", err=as_json or quiet)
-    if as_json:
-        typer.echo(json.dumps(summary))
-
-
-@app.command()
-@friendly
-def resume(
-    folder: DirArg,
-    steps: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            metavar="N",
-            help="Train N more steps (default: what is left of train.steps).",
-            show_default=False,
-        ),
-    ] = None,
-    as_json: JsonOpt = False,
-    quiet: QuietOpt = False,
-) -> None:
-    """Continue a run from its checkpoint, exactly as if it had never stopped.
-
-    --steps N trains N more steps now and leaves the run's budget (train.steps) as it was,
-    unless N goes past it.
-    """
-    from seqnet import specs
-    from seqnet.atomic import write_atomic
-    from seqnet.rundir import SPEC, RunDir
-
-    with RunDir.owned(folder, "resume") as run_dir:
-        if not run_dir.checkpoint_path.exists():  # stopped before its first checkpoint
-            spec = run_dir.spec_file()
-            train_folder(run_dir, spec, quiet, as_json, None, until=steps)
-            return
-        ckpt, spec = run_dir.load()
-        spec = run_dir.check_spec_file(spec)
-        budget = spec.train.steps
-        if ckpt.loop["reached"] and steps is None:
-            raise fail(
-                f"the run in {run_dir.path} is finished: it reached its target at step"
-                f" {ckpt.step}; pass --steps N to train on (it stops at the next evaluation"
-                " that reaches the target)",
-                2,
-            )
-        if steps is None and ckpt.step >= budget:
-            raise fail(f"the run's budget of {budget} steps is spent; pass --steps N", 2)
-        until = budget if steps is None else ckpt.step + steps
-        if until > budget:
-            spec = spec.model_copy(update={"train": spec.train.model_copy(update={"steps": until})})
-            write_atomic(run_dir.path / SPEC, specs.dump(spec, "yaml"))
-        train_folder(run_dir, spec, quiet, as_json, ckpt, until=until)
 
 
 MAX_LENGTHS = 100_000

@@ -2,7 +2,7 @@
 
 Works with any task that reads one-hot symbols and predicts the next one (input size equals
 output size) and has `encode(text) -> ids` and `decode(ids) -> text`, as charlm does.
-Registered on `seqnet.cli.app` when seqnet.cli imports this module (at its end).
+Registered on `seqnet.cli.app.app` when seqnet.cli imports this module.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Protocol, runtime_checkable
 
 import typer
 
-from seqnet.cli import app, fail, friendly
+from seqnet.cli.app import app, fail, friendly
 
 if TYPE_CHECKING:
     import numpy as np

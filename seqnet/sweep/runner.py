@@ -27,9 +27,9 @@ from seqnet.plugins import default_registry, load_registry
 from seqnet.registry import Registry, Source
 from seqnet.runner import Parts
 from seqnet.specs import RunSpec
-from seqnet.sweep import RunPlan
-from seqnet.sweep_engines import Engine
-from seqnet.sweep_folder import SweepFolder, summarize, write_run
+from seqnet.sweep.engines import Engine
+from seqnet.sweep.folder import SweepFolder, summarize, write_run
+from seqnet.sweep.plan import RunPlan
 
 
 class SweepInterrupted(SeqnetError):

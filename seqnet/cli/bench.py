@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from seqnet.cli import app, fail, friendly
+from seqnet.cli.app import app, fail, friendly
 
 bench_app = typer.Typer(
     help="Standard benchmarks, run as sweeps.", no_args_is_help=True, add_completion=False
@@ -69,13 +69,13 @@ def chomsky(
     averaged over sequences, then over lengths. Ctrl-C stops; --resume DIR runs what is missing.
     """
     from seqnet import bench
-    from seqnet.cli_sweep import SweepProgress, make_engine
+    from seqnet.cli.sweep import SweepProgress, make_engine
     from seqnet.plugins import default_registry
     from seqnet.rundir import unused_folder
     from seqnet.specs import validate
-    from seqnet.sweep import parse_seeds
-    from seqnet.sweep_folder import SweepFolder
-    from seqnet.sweep_runner import run_sweep
+    from seqnet.sweep.folder import SweepFolder
+    from seqnet.sweep.plan import parse_seeds
+    from seqnet.sweep.runner import run_sweep
 
     registry = default_registry()
     planning = [tasks, cells, seeds, steps, batch, hidden, lr, lengths, samples, out]

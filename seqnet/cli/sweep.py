@@ -1,6 +1,6 @@
 """`seqnet sweep`: many runs across settings and seeds, on local processes or a Dask cluster.
 
-The library calls are seqnet.sweep.plan and seqnet.sweep_runner.run_sweep; this module parses,
+The library calls are seqnet.sweep.plan and seqnet.sweep.runner.run_sweep; this module parses,
 shows progress and prints the summary.
 """
 
@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from seqnet.cli import SetOpt, app, fail, friendly
+from seqnet.cli.app import app, fail, friendly
+from seqnet.cli.options import SetOpt
 
 if TYPE_CHECKING:
     from seqnet.registry import Registry
-    from seqnet.sweep_engines import Engine
-    from seqnet.sweep_runner import Event
+    from seqnet.sweep.engines import Engine
+    from seqnet.sweep.runner import Event
 
 
 def many(help_text: str, metavar: str) -> Any:
@@ -111,14 +112,14 @@ def sweep(
     The summary gives each setting's metrics across seeds (mean \\[min, max]) and how many seeds
     reached the target. Ctrl-C stops; --resume DIR runs what is missing.
     """
-    from seqnet import sweep as sweeps
     from seqnet.atomic import write_atomic
     from seqnet.errors import SeqnetError
     from seqnet.lock import FolderLock
     from seqnet.plugins import default_registry
     from seqnet.rundir import unused_folder
-    from seqnet.sweep_folder import SweepFolder
-    from seqnet.sweep_runner import SweepInterrupted, run_sweep
+    from seqnet.sweep import plan as sweeps
+    from seqnet.sweep.folder import SweepFolder
+    from seqnet.sweep.runner import SweepInterrupted, run_sweep
 
     registry = default_registry()
     given: dict[str, Any] = {
@@ -224,7 +225,7 @@ def make_engine(
     """The engine named (default: dask if a scheduler address is given, else process), built
     from its own `Spec`, so a wrong option is an error naming it."""
     from seqnet import overrides, specs
-    from seqnet.sweep_engines import SCHEDULER_ENV
+    from seqnet.sweep.engines import SCHEDULER_ENV
 
     if name is None:
         name = "dask" if scheduler or os.environ.get(SCHEDULER_ENV) else "process"

@@ -1,8 +1,8 @@
 """A sweep: one base run spec and the settings and seeds to vary, expanded into runs.
 
 What varies comes from `--grid`, `--range`, `--samples`, `--seeds`, `--repeats` or a spec
-file's `sweep:` section (`SweepSpec`). Running the runs is seqnet.sweep_runner; the sweep
-folder and the summary are seqnet.sweep_folder.
+file's `sweep:` section (`SweepSpec`). Running the runs is seqnet.sweep.runner; the sweep
+folder and the summary are seqnet.sweep.folder.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from seqnet import specs
 from seqnet.atomic import write_atomic
 from seqnet.errors import SeqnetError
 from seqnet.specs import RunSpec
-from seqnet.sweep import RunPlan, Sweep
+from seqnet.sweep.plan import RunPlan, Sweep
 
 SWEEP = "sweep.json"
 RESULTS = "results.jsonl"

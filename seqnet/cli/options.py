@@ -1,0 +1,64 @@
+"""Arguments and options that several commands share, and the flag-to-`--set` shorthands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+SpecArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="SPEC",
+        help="A task name (e.g. binadd) for its default spec, or a spec file"
+        " (.yaml, .json, .toml).",
+        show_default=False,
+    ),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="PATH=VALUE",
+        help="Override any spec field by its dotted path, e.g. --set task.bits=16. Repeatable.",
+        show_default=False,
+    ),
+]
+
+# Common flags: each is a shorthand for one --set, and is validated by the same spec models.
+FLAGS = {
+    "cell": "model.cell",
+    "hidden": "model.hidden",
+    "layers": "model.layers",
+    "steps": "train.steps",
+    "batch": "train.batch",
+    "lr": "optimizer.lr",
+    "optimizer": "optimizer.name",
+    "seed": "train.seed",
+}
+
+
+def opt(help_text: str, metavar: str) -> Any:
+    return typer.Option(help=help_text, metavar=metavar, show_default=False)
+
+
+def overrides(flags: dict[str, str | None], sets: list[str] | None) -> list[str]:
+    """Flags first, then --set in the order given (so --set wins over a flag)."""
+    given = [f"{FLAGS[name]}={value}" for name, value in flags.items() if value is not None]
+    return given + list(sets or [])
+
+
+DirArg = Annotated[
+    Path, typer.Argument(metavar="DIR", help="A run folder (from seqnet run --out).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE",
+        help="A data file in the run's own form (for tasks that read files).",
+        show_default=False,
+    ),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no examples.")]

@@ -1,0 +1,199 @@
+"""Training commands: `run` a spec into a new folder, `resume` a run folder; and the training
+loop they share (progress, Ctrl-C, the result lines)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from seqnet.cli.app import app, fail, friendly
+from seqnet.cli.display import summary_line
+from seqnet.cli.options import DirArg, JsonOpt, QuietOpt, SetOpt, SpecArg, opt, overrides
+
+if TYPE_CHECKING:
+    from seqnet.checkpoint import Checkpoint
+    from seqnet.rundir import RunDir
+    from seqnet.runner import Parts
+    from seqnet.specs import RunSpec
+
+
+@app.command()
+@friendly
+def run(
+    spec: SpecArg,
+    cell: Annotated[str | None, opt("Recurrent cell (model.cell), e.g. elman.", "NAME")] = None,
+    hidden: Annotated[str | None, opt("Hidden units per layer (model.hidden).", "N")] = None,
+    layers: Annotated[str | None, opt("Stacked recurrent layers (model.layers).", "N")] = None,
+    steps: Annotated[str | None, opt("Maximum training steps (train.steps).", "N")] = None,
+    batch: Annotated[str | None, opt("Sequences per step (train.batch).", "N")] = None,
+    lr: Annotated[str | None, opt("Learning rate (optimizer.lr).", "RATE")] = None,
+    optimizer: Annotated[str | None, opt("Optimizer (optimizer.name), e.g. adam.", "NAME")] = None,
+    seed: Annotated[str | None, opt("Root seed of every random stream (train.seed).", "N")] = None,
+    set_: SetOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object, last line.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no examples.")
+    ] = False,
+    out: Annotated[
+        str | None,
+        opt(
+            "Run folder for spec, metrics, checkpoint and summary"
+            " (default runs/<task>-<cell>-<timestamp>).",
+            "DIR",
+        ),
+    ] = None,
+) -> None:
+    """Train a model on a task until it is solved or the step budget runs out.
+
+    Everything lands in a run folder; Ctrl-C saves a checkpoint to `seqnet resume` from.
+    """
+    from pathlib import Path
+
+    from seqnet.rundir import RunDir, default_folder
+    from seqnet.runner import build, load_spec, pin
+
+    flags = {"cell": cell, "hidden": hidden, "layers": layers, "steps": steps, "batch": batch,
+             "lr": lr, "optimizer": optimizer, "seed": seed}  # fmt: skip
+    resolved = load_spec(spec, overrides(flags, set_))
+    parts = build(resolved)  # what cannot be built (a bad text file) fails before any folder
+    resolved = pin(resolved, parts.task)
+    with RunDir.create(Path(out) if out else default_folder(resolved), resolved) as folder:
+        train_folder(folder, resolved, quiet, as_json, None, parts)
+
+
+class StopOnSignal:
+    """While training: the first Ctrl-C or SIGTERM asks the loop to stop after the current step
+    (it saves a checkpoint first); a second one stops at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.previous: dict[int, Any] = {}
+
+    def __call__(self) -> bool:
+        return self.received is not None
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __enter__(self) -> StopOnSignal:
+        try:
+            for sig in self.SIGNALS:
+                self.previous[sig] = signal.signal(sig, self.handle)
+        except ValueError:  # not the main thread: leave the signals alone
+            pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            # once stopping, the process is on its way out: a late Ctrl-C must not cut the
+            # exit short with a traceback from interpreter shutdown
+            signal.signal(sig, signal.SIG_IGN if self.received else handler)
+
+
+def train_folder(
+    folder: RunDir,
+    spec: RunSpec,
+    quiet: bool,
+    as_json: bool,
+    resume_from: Checkpoint | None,
+    parts: Parts | None = None,
+    until: int | None = None,
+) -> None:
+    """Train into `folder`, show progress and the result; turn a stop into a saved checkpoint."""
+    from seqnet import checkpoint
+    from seqnet.errors import NonFiniteError
+    from seqnet.progress import ProgressBar
+    from seqnet.rundir import quoted, train_in
+    from seqnet.training import Interrupted
+
+    # with --json, stdout holds the JSON object alone: progress goes to stderr
+    shown = [] if quiet else [ProgressBar(sys.stderr if as_json else sys.stdout)]
+    try:
+        with StopOnSignal() as stop:
+            result, summary, _ = train_in(
+                folder,
+                spec,
+                resume_from=resume_from,
+                callbacks=shown,
+                stop_requested=stop,
+                parts=parts,
+                until=until,
+            )
+    except Interrupted as stopped:
+        typer.echo(f"interrupted after step {stopped.step}; checkpoint saved in {folder.path}",
+                   err=True)  # fmt: skip
+        typer.echo(f"resume with: seqnet resume {quoted(folder.path)}", err=True)
+        raise typer.Exit(130) from None
+    except NonFiniteError as error:
+        kept = checkpoint.load(folder.checkpoint_path).step
+        typer.echo(f"error: {error}", err=True)
+        typer.echo(f"the last good checkpoint (step {kept}) is in {folder.path}", err=True)
+        raise typer.Exit(1) from None
+    # with --json, stdout holds the JSON object alone (so `| jq` works); the rest is on stderr
+    if not quiet:
+        for line in result.examples:
+            typer.echo(f"  {line}", err=as_json)
+        typer.echo(summary_line(summary, result.reached_target, spec), err=as_json)
+    typer.echo(f"run folder: {folder.path}", err=as_json or quiet)
+    if as_json:
+        typer.echo(json.dumps(summary))
+
+
+@app.command()
+@friendly
+def resume(
+    folder: DirArg,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Train N more steps (default: what is left of train.steps).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Continue a run from its checkpoint, exactly as if it had never stopped.
+
+    --steps N trains N more steps now and leaves the run's budget (train.steps) as it was,
+    unless N goes past it.
+    """
+    from seqnet import specs
+    from seqnet.atomic import write_atomic
+    from seqnet.rundir import SPEC, RunDir
+
+    with RunDir.owned(folder, "resume") as run_dir:
+        if not run_dir.checkpoint_path.exists():  # stopped before its first checkpoint
+            spec = run_dir.spec_file()
+            train_folder(run_dir, spec, quiet, as_json, None, until=steps)
+            return
+        ckpt, spec = run_dir.load()
+        spec = run_dir.check_spec_file(spec)
+        budget = spec.train.steps
+        if ckpt.loop["reached"] and steps is None:
+            raise fail(
+                f"the run in {run_dir.path} is finished: it reached its target at step"
+                f" {ckpt.step}; pass --steps N to train on (it stops at the next evaluation"
+                " that reaches the target)",
+                2,
+            )
+        if steps is None and ckpt.step >= budget:
+            raise fail(f"the run's budget of {budget} steps is spent; pass --steps N", 2)
+        until = budget if steps is None else ckpt.step + steps
+        if until > budget:
+            spec = spec.model_copy(update={"train": spec.train.model_copy(update={"steps": until})})
+            write_atomic(run_dir.path / SPEC, specs.dump(spec, "yaml"))
+        train_folder(run_dir, spec, quiet, as_json, ckpt, until=until)
