@@ -77,6 +77,7 @@ def eval_command(
     from seqnet.interfaces import FileData
     from seqnet.lengths import evaluate_lengths, length_option
     from seqnet.plugins import default_registry
+    from seqnet.progress import Bar
     from seqnet.rundir import RunDir
     from seqnet.runner import build
     from seqnet.scoring import score_file
@@ -121,8 +122,15 @@ def eval_command(
     key = length_option(task_cls)
     options = spec.options("task")
     wanted = asked or [int(options[key])]
-    with threadpool_limits(1):  # tiny matrices: one BLAS thread is the fastest
-        table = evaluate_lengths(parts.model, ckpt.params, task_cls, options, wanted, samples, seed)
+    bar = Bar("evaluating", samples * sum(wanted), "steps", count=False)  # stderr, if a terminal
+    try:
+        with threadpool_limits(1):  # tiny matrices: one BLAS thread is the fastest
+            table = evaluate_lengths(
+                parts.model, ckpt.params, task_cls, options, wanted, samples, seed,
+                on_progress=lambda done, _: bar.update(done),
+            )  # fmt: skip
+    finally:
+        bar.close()
     names = sorted({name for row in table.values() for name in row} - {"loss"})
     # each length weighs the same (the score of Delétang et al. 2023 over lengths 41..500)
     mean = {n: sum(row[n] for row in table.values()) / len(table) for n in names}
