@@ -130,7 +130,9 @@ class Callbacks:
 Mode = Literal["min", "max"]
 
 
-def metric_mode(metric: str, mode: Mode | None, target_metric: str | None = None) -> Mode:
+def metric_mode(
+    metric: str, mode: Mode | None, target_metric: str | None = None, option: str = "mode"
+) -> Mode:
     """Whether lower or higher is better for `metric`: `mode` if given; `min` for a loss
     (`val_loss`, `loss`, `val_loss@64`); `max` for the task's target metric (`target_metric`,
     also at other lengths); otherwise a SpecError asking for the mode."""
@@ -143,7 +145,7 @@ def metric_mode(metric: str, mode: Mode | None, target_metric: str | None = None
         return "min"
     if target_metric is not None and base == target_metric:
         return "max"
-    raise SpecError(f"say whether lower or higher {metric} is better: mode 'min' or 'max'")
+    raise SpecError(f"say whether lower or higher {metric} is better: {option} 'min' or 'max'")
 
 
 def metric_value(record: Record, metric: str) -> float:

@@ -62,11 +62,26 @@ def rate_column(unit: str) -> Any:
     return Rate()
 
 
+def two_lines(bar: Bar, *columns: Any, **options: Any) -> Any:
+    """A rich Progress that draws its bar on one line and `bar.status` (metrics, which may be
+    long) on the lines below, so that neither squeezes the other."""
+    from rich.console import Group, RenderableType
+    from rich.progress import Progress
+    from rich.text import Text
+
+    class TwoLines(Progress):
+        def get_renderable(self) -> RenderableType:
+            table = self.make_tasks_table(self.tasks)
+            return Group(table, Text(bar.status)) if bar.status else table
+
+    return TwoLines(*columns, **options)
+
+
 class Bar:
     """One progress bar: rich's live bar when `file` is a terminal, a display updated in place
     in a Jupyter notebook, and nothing otherwise (`shown` is False; callers print lines of
     their own there if they want). Shows the label, the bar, done/total (or a percentage),
-    the rate in `unit`s per second, the time left, and a status text."""
+    the rate in `unit`s per second and the time left; a status text goes on the line below."""
 
     def __init__(
         self,
@@ -81,6 +96,7 @@ class Bar:
         file = file or sys.stderr
         self.notebook = in_notebook()
         self.shown = self.notebook or is_terminal(file)
+        self.status = ""
         self.handle: Any = None
         self.drawn = 0.0
         if not self.shown:
@@ -89,21 +105,22 @@ class Bar:
         from rich.console import Console
 
         if self.notebook:  # rendered to text here and shown through IPython's display
-            console = Console(file=io.StringIO(), width=100, color_system=None)
+            console = Console(file=io.StringIO(), width=100, color_system=None,
+                              force_jupyter=False)  # fmt: skip
         else:
             console = Console(file=file, force_terminal=True)
         done = progress.MofNCompleteColumn() if count else progress.TaskProgressColumn()
-        self.progress = progress.Progress(
+        self.progress = two_lines(
+            self,
             progress.TextColumn(label),
-            progress.BarColumn(),
+            progress.BarColumn(bar_width=30),
             done,
             rate_column(unit),
             progress.TimeRemainingColumn(),
-            progress.TextColumn("{task.fields[status]}"),
             console=console,
             transient=not self.notebook,  # a notebook keeps the last state as the cell's output
         )
-        self.task = self.progress.add_task(label, total=total, completed=completed, status="")
+        self.task = self.progress.add_task(label, total=total, completed=completed)
         if self.notebook:
             self.draw()
         else:
@@ -112,10 +129,9 @@ class Bar:
     def update(self, completed: float, status: str | None = None) -> None:
         if not self.shown:
             return
-        if status is None:
-            self.progress.update(self.task, completed=completed)
-        else:
-            self.progress.update(self.task, completed=completed, status=status)
+        if status is not None:
+            self.status = status
+        self.progress.update(self.task, completed=completed)
         if self.notebook and time.monotonic() - self.drawn >= NOTEBOOK_EVERY:
             self.draw()
 

@@ -350,7 +350,7 @@ def keep_best(folder: RunDir, spec: RunSpec, registry: Registry, parts: Parts) -
     """The callback that writes checkpoint-best.npz (train.keep best|both), starting from the
     best of the evaluations metrics.jsonl already holds (a resumed run's)."""
     t = spec.train
-    mode = metric_mode(t.best_metric, t.best_mode, parts.task.target_metric)
+    mode = metric_mode(t.best_metric, t.best_mode, parts.task.target_metric, "train.best_mode")
     best = KeepBest(t.best_metric, mode, save=lambda snap: folder.save(snap, spec, registry, BEST))
     best.seen(folder.records())
     return best

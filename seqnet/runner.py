@@ -54,7 +54,9 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     optimizer_cls = registry.get("optimizer", spec.optimizer.name).cls
     optimizer = construct(optimizer_cls, spec.plugin_spec("optimizer", optimizer_cls))
     if spec.train.keep != "last":  # which way is better, known before anything trains
-        metric_mode(spec.train.best_metric, spec.train.best_mode, task.target_metric)
+        metric_mode(
+            spec.train.best_metric, spec.train.best_mode, task.target_metric, "train.best_mode"
+        )
     return Parts(task, model, optimizer)
 
 

@@ -222,6 +222,7 @@ def loop(
         if resume is not None:
             streams.restore(resume.streams)
         history: list[Record] = []
+        calls.start(Start(state.step, spec.steps, spec))  # before the clock: a bar's set-up
         start = time.perf_counter() - state.seconds
 
         def checkpoint(step: int) -> None:
@@ -230,7 +231,6 @@ def loop(
                 state.seconds = time.perf_counter() - start
                 calls.checkpoint(Snapshot(step, params, optimizer, state))
 
-        calls.start(Start(state.step, spec.steps, spec))
         if resume is None:
             checkpoint(0)
         step = state.step

@@ -33,7 +33,10 @@ EXPECTED = {
     "RunSpec", "TaskSection", "ModelSection", "OptimizerSection", "TrainSpec", "load_spec",
     "resolve",
     # building and training
-    "Model", "build", "run", "train", "evaluate", "Record", "Result",
+    "Model", "build", "run", "train", "evaluate", "Record", "Result", "Snapshot",
+    # callbacks: the protocol, stopping, and the built-in watchers
+    "Callback", "Start", "StopTraining", "EarlyStopping", "KeepBest", "ProgressBar",
+    "CSVLogger", "TensorBoardLogger",
     # scoring at other lengths (the Chomsky benchmark's score)
     "evaluate_lengths", "length_score",
     # layers: cells as layers, layers from spec sections

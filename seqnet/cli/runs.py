@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from seqnet.cli.app import app, fail, friendly
-from seqnet.cli.options import DataOpt, DirArg, JsonOpt, SetOpt
+from seqnet.cli.options import CheckpointOpt, DataOpt, DirArg, JsonOpt, SetOpt, which_checkpoint
 
 if TYPE_CHECKING:
     from seqnet.runner import Parts
@@ -66,6 +66,7 @@ def eval_command(
     data: DataOpt = None,
     set_: SetOpt = None,
     as_json: JsonOpt = False,
+    checkpoint: CheckpointOpt = None,
 ) -> None:
     """Score a trained run at other lengths on fresh data: each of the task's metrics (the mean
     over every sequence scored); or a data file (--data FILE; a run of a task that reads files
@@ -83,7 +84,7 @@ def eval_command(
     from seqnet.scoring import score_file
 
     registry = default_registry()
-    ckpt, spec = RunDir.open(folder).load(registry)
+    ckpt, spec = RunDir.open(folder).load(registry, which_checkpoint(checkpoint))
     parsed = [overrides.parse_override(text) for text in set_ or []]
     for path, _ in parsed:
         if not path.startswith("task.") or path == "task.name":
@@ -210,6 +211,7 @@ def predict(
             show_default=False,
         ),
     ] = None,
+    checkpoint: CheckpointOpt = None,
 ) -> None:
     """Run a trained model on your own input: `seqnet predict DIR 12345 67890` prints 80235;
     `seqnet predict DIR --data FILE --out predictions.jsonl` predicts every line of a file."""
@@ -218,7 +220,7 @@ def predict(
     from seqnet.runner import build
     from seqnet.training import cast_batch
 
-    ckpt, spec = RunDir.open(folder).load()
+    ckpt, spec = RunDir.open(folder).load(which=which_checkpoint(checkpoint))
     parts = build(spec)
     if data is not None or out is not None:
         if data is None or words:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Protocol, runtime_checkable
 import typer
 
 from seqnet.cli.app import app, fail, friendly
+from seqnet.cli.options import CheckpointOpt, which_checkpoint
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,6 +87,7 @@ def sample(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, metavar="N", help="Seed of the draws.")] = 0,
+    checkpoint: CheckpointOpt = None,
 ) -> None:
     """Write text with a trained character model: the prime, then what the model adds."""
     import numpy as np
@@ -95,7 +97,7 @@ def sample(
     from seqnet.rundir import RunDir
     from seqnet.runner import build
 
-    ckpt, spec = RunDir.open(folder).load()
+    ckpt, spec = RunDir.open(folder).load(which=which_checkpoint(checkpoint))
     parts = build(spec)
     task = parts.task
     if not isinstance(task, Generating) or task.input_size != task.output_size:
