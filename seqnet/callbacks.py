@@ -131,15 +131,15 @@ Mode = Literal["min", "max"]
 
 
 def metric_mode(
-    metric: str, mode: Mode | None, target_metric: str | None = None, option: str = "mode"
+    metric: str, mode: str | None, target_metric: str | None = None, option: str = "mode"
 ) -> Mode:
-    """Whether lower or higher is better for `metric`: `mode` if given; `min` for a loss
-    (`val_loss`, `loss`, `val_loss@64`); `max` for the task's target metric (`target_metric`,
-    also at other lengths); otherwise a SpecError asking for the mode."""
-    if mode is not None:
+    """Whether lower or higher is better for `metric`: `mode` if given (not None or `auto`);
+    `min` for a loss (`val_loss`, `loss`, `val_loss@64`); `max` for the task's target metric
+    (`target_metric`, also at other lengths); otherwise a SpecError asking for the mode."""
+    if mode is not None and mode != "auto":
         if mode not in ("min", "max"):
-            raise SpecError(f"mode must be 'min' or 'max' (got {mode!r})")
-        return mode
+            raise SpecError(f"{option} must be 'min' or 'max' (got {mode!r})")
+        return "min" if mode == "min" else "max"
     base = metric.partition("@")[0]
     if base in ("val_loss", "loss"):
         return "min"

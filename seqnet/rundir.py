@@ -402,9 +402,8 @@ def train_in(
 
     # the best checkpoint is saved before the last: a process killed between the two leaves a
     # best one that the resumed run recomputes bit for bit, never a best one it has not seen
-    ours: list[object] = (
-        [] if spec.train.keep == "last" else [keep_best(folder, spec, registry, parts)]
-    )
+    best = None if spec.train.keep == "last" else keep_best(folder, spec, registry, parts)
+    ours: list[object] = [] if best is None else [best]
     ours.append(FolderWriter(folder, spec, registry, parts))
     result = train_parts(
         parts,
@@ -415,6 +414,8 @@ def train_in(
         stop_requested=stop_requested,
     )
     data = summary(spec, result)
+    if best is not None and best.step is not None:  # where checkpoint-best.npz is from
+        data.update({"best_step": best.step, f"best_{spec.train.best_metric}": best.value})
     folder.write_summary(data)
     return result, data, parts
 

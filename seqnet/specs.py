@@ -182,10 +182,10 @@ class TrainSpec(Checked):
         "val_loss",
         description="the metrics.jsonl column that picks the best checkpoint (keep: best|both)",
     )
-    best_mode: Literal["min", "max"] | None = Field(
-        None,
-        description="whether lower (min) or higher (max) best_metric is better; by default min"
-        " for a loss and max for the task's target metric",
+    best_mode: Literal["auto", "min", "max"] = Field(
+        "auto",
+        description="whether lower (min) or higher (max) best_metric is better; auto: min for a"
+        " loss, max for the task's target metric",
     )
 
 

@@ -65,6 +65,8 @@ def test_keep_best_makes_the_best_the_runs_model(tmp_path: Path) -> None:
     row = best_row(folder, "val_loss", "min")
     assert folder.load(which="kept")[0].step == row["step"]
     assert folder.load()[0].step == 40  # resume continues from the last, always
+    summary = json.loads((folder.path / "summary.json").read_text())
+    assert summary["best_step"] == row["step"] and summary["best_val_loss"] == row["val_loss"]
 
 
 def test_keep_last_writes_no_best_and_says_so(tmp_path: Path) -> None:
@@ -112,9 +114,10 @@ def test_eval_reads_the_best_checkpoint_with_keep_best(tmp_path: Path) -> None:
     out = tmp_path / "run"
     chosen = ["train.steps=40", "train.keep=best", "train.best_metric=exact_match"]
     sets = [a for s in [*QUICK, *chosen] for a in ("--set", s)]
-    done = runner.invoke(app, ["run", "binadd", *sets, "--out", str(out), "-q"])
+    done = runner.invoke(app, ["run", "binadd", *sets, "--out", str(out)])
     assert done.exit_code == 0, done.output
     best = RunDir.open(out).load(which="best")[0].step
+    assert f"; best exact_match 0.1000 at step {best}; target:" in done.stdout
     kept = runner.invoke(app, ["eval", str(out), "--json", "--samples", "50"])
     last = runner.invoke(app, ["eval", str(out), "--json", "--samples", "50",
                                "--checkpoint", "last"])  # fmt: skip

@@ -13,13 +13,23 @@ if TYPE_CHECKING:
 
 def summary_line(summary: dict[str, Any], reached: bool, spec: RunSpec | None = None) -> str:
     """`binadd with elman, seed 0: solved after ...`; `solved` says which metric reached what."""
-    skip = {"task", "cell", "seed", "steps", "seconds", "reached_target"}
-    metrics = ", ".join(f"{k} {number(v)}" for k, v in summary.items() if k not in skip)
+    best = {k: v for k, v in summary.items() if k.startswith("best_") and k != "best_step"}
+    skip = {"task", "cell", "seed", "steps", "seconds", "reached_target", "stopped", "best_step"}
+    metrics = ", ".join(
+        f"{k} {number(v)}" for k, v in summary.items() if k not in skip and k not in best
+    )
     status = "solved" if reached else "not solved"
+    if summary.get("stopped"):
+        status += f", stopped early ({summary['stopped']})"
     target = f"; target: {solved_means(spec)}" if spec is not None else ""
+    kept = "".join(
+        f"; best {k.removeprefix('best_')} {number(v)} at step {summary['best_step']}"
+        for k, v in best.items()
+    )
     return (
         f"{summary['task']} with {summary['cell']}, seed {summary['seed']}: {status} after "
-        f"{summary['steps']} steps in {summary['seconds']:.2f} s; held-out {metrics}{target}"
+        f"{summary['steps']} steps in {summary['seconds']:.2f} s; held-out {metrics}{kept}"
+        f"{target}"
     )
 
 
