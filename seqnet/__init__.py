@@ -71,6 +71,9 @@ _EXPORTS: dict[str, str] = {
     "ProgressBar": "seqnet.progress",
     "CSVLogger": "seqnet.loggers",
     "TensorBoardLogger": "seqnet.loggers",
+    # figures (matplotlib, optional): shown inline by a notebook, written by `seqnet plot`
+    "plot_learning_curves": "seqnet.plots",
+    "plot_hidden": "seqnet.plots",
     # process-wide tuning a program may opt into (the seqnet command does)
     "keep_freed_memory": "seqnet.allocator",
     # errors
@@ -122,6 +125,8 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.loggers import TensorBoardLogger as TensorBoardLogger
     from seqnet.model import Model as Model
     from seqnet.model import Sequential as Sequential
+    from seqnet.plots import plot_hidden as plot_hidden
+    from seqnet.plots import plot_learning_curves as plot_learning_curves
     from seqnet.plugins import PluginWarning as PluginWarning
     from seqnet.plugins import hookimpl as hookimpl
     from seqnet.plugins import load_registry as load_registry

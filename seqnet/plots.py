@@ -1,22 +1,34 @@
-"""PNG plots of a run folder: learning curves, and hidden activations across one long example.
+"""Figures of a run: learning curves, and hidden activations across one long example.
 
-matplotlib is optional (`pip install 'seqnet[plot]'`); it is imported only here, only when asked.
+Each function returns a matplotlib Figure (shown inline by a notebook, written by `seqnet plot`);
+none touches pyplot's global state. matplotlib is optional (`pip install 'seqnet[plot]'`).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import io
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seqnet.atomic import atomic_file
 from seqnet.errors import SeqnetError
-from seqnet.lengths import forward_chunked, length_option, options_at_length
+from seqnet.interfaces import Params, Task
+from seqnet.lengths import at_length, forward_chunked, length_option
+from seqnet.model import Sequential
 from seqnet.recurrent import CellLayer
 from seqnet.rundir import RunDir
 from seqnet.runner import build
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+DPI = 110
 
 
 class PlotError(SeqnetError):
@@ -31,23 +43,40 @@ def matplotlib_or_fail() -> None:
         )
 
 
-def pyplot() -> Any:
-    import matplotlib
+@functools.cache
+def figure_class() -> type[Figure]:
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # files only, never a window
-    import matplotlib.pyplot as plt
+    class InlineFigure(Figure):
+        """A Figure that a notebook shows as a PNG when a cell ends with it, with or without
+        `%matplotlib inline`: pyplot, and so its backend, is never involved."""
 
-    return plt
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+            return buffer.getvalue()
+
+    return InlineFigure
 
 
-def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
-    """Training and held-out loss (log scale) and each held-out accuracy against step."""
-    plt = pyplot()
-    steps = [r["step"] for r in rows]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+def new_figure(**options: Any) -> Figure:
+    """A figure outside pyplot: no backend chosen, no window, nothing kept after it is dropped."""
+    matplotlib_or_fail()
+    return figure_class()(**options)
+
+
+def plot_learning_curves(history: Sequence[Mapping[str, Any]], title: str = "") -> Figure:
+    """Training and held-out loss (log scale) and each held-out accuracy against step.
+
+    `history` is the rows of metrics.jsonl: dicts with `step`, `loss`, `val_loss` and the
+    task's held-out metrics (`exact_match`, `exact_match@64`, ...).
+    """
+    fig = new_figure(figsize=(7, 6))
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    steps = [r["step"] for r in history]
     for key, label in (("loss", "training loss"), ("val_loss", "held-out loss")):
-        values = [r.get(key) for r in rows]
-        if all(isinstance(v, (int, float)) and v > 0 for v in values):
+        values = [r.get(key) for r in history]
+        if values and all(isinstance(v, (int, float)) and v > 0 for v in values):
             top.plot(steps, values, label=label)
     top.set_yscale("log")
     top.set_ylabel("loss")
@@ -55,27 +84,25 @@ def learning_curves(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     top.set_title(title)
     skip = {"step", "loss", "val_loss", "grad_norm", "lr", "seconds", "margin"}
     # held-out accuracies at every validation length (`exact_match@64`), not margins or losses
-    metrics = sorted(k for k in {k for r in rows for k in r} if k.split("@")[0] not in skip)
+    metrics = sorted(k for k in {k for r in history for k in r} if k.split("@")[0] not in skip)
     for key in metrics:
-        bottom.plot(steps, [r.get(key, np.nan) for r in rows], label=key, marker=".")
-    shown = [v for r in rows for k in metrics if isinstance(v := r.get(k), (int, float))]
+        bottom.plot(steps, [r.get(key, np.nan) for r in history], label=key, marker=".")
+    shown = [v for r in history for k in metrics if isinstance(v := r.get(k), (int, float))]
     if shown and min(shown) >= 0 and max(shown) <= 1:  # accuracies; bits per char go higher
         bottom.set_ylim(-0.02, 1.02)
     bottom.set_xlabel("step")
     bottom.set_ylabel("held-out")
-    bottom.legend(loc="lower right")
+    if metrics:
+        bottom.legend(loc="lower right")
     fig.tight_layout()
-    save_png(fig, path)
-    return path
+    return fig
 
 
-def save_png(fig: Any, path: Path, **options: Any) -> None:
+def save_png(fig: Figure, path: Path, **options: Any) -> Path:
     """Write the figure whole or not at all (a full disk leaves the old PNG, not half a new)."""
-    try:
-        with atomic_file(path) as f:
-            fig.savefig(f, format="png", dpi=110, **options)
-    finally:
-        pyplot().close(fig)
+    with atomic_file(path) as f:
+        fig.savefig(f, format="png", dpi=DPI, **options)
+    return path
 
 
 def scaled(values: Any) -> Any:
@@ -101,40 +128,38 @@ def input_rows(batch: Any) -> dict[str, Any]:
     return rows
 
 
-def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -> Path | None:
-    """Heatmap of the first layer's hidden units across one example `length` long (drawn from
-    a generator seeded by (seed, length)), with the task's own per-step rows (binadd: a, b,
-    carry, sum) and, for one sigmoid output, the net's answer above it. None if the task has
-    no length.
-    """
-    ckpt, spec = folder.load()
-    parts = build(spec)
-    task_cls: Any = type(parts.task)
-    try:
-        key = length_option(task_cls)
-    except SeqnetError:
-        return None
-    from seqnet.specs import validate
+def plot_hidden(
+    task: Task, model: Sequential, params: Params, length: int = 48, seed: int = 0
+) -> Figure:
+    """Heatmap of the first recurrent layer's hidden units across one example `length` long
+    (drawn from a generator seeded by (seed, length)), under the task's own per-step rows
+    (binadd: a, b, carry, sum) and, for one sigmoid output, the net's answer. Units are sorted
+    by their correlation with the first row that is not an input (binadd: the carry).
 
-    at_length = options_at_length(task_cls, spec.options("task"), length)
-    task = task_cls(**validate(task_cls.Spec, at_length, ("task",)).model_dump())
-    batch = task.sample(np.random.default_rng([seed, length]), 1)
-    x = parts.model.inputs(batch.x)  # vectors, or ids for an embedding
-    model = parts.model
+    Raises PlotError for a task with no length option or a model with no recurrent layer.
+    """
+    try:
+        key = length_option(type(task))
+    except SeqnetError:
+        raise PlotError(f"task '{task.name}' has no length to draw an example at") from None
     recurrent_layers = [i for i, layer in enumerate(model.layers) if isinstance(layer, CellLayer)]
     if not recurrent_layers:
-        return None
+        raise PlotError("the model has no recurrent layer whose hidden units could be drawn")
+    fig = new_figure(figsize=(min(max(7, length * 0.16), 40), 5))
+    task = at_length(task, length)
+    batch = task.sample(np.random.default_rng([seed, length]), 1)
+    x = model.inputs(batch.x)  # vectors, or ids for an embedding
     h = x
     for i in range(recurrent_layers[0] + 1):  # up to the first recurrent layer
         layer, prefix = model.layers[i], model.prefixes[i]
         carry = layer.initial_carry(1, model.dtype)
-        h, _, _ = layer.forward(model.sub(ckpt.params, prefix), h, carry, None)  # (T, 1, H)
+        h, _, _ = layer.forward(model.sub(params, prefix), h, carry, None)  # (T, 1, H)
     hidden = h[:, 0, :].T  # (H, T)
-    rows_fn = getattr(parts.task, "step_rows", None)
+    rows_fn = getattr(task, "step_rows", None)
     rows = dict(rows_fn(batch)) if rows_fn is not None else input_rows(batch)
-    title = f"{spec.task.name}, {key}={length}: one example (time runs left to right)"
+    title = f"{task.name}, {key}={length}: one example (time runs left to right)"
     if task.loss == "sigmoid_bce" and task.output_size == 1:
-        logits = forward_chunked(parts.model, ckpt.params, x)[..., 0]  # (T, 1)
+        logits = forward_chunked(model, params, x)[..., 0]  # (T, 1)
         rows["output"] = (logits > 0.0).astype(float)
         wrong = int((((logits > 0.0) != (batch.y[..., 0] > 0.5)) & (batch.mask > 0)).sum())
         title += f"; {wrong} output{'s' if wrong != 1 else ''} wrong"
@@ -147,11 +172,7 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
         order = np.argsort(corr)[::-1]
         hidden = hidden[order]
 
-    plt = pyplot()
-    ratio = [len(rows), hidden.shape[0]]
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(min(max(7, length * 0.16), 40), 5), sharex=True, height_ratios=ratio
-    )
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[len(rows), hidden.shape[0]])
     table = np.stack([np.asarray(v)[:, 0] for v in rows.values()])  # (rows, T)
     top.imshow(table, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
     top.set_yticks(range(len(rows)), list(rows))
@@ -161,12 +182,12 @@ def hidden_activations(folder: RunDir, path: Path, length: int, seed: int = 0) -
     )
     if hidden.shape[0] <= 32:  # the unit numbers, so a unit can be named (layers.0.W_h row)
         bottom.set_yticks(range(hidden.shape[0]), [str(u) for u in order], fontsize=7)
-    bottom.set_ylabel(f"{spec.model.label()} hidden unit\n(sorted by correlation with {names[2]})"
-                      if len(names) > 2 else f"{spec.model.label()} hidden unit")  # fmt: skip
+    label = next(layer.name for layer in model.layers if isinstance(layer, CellLayer))
+    bottom.set_ylabel(f"{label} hidden unit\n(sorted by correlation with {names[2]})"
+                      if len(names) > 2 else f"{label} hidden unit")  # fmt: skip
     bottom.set_xlabel("step")
     fig.colorbar(image, ax=[top, bottom], shrink=0.6, label="activation")
-    save_png(fig, path, bbox_inches="tight")
-    return path
+    return fig
 
 
 def plot_run(folder: RunDir, out: Path, length: int = 48, seed: int = 0) -> list[Path]:
@@ -178,10 +199,14 @@ def plot_run(folder: RunDir, out: Path, length: int = 48, seed: int = 0) -> list
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise SeqnetError(f"cannot create plot folder '{out}': {error.strerror}") from None
-    ckpt_spec = folder.load()[1]
-    title = f"{ckpt_spec.task.name} with {ckpt_spec.model.label()}, seed {ckpt_spec.train.seed}"
-    written = [learning_curves(folder.records(), out / "learning_curves.png", title)]
-    hidden = hidden_activations(folder, out / "hidden.png", length, seed)
-    if hidden is not None:
-        written.append(hidden)
+    ckpt, spec = folder.load()
+    title = f"{spec.task.name} with {spec.model.label()}, seed {spec.train.seed}"
+    curves = plot_learning_curves(folder.records(), title)
+    written = [save_png(curves, out / "learning_curves.png")]
+    parts = build(spec)
+    try:
+        hidden = plot_hidden(parts.task, parts.model, ckpt.params, length, seed)
+    except PlotError:  # no length, or no recurrent layer: learning curves only
+        return written
+    written.append(save_png(hidden, out / "hidden.png", bbox_inches="tight"))
     return written

@@ -41,6 +41,8 @@ EXPECTED = {
     "evaluate_lengths", "length_score",
     # layers: cells as layers, layers from spec sections
     "CellLayer", "layer_spec", "build_layer", "Sequential",
+    # figures, for notebooks and `seqnet plot`
+    "plot_learning_curves", "plot_hidden",
     # process-wide tuning, opt-in
     "keep_freed_memory",
     # errors

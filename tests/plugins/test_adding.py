@@ -64,7 +64,8 @@ def test_the_papers_criterion_is_an_error_below_004() -> None:
     assert metrics["accuracy"] == 0.5
     assert metrics["mse"] == pytest.approx((0.03**2 + 0.05**2) / 2)
     assert task.examples(outputs, batch, 1) == [
-        "0.500 + 0.500 = 1.000, net says 1.030, off by 0.030  ✓  (✓: off by < 0.04, the accuracy metric)"
+        "0.500 + 0.500 = 1.000, net says 1.030, off by 0.030  ✓"
+        "  (✓: off by < 0.04, the accuracy metric)"
     ]
 
 
