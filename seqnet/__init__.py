@@ -71,6 +71,8 @@ _EXPORTS: dict[str, str] = {
     "ProgressBar": "seqnet.progress",
     "CSVLogger": "seqnet.loggers",
     "TensorBoardLogger": "seqnet.loggers",
+    # a run and its folder: what a script needs, and what the CLI calls
+    "Run": "seqnet.runs",
     # figures (matplotlib, optional): shown inline by a notebook, written by `seqnet plot`
     "plot_learning_curves": "seqnet.plots",
     "plot_hidden": "seqnet.plots",
@@ -136,6 +138,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.runner import build as build
     from seqnet.runner import load_spec as load_spec
     from seqnet.runner import run as run
+    from seqnet.runs import Run as Run
     from seqnet.specs import ModelSection as ModelSection
     from seqnet.specs import OptimizerSection as OptimizerSection
     from seqnet.specs import RunSpec as RunSpec

@@ -29,6 +29,18 @@ from seqnet.specs import (
     shown,
 )
 
+SHORTHANDS = {
+    "cell": "model.cell",
+    "hidden": "model.hidden",
+    "layers": "model.layers",
+    "steps": "train.steps",
+    "batch": "train.batch",
+    "lr": "optimizer.lr",
+    "optimizer": "optimizer.name",
+    "seed": "train.seed",
+}
+"""Common settings by a short name (the `seqnet run` flags, `Run.create` keywords)."""
+
 
 def parse_override(text: str) -> tuple[str, Any]:
     """`model.hidden=32` -> ("model.hidden", 32); values are read as YAML (32, 0.1, true, lstm)."""

@@ -158,6 +158,28 @@ class Bar:
             self.progress.stop()
 
 
+class OnProgress:
+    """An `on_progress(done, total)` function that draws a `Bar` (made at the first call,
+    when the total is known), for `Run.evaluate` and `seqnet.evaluate_lengths`; closed at
+    the end of the `with` block."""
+
+    def __init__(self, label: str, unit: str = "steps", file: TextIO | None = None) -> None:
+        self.label, self.unit, self.file = label, unit, file
+        self.bar: Bar | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = Bar(self.label, total, self.unit, file=self.file, count=False)
+        self.bar.update(done)
+
+    def __enter__(self) -> OnProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def status(record: Record) -> str:
     """The training loss and the held-out metrics of an evaluation, `loss 0.0129  ...`; at
     other lengths (`margin@64`) only what the stop rule looks at."""
@@ -207,4 +229,4 @@ class ProgressBar:
             self.bar.close()
 
 
-__all__ = ["Bar", "ProgressBar", "number", "status"]
+__all__ = ["Bar", "OnProgress", "ProgressBar", "number", "status"]

@@ -314,6 +314,15 @@ class RunDir:
     def write_summary(self, data: dict[str, Any]) -> None:
         write_atomic(self.path / SUMMARY, json.dumps(data, indent=2) + "\n")
 
+    def summary(self) -> dict[str, Any]:
+        """summary.json, or {} if the run has not ended yet."""
+        path = self.path / SUMMARY
+        try:
+            data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        except (OSError, ValueError) as error:
+            raise SeqnetError(f"{path} cannot be read: {error}") from None
+        return data if isinstance(data, dict) else {}
+
 
 def metrics_row(record: Record, lr: float | None) -> dict[str, Any]:
     """One metrics.jsonl line: step, training loss, gradient norm, held-out metrics, lr, time."""

@@ -6,7 +6,7 @@ This is the one library call behind `seqnet run`; everything the CLI does can be
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,13 +126,25 @@ def load_spec(
 ) -> RunSpec:
     """The resolved spec for `source` (a task name or a spec file) after `--set` overrides."""
     registry = registry or default_registry()
-    if names_a_file(source):
-        raw = specs.with_task_defaults(specs.load_file(Path(source)), registry)
-    elif source not in registry.names("task") and Path(source).is_file():
+    raw = raw_spec(source, registry)
+    parsed = [parse_override(text) for text in overrides]
+    return specs.resolve(apply_overrides(raw, parsed, registry), registry)
+
+
+def raw_spec(
+    source: str | Path | Mapping[str, Any] | RunSpec, registry: Registry
+) -> dict[str, Any]:
+    """The unvalidated spec a run starts from, under its task's defaults as `seqnet run` applies
+    them: a task name's default spec, a spec file's or a mapping's sections over the task's
+    defaults, or a resolved spec as it is."""
+    if isinstance(source, RunSpec):
+        return source.model_dump(mode="json")
+    if isinstance(source, Mapping):
+        return specs.with_task_defaults(source, registry)
+    if isinstance(source, Path) or names_a_file(source):
+        return specs.with_task_defaults(specs.load_file(Path(source)), registry)
+    if source not in registry.names("task") and Path(source).is_file():
         raise SpecError(
             f"'{source}' is not a task name; a spec file needs a .yaml, .json or .toml suffix"
         )
-    else:
-        raw = specs.default_raw(source, registry)
-    parsed = [parse_override(text) for text in overrides]
-    return specs.resolve(apply_overrides(raw, parsed, registry), registry)
+    return specs.default_raw(source, registry)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import seqnet
 from seqnet.checkpoint import CheckpointError
 from seqnet.cli import app
 from seqnet.errors import SpecError
@@ -128,3 +129,18 @@ def test_eval_reads_the_best_checkpoint_with_keep_best(tmp_path: Path) -> None:
     named = runner.invoke(app, ["eval", str(out), "--json", "--samples", "50",
                                 "--checkpoint", "best"])  # fmt: skip
     assert named.stdout == kept.stdout
+
+
+def test_a_run_reads_the_checkpoint_train_keep_names(tmp_path: Path) -> None:
+    chosen = ["train.steps=40", "train.keep=best", "train.best_metric=exact_match"]
+    run = seqnet.Run.create("binadd", tmp_path / "run", settings=[*QUICK, *chosen])
+    result = run.train()
+    best = RunDir.open(run.path).load(which="best")[0]
+    assert best.step != result.steps
+    for name, value in best.params.items():  # keep: best makes the best the run's model
+        np.testing.assert_array_equal(run.params[name], value)
+        np.testing.assert_array_equal(seqnet.Run.open(run.path).params[name], value)
+        last = seqnet.Run.open(run.path, checkpoint="last").params[name]
+        np.testing.assert_array_equal(last, result.params[name])
+    kept = seqnet.Run.open(run.path).evaluate(samples=50)
+    assert kept != seqnet.Run.open(run.path, checkpoint="last").evaluate(samples=50)

@@ -37,6 +37,8 @@ EXPECTED = {
     # callbacks: the protocol, stopping, and the built-in watchers
     "Callback", "Start", "StopTraining", "EarlyStopping", "KeepBest", "ProgressBar",
     "CSVLogger", "TensorBoardLogger",
+    # a run and its folder (seqnet.runs), what the CLI calls
+    "Run",
     # scoring at other lengths (the Chomsky benchmark's score)
     "evaluate_lengths", "length_score",
     # layers: cells as layers, layers from spec sections

@@ -163,7 +163,10 @@ class BinaryAdditionTask:
         return lines
 
     def parse(self, args: list[str]) -> Batch:
-        """`["12345", "67890"]` -> the batch that adds them (any length; targets are the sum)."""
+        """`["12345", "67890"]` (or `["12345", "+", "67890"]`) -> the batch that adds them (any
+        length; targets are the sum)."""
+        if len(args) == 3 and args[1] == "+":  # `seqnet predict DIR 12345 + 67890` reads too
+            args = [args[0], args[2]]
         if len(args) != 2:
             raise ValueError(f"binadd adds two numbers; got {len(args)}")
         a, b = (parse_number(text) for text in args)

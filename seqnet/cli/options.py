@@ -26,26 +26,17 @@ SetOpt = Annotated[
     ),
 ]
 
-# Common flags: each is a shorthand for one --set, and is validated by the same spec models.
-FLAGS = {
-    "cell": "model.cell",
-    "hidden": "model.hidden",
-    "layers": "model.layers",
-    "steps": "train.steps",
-    "batch": "train.batch",
-    "lr": "optimizer.lr",
-    "optimizer": "optimizer.name",
-    "seed": "train.seed",
-}
-
 
 def opt(help_text: str, metavar: str) -> Any:
     return typer.Option(help=help_text, metavar=metavar, show_default=False)
 
 
 def overrides(flags: dict[str, str | None], sets: list[str] | None) -> list[str]:
-    """Flags first, then --set in the order given (so --set wins over a flag)."""
-    given = [f"{FLAGS[name]}={value}" for name, value in flags.items() if value is not None]
+    """Flags first, each a shorthand for one --set (seqnet.overrides.SHORTHANDS), validated by
+    the same spec models; then --set in the order given (so --set wins over a flag)."""
+    from seqnet.overrides import SHORTHANDS
+
+    given = [f"{SHORTHANDS[name]}={value}" for name, value in flags.items() if value is not None]
     return given + list(sets or [])
 
 

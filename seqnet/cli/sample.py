@@ -1,63 +1,17 @@
-"""`seqnet sample DIR`: text from a trained character model, and `generate`, the call behind it.
-
-Works with any task that reads one-hot symbols and predicts the next one (input size equals
-output size) and has `encode(text) -> ids` and `decode(ids) -> text`, as charlm does.
-Registered on `seqnet.cli.app.app` when seqnet.cli imports this module.
-"""
+"""`seqnet sample DIR`: text from a trained character model (`Run.sample`, seqnet.generate)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from seqnet.cli.app import app, fail, friendly
+from seqnet.cli.app import app, friendly
 from seqnet.cli.options import CheckpointOpt, which_checkpoint
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from seqnet.interfaces import Array, Params
-    from seqnet.model import Sequential
-
-
-@runtime_checkable
-class Generating(Protocol):
-    """Optional task methods behind `seqnet sample`: text to symbol ids and back."""
-
-    def encode(self, text: str) -> Array: ...
-
-    def decode(self, ids: Array) -> str: ...
-
-
-def generate(
-    model: Sequential,
-    params: Params,
-    task: Generating,
-    prime: str,
-    count: int,
-    temperature: float,
-    rng: np.random.Generator,
-) -> str:
-    """`count` symbols after `prime`, each drawn from softmax(logits / temperature) and fed
-    back as the next input; temperature 0 takes the most likely symbol every time."""
-    import numpy as np
-
-    ids = task.encode(prime)
-    logits, carries, _ = model.forward(params, ids.astype(np.int64)[:, None])  # (T, 1, V)
-    drawn = []
-    for _ in range(count):
-        last = logits[-1, 0].astype(np.float64)  # (V,)
-        if temperature == 0.0:
-            symbol = int(last.argmax())
-        else:
-            z = last / temperature
-            p = np.exp(z - z.max())
-            symbol = int(rng.choice(len(p), p=p / p.sum()))
-        drawn.append(symbol)
-        logits, carries, _ = model.forward(params, np.array([[symbol]]), carries)
-    return task.decode(np.array(drawn, dtype=np.intp))
+    pass
 
 
 @app.command()
@@ -90,45 +44,7 @@ def sample(
     checkpoint: CheckpointOpt = None,
 ) -> None:
     """Write text with a trained character model: the prime, then what the model adds."""
-    import numpy as np
-    from threadpoolctl import threadpool_limits
+    from seqnet.runs import Run
 
-    from seqnet.errors import SeqnetError
-    from seqnet.rundir import RunDir
-    from seqnet.runner import build
-
-    ckpt, spec = RunDir.open(folder).load(which=which_checkpoint(checkpoint))
-    parts = build(spec)
-    task = parts.task
-    if not isinstance(task, Generating) or task.input_size != task.output_size:
-        raise fail(f"task '{spec.task.name}' does not generate text (try a charlm run)", 2)
-    if prime is None:
-        try:
-            task.encode("\n")
-            prime = "\n"
-        except SeqnetError:  # a text without newlines: start from its first symbol
-            prime = task.decode(np.zeros(1, dtype=np.intp))
-    if not prime:
-        raise fail("--prime must hold at least one character", 2)
-    try:
-        task.encode(prime)
-    except SeqnetError as error:
-        raise fail(f"--prime: {error}", 2) from None
-    trained = ckpt.params["head.W"].shape[1]
-    if trained != task.output_size:
-        raise fail(
-            f"the text has {task.output_size} distinct characters now, the model was trained on"
-            f" {trained}: has the file changed since training?",
-            2,
-        )
-    with threadpool_limits(1):  # one step at a time: tiny matrices
-        text = generate(
-            parts.model,
-            ckpt.params,
-            task,
-            prime,
-            chars,
-            temperature,
-            np.random.default_rng(seed),
-        )
-    typer.echo(prime + text)
+    run = Run.open(folder, checkpoint=which_checkpoint(checkpoint))
+    typer.echo(run.sample(chars, temperature, prime, seed))

@@ -11,15 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from seqnet.cli.app import app, fail, friendly
+from seqnet.cli.app import app, friendly
 from seqnet.cli.display import summary_line
 from seqnet.cli.options import DirArg, JsonOpt, QuietOpt, SetOpt, SpecArg, opt, overrides
 
 if TYPE_CHECKING:
-    from seqnet.checkpoint import Checkpoint
-    from seqnet.rundir import RunDir
-    from seqnet.runner import Parts
-    from seqnet.specs import RunSpec
+    from seqnet.runs import Run
 
 
 @app.command()
@@ -54,18 +51,12 @@ def run(
 
     Everything lands in a run folder; Ctrl-C saves a checkpoint to `seqnet resume` from.
     """
-    from pathlib import Path
-
-    from seqnet.rundir import RunDir, default_folder
-    from seqnet.runner import build, load_spec, pin
+    from seqnet.runs import Run
 
     flags = {"cell": cell, "hidden": hidden, "layers": layers, "steps": steps, "batch": batch,
              "lr": lr, "optimizer": optimizer, "seed": seed}  # fmt: skip
-    resolved = load_spec(spec, overrides(flags, set_))
-    parts = build(resolved)  # what cannot be built (a bad text file) fails before any folder
-    resolved = pin(resolved, parts.task)
-    with RunDir.create(Path(out) if out else default_folder(resolved), resolved) as folder:
-        train_folder(folder, resolved, quiet, as_json, None, parts)
+    with Run.create(spec, out or None, settings=overrides(flags, set_)) as made:
+        train_and_show(made, None, quiet, as_json)
 
 
 class StopOnSignal:
@@ -101,51 +92,36 @@ class StopOnSignal:
             signal.signal(sig, signal.SIG_IGN if self.received else handler)
 
 
-def train_folder(
-    folder: RunDir,
-    spec: RunSpec,
-    quiet: bool,
-    as_json: bool,
-    resume_from: Checkpoint | None,
-    parts: Parts | None = None,
-    until: int | None = None,
-) -> None:
-    """Train into `folder`, show progress and the result; turn a stop into a saved checkpoint."""
+def train_and_show(run: Run, steps: int | None, quiet: bool, as_json: bool) -> None:
+    """Train, show progress and the result; turn a stop into a saved checkpoint."""
     from seqnet import checkpoint
     from seqnet.errors import NonFiniteError
     from seqnet.progress import ProgressBar
-    from seqnet.rundir import quoted, train_in
+    from seqnet.rundir import quoted
     from seqnet.training import Interrupted
 
     # with --json, stdout holds the JSON object alone: progress goes to stderr
     shown = [] if quiet else [ProgressBar(sys.stderr if as_json else sys.stdout)]
     try:
         with StopOnSignal() as stop:
-            result, summary, _ = train_in(
-                folder,
-                spec,
-                resume_from=resume_from,
-                callbacks=shown,
-                stop_requested=stop,
-                parts=parts,
-                until=until,
-            )
+            result = run.train(steps, callbacks=shown, stop_requested=stop)
     except Interrupted as stopped:
-        typer.echo(f"interrupted after step {stopped.step}; checkpoint saved in {folder.path}",
+        typer.echo(f"interrupted after step {stopped.step}; checkpoint saved in {run.path}",
                    err=True)  # fmt: skip
-        typer.echo(f"resume with: seqnet resume {quoted(folder.path)}", err=True)
+        typer.echo(f"resume with: seqnet resume {quoted(run.path)}", err=True)
         raise typer.Exit(130) from None
     except NonFiniteError as error:
-        kept = checkpoint.load(folder.checkpoint_path).step
+        kept = checkpoint.load(run.folder.checkpoint_path).step
         typer.echo(f"error: {error}", err=True)
-        typer.echo(f"the last good checkpoint (step {kept}) is in {folder.path}", err=True)
+        typer.echo(f"the last good checkpoint (step {kept}) is in {run.path}", err=True)
         raise typer.Exit(1) from None
     # with --json, stdout holds the JSON object alone (so `| jq` works); the rest is on stderr
+    summary = run.summary
     if not quiet:
         for line in result.examples:
             typer.echo(f"  {line}", err=as_json)
-        typer.echo(summary_line(summary, result.reached_target, spec), err=as_json)
-    typer.echo(f"run folder: {folder.path}", err=as_json or quiet)
+        typer.echo(summary_line(summary, result.reached_target, run.spec), err=as_json)
+    typer.echo(f"run folder: {run.path}", err=as_json or quiet)
     if as_json:
         typer.echo(json.dumps(summary))
 
@@ -171,29 +147,7 @@ def resume(
     --steps N trains N more steps now and leaves the run's budget (train.steps) as it was,
     unless N goes past it.
     """
-    from seqnet import specs
-    from seqnet.atomic import write_atomic
-    from seqnet.rundir import SPEC, RunDir
+    from seqnet.runs import Run
 
-    with RunDir.owned(folder, "resume") as run_dir:
-        if not run_dir.checkpoint_path.exists():  # stopped before its first checkpoint
-            spec = run_dir.spec_file()
-            train_folder(run_dir, spec, quiet, as_json, None, until=steps)
-            return
-        ckpt, spec = run_dir.load()
-        spec = run_dir.check_spec_file(spec)
-        budget = spec.train.steps
-        if ckpt.loop["reached"] and steps is None:
-            raise fail(
-                f"the run in {run_dir.path} is finished: it reached its target at step"
-                f" {ckpt.step}; pass --steps N to train on (it stops at the next evaluation"
-                " that reaches the target)",
-                2,
-            )
-        if steps is None and ckpt.step >= budget:
-            raise fail(f"the run's budget of {budget} steps is spent; pass --steps N", 2)
-        until = budget if steps is None else ckpt.step + steps
-        if until > budget:
-            spec = spec.model_copy(update={"train": spec.train.model_copy(update={"steps": until})})
-            write_atomic(run_dir.path / SPEC, specs.dump(spec, "yaml"))
-        train_folder(run_dir, spec, quiet, as_json, ckpt, until=until)
+    with Run.open(folder) as opened:
+        train_and_show(opened, steps, quiet, as_json)
