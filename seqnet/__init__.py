@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "params_from_torch": "seqnet.torch_layout",
     "params_to_torch": "seqnet.torch_layout",
     "format_validation_error": "seqnet.specs",
+    "spec_init": "seqnet.signatures",
     # plugins: the hook marker, what a hook receives, what was registered
     "hookimpl": "seqnet.plugins",
     "Register": "seqnet.hookspecs",
@@ -71,8 +72,9 @@ _EXPORTS: dict[str, str] = {
     "ProgressBar": "seqnet.progress",
     "CSVLogger": "seqnet.loggers",
     "TensorBoardLogger": "seqnet.loggers",
-    # a run and its folder: what a script needs, and what the CLI calls
+    # a run and its folder, a sweep and its folder: what a script needs, and what the CLI calls
     "Run": "seqnet.runs",
+    "Sweep": "seqnet.sweep.session",
     # figures (matplotlib, optional): shown inline by a notebook, written by `seqnet plot`
     "plot_learning_curves": "seqnet.plots",
     "plot_hidden": "seqnet.plots",
@@ -139,6 +141,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.runner import load_spec as load_spec
     from seqnet.runner import run as run
     from seqnet.runs import Run as Run
+    from seqnet.signatures import spec_init as spec_init
     from seqnet.specs import ModelSection as ModelSection
     from seqnet.specs import OptimizerSection as OptimizerSection
     from seqnet.specs import RunSpec as RunSpec
@@ -146,6 +149,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.specs import TrainSpec as TrainSpec
     from seqnet.specs import format_validation_error as format_validation_error
     from seqnet.specs import resolve as resolve
+    from seqnet.sweep.session import Sweep as Sweep
     from seqnet.torch_layout import params_from_torch as params_from_torch
     from seqnet.torch_layout import params_to_torch as params_to_torch
     from seqnet.training import Record as Record

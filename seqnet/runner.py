@@ -15,11 +15,12 @@ from seqnet import memory, specs
 from seqnet.callbacks import metric_mode
 from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Layer, Optimizer, Task
-from seqnet.layers import build_layer, construct
+from seqnet.layers import build_layer
 from seqnet.model import Sequential, stacked
 from seqnet.overrides import apply_overrides, parse_override
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
+from seqnet.signatures import from_spec
 from seqnet.specs import RunSpec
 from seqnet.training import Result, train
 
@@ -41,7 +42,7 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     seed_option = getattr(task_cls, "seed_option", None)  # a FileData task: its split's seed
     if isinstance(seed_option, str) and getattr(task_spec, seed_option, None) is None:
         task_spec = task_spec.model_copy(update={seed_option: spec.train.seed})
-    task = construct(task_cls, task_spec)
+    task = from_spec(task_cls, task_spec)
     if not spec.model.is_list:  # the shorthand's sizes, checked before anything is allocated
         memory.check(spec, task, registry.get("cell", spec.model.cell).cls)
     layers = model_layers(spec, registry)
@@ -52,7 +53,7 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
         memory.check_sizes(spec, task, sizes[1:])
     model = Sequential(layers, task.input_size, task.output_size, dtype=spec.model.dtype)
     optimizer_cls = registry.get("optimizer", spec.optimizer.name).cls
-    optimizer = construct(optimizer_cls, spec.plugin_spec("optimizer", optimizer_cls))
+    optimizer = from_spec(optimizer_cls, spec.plugin_spec("optimizer", optimizer_cls))
     if spec.train.keep != "last":  # which way is better, known before anything trains
         metric_mode(
             spec.train.best_metric, spec.train.best_mode, task.target_metric, "train.best_mode"
@@ -65,7 +66,7 @@ def model_layers(spec: RunSpec, registry: Registry) -> list[Layer]:
     if isinstance(spec.model.layers, list):
         return [build_layer(section, registry) for section in spec.model.layers]
     cell_cls = registry.get("cell", spec.model.cell).cls
-    cell = construct(cell_cls, spec.plugin_spec("model", cell_cls))
+    cell = from_spec(cell_cls, spec.plugin_spec("model", cell_cls))
     return stacked(cell, spec.model.layers, spec.model.dropout)
 
 

@@ -182,9 +182,9 @@ def test_parse_refuses_what_the_task_cannot_read() -> None:
 
 
 def test_options_are_checked() -> None:
-    with pytest.raises(ValueError, match="length_min"):
+    with pytest.raises(SpecError, match=r"^ParityCheckTask: length_min"):
         chomsky.ParityCheckTask(length=3, length_min=5)
-    with pytest.raises(ValueError, match="less than or equal to 10000"):
+    with pytest.raises(SpecError, match=r"^ParityCheckTask\.length: .*less than or equal to 10000"):
         chomsky.ParityCheckTask(length=10_001)
     assert chomsky.BucketSortTask().input_size == 6  # 5 symbols and the blank
     assert chomsky.ModularArithmeticTask(modulus=7).output_size == 7

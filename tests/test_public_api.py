@@ -27,6 +27,8 @@ EXPECTED = {
     # helpers for plugins
     "InitScheme", "recurrent_params", "glorot_uniform", "orthogonal", "params_from_torch",
     "params_to_torch", "format_validation_error",
+    # a plugin's keyword constructor from its Spec
+    "spec_init",
     # plugins
     "hookimpl", "Register", "load_registry", "Registry", "PluginWarning",
     # specs
@@ -37,8 +39,8 @@ EXPECTED = {
     # callbacks: the protocol, stopping, and the built-in watchers
     "Callback", "Start", "StopTraining", "EarlyStopping", "KeepBest", "ProgressBar",
     "CSVLogger", "TensorBoardLogger",
-    # a run and its folder (seqnet.runs), what the CLI calls
-    "Run",
+    # a run and its folder (seqnet.runs), a sweep and its folder; what the CLI calls
+    "Run", "Sweep",
     # scoring at other lengths (the Chomsky benchmark's score)
     "evaluate_lengths", "length_score",
     # layers: cells as layers, layers from spec sections

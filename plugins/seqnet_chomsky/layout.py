@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field, model_validator
 
-from seqnet import Array, Batch, LossName, PluginSpec
+from seqnet import Array, Batch, LossName, PluginSpec, spec_init
 
 MAX_LENGTH = 10_000
 """The longest input a task accepts (the paper tests up to 500)."""
@@ -72,8 +72,10 @@ class LayoutTask:
     terminator: ClassVar[int | None] = None
     Spec: ClassVar[type[LengthSpec]] = LengthSpec
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
+    # a subclass with another Spec decorates its own __init__ (the signature is the Spec's)
+    @spec_init(LengthSpec)
+    def __init__(self, spec: LengthSpec) -> None:
+        self.spec = spec
 
     # what a task defines -------------------------------------------------------------------
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from seqnet import Array, Batch, LossName, SpecError, format_validation_error
+from seqnet import Array, Batch, LossName, spec_init
 from seqnet_datafiles.encode import Buckets, Encoder
 from seqnet_datafiles.files import numbered_lines
 from seqnet_datafiles.index import Lines, Scan, derive, parsed
@@ -67,12 +67,10 @@ class LineTask:
 
     spec: Any
 
-    def __init__(self, **options: Any) -> None:
-        try:
-            self.spec = self.Spec(**options)
-        except ValidationError as error:
-            raise SpecError(format_validation_error(error, ("task",))) from None
-        self.seed = 0 if self.spec.seed is None else self.spec.seed
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.seed = 0 if spec.seed is None else spec.seed
         given: Schema | None = self.spec.fitted
         self._parts: list[Lines] | None = None
         if given is None:

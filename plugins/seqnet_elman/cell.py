@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from seqnet import Array, Carry, InitScheme, Params, PluginSpec, recurrent_params
+from seqnet import Array, Carry, InitScheme, Params, PluginSpec, recurrent_params, spec_init
 
 
 class ElmanCell:
@@ -30,9 +30,10 @@ class ElmanCell:
             description="uniform ±1/√H (PyTorch) or Glorot W_x with orthogonal W_h (Keras)",
         )
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
-        self.hidden = self.spec.hidden
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.hidden = spec.hidden
 
     def init(self, rng: np.random.Generator, input_size: int) -> Params:
         return recurrent_params(rng, self.spec.init, input_size, self.hidden)

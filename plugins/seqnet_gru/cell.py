@@ -17,6 +17,7 @@ from seqnet import (
     params_from_torch,
     params_to_torch,
     recurrent_params,
+    spec_init,
 )
 
 
@@ -53,9 +54,10 @@ class GRUCell:
             description="uniform ±1/√H (PyTorch) or Glorot W_x with orthogonal W_h (Keras)",
         )
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
-        self.hidden = self.spec.hidden
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.hidden = spec.hidden
 
     def init(self, rng: np.random.Generator, input_size: int) -> Params:
         return recurrent_params(

@@ -66,19 +66,9 @@ class Bidirectional:
                 raise _error(f"bidirectional: '{self.cell}' is a layer, not a recurrent cell")
             return self
 
-    def __init__(
-        self, cell: str, hidden: int, merge: Literal["concat", "sum"] = "concat", **options: Any
-    ) -> None:
-        self._setup(self.Spec(cell=cell, hidden=hidden, merge=merge, options=options))
-
-    @classmethod
-    def from_spec(cls, spec: Bidirectional.Spec) -> Bidirectional:
-        """The layer of an already validated spec (the engine's path; no second validation)."""
-        layer = cls.__new__(cls)
-        layer._setup(spec)
-        return layer
-
-    def _setup(self, spec: Bidirectional.Spec) -> None:
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        """The cell's other options go in `options` (`options={"activation": "relu"}`)."""
         self.spec = spec
         fwd = seqnet.build_layer(spec._cell_spec)
         assert isinstance(fwd, seqnet.CellLayer), "a cell's spec builds its cell layer"

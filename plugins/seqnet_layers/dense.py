@@ -28,15 +28,9 @@ class Dense:
         units: Annotated[int, Field(gt=0, le=1_000_000, description="output size U")]
         activation: Activation = Field("linear", description="applied after the affine map")
 
-    def __init__(self, units: int, activation: Activation = "linear") -> None:
-        self.spec = self.Spec(units=units, activation=activation)
-
-    @classmethod
-    def from_spec(cls, spec: Dense.Spec) -> Dense:
-        """The layer of an already validated spec (the engine's path; no second validation)."""
-        layer = cls.__new__(cls)
-        layer.spec = spec
-        return layer
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
 
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         bound = 1.0 / np.sqrt(input_size)

@@ -24,15 +24,9 @@ class Dropout:
     class Spec(seqnet.PluginSpec):
         p: Annotated[float, Field(ge=0.0, lt=1.0, description="probability of dropping a unit")]
 
-    def __init__(self, p: float) -> None:
-        self.spec = self.Spec(p=p)
-
-    @classmethod
-    def from_spec(cls, spec: Dropout.Spec) -> Dropout:
-        """The layer of an already validated spec (the engine's path; no second validation)."""
-        layer = cls.__new__(cls)
-        layer.spec = spec
-        return layer
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
 
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         return {}

@@ -26,15 +26,9 @@ class Embedding:
     class Spec(seqnet.PluginSpec):
         dim: Annotated[int, Field(gt=0, le=1_000_000, description="vector size E")]
 
-    def __init__(self, dim: int) -> None:
-        self.spec = self.Spec(dim=dim)
-
-    @classmethod
-    def from_spec(cls, spec: Embedding.Spec) -> Embedding:
-        """The layer of an already validated spec (the engine's path; no second validation)."""
-        layer = cls.__new__(cls)
-        layer.spec = spec
-        return layer
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
 
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         return {"W": rng.standard_normal((input_size, self.spec.dim))}

@@ -26,15 +26,9 @@ class LayerNorm:
     class Spec(seqnet.PluginSpec):
         eps: Annotated[float, Field(gt=0.0, le=1.0, description="added to the variance, ε")] = 1e-5
 
-    def __init__(self, eps: float = 1e-5) -> None:
-        self.spec = self.Spec(eps=eps)
-
-    @classmethod
-    def from_spec(cls, spec: LayerNorm.Spec) -> LayerNorm:
-        """The layer of an already validated spec (the engine's path; no second validation)."""
-        layer = cls.__new__(cls)
-        layer.spec = spec
-        return layer
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
 
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         return {"g": np.ones(input_size), "b": np.zeros(input_size)}

@@ -21,6 +21,7 @@ from seqnet import (
     params_from_torch,
     params_to_torch,
     recurrent_params,
+    spec_init,
 )
 
 CHUNK_ELEMENTS = 2**18
@@ -105,9 +106,10 @@ class LSTMCell:
             description="initial forget-gate bias (b_x block; b_h block 0); null keeps the draw",
         )
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
-        self.hidden = self.spec.hidden
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.hidden = spec.hidden
         # not a spec option: the paths agree to rounding, and a run's spec must not depend on
         # what is installed; `kernel` may be set to any of `available_kernels()`
         self.kernel = default_kernel()

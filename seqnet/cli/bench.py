@@ -69,13 +69,14 @@ def chomsky(
     averaged over sequences, then over lengths. Ctrl-C stops; --resume DIR runs what is missing.
     """
     from seqnet import bench
-    from seqnet.cli.sweep import SweepProgress, make_engine
+    from seqnet.cli.sweep import SweepProgress
     from seqnet.plugins import default_registry
     from seqnet.rundir import unused_folder
     from seqnet.specs import validate
     from seqnet.sweep.folder import SweepFolder
     from seqnet.sweep.plan import parse_seeds
     from seqnet.sweep.runner import run_sweep
+    from seqnet.sweep.session import make_engine
 
     registry = default_registry()
     planning = [tasks, cells, seeds, steps, batch, hidden, lr, lengths, samples, out]

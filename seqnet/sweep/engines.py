@@ -19,10 +19,11 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import Field, field_validator
 
-import seqnet
 from seqnet import allocator
 from seqnet.errors import SeqnetError
+from seqnet.hookspecs import Register
 from seqnet.interfaces import PluginSpec
+from seqnet.plugins import hookimpl
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 ADDRESS = re.compile(r"([a-z][a-z0-9+.-]*://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}")
@@ -207,7 +208,7 @@ class DaskEngine:
         return max(1, sum(threads.values()))
 
 
-@seqnet.hookimpl
-def seqnet_register_engines(register: seqnet.Register) -> None:
+@hookimpl  # from seqnet.plugins, not `seqnet`: seqnet.Sweep's module imports this one
+def seqnet_register_engines(register: Register) -> None:
     register(ProcessEngine)
     register(DaskEngine)
