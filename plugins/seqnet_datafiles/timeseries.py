@@ -153,12 +153,12 @@ class TimeseriesTask:
 
     def windows(self, series: Series, rows: Array) -> Batch:
         W, h = self.spec.window, self.spec.horizon
-        z = (series.values - self.mean) / self.std  # (N, C)
+        values = series.values  # (N, C); only the rows a batch reads are normalised
         start = rows - h - W + 1
-        x = z[start[None, :] + np.arange(W)[:, None]]  # (W, B, C)
+        x = (values[start[None, :] + np.arange(W)[:, None]] - self.mean) / self.std  # (W, B, C)
         y = np.zeros((W, len(rows), len(self.targets)))
-        known = rows < len(z)  # rows past the end (predict) have no target
-        y[-1, known] = z[rows[known]][:, self.targets]
+        known = rows < len(values)  # rows past the end (predict) have no target
+        y[-1, known] = ((values[rows[known]] - self.mean) / self.std)[:, self.targets]
         mask = np.zeros((W, len(rows)))
         mask[-1] = 1.0
         return Batch(x, y, mask)
