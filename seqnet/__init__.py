@@ -34,6 +34,9 @@ _EXPORTS: dict[str, str] = {
     "params_to_torch": "seqnet.torch_layout",
     "format_validation_error": "seqnet.specs",
     "spec_init": "seqnet.signatures",
+    "torch_loaded": "seqnet.torch_export",
+    "torch_weights": "seqnet.torch_export",
+    "torch_recurrent": "seqnet.torch_export",
     # plugins: the hook marker, what a hook receives, what was registered
     "hookimpl": "seqnet.plugins",
     "Register": "seqnet.hookspecs",
@@ -78,6 +81,9 @@ _EXPORTS: dict[str, str] = {
     # figures (matplotlib, optional): shown inline by a notebook, written by `seqnet plot`
     "plot_learning_curves": "seqnet.plots",
     "plot_hidden": "seqnet.plots",
+    # PyTorch (optional): a model exported as a torch.nn.Module, and one imported
+    "to_torch": "seqnet.torch_export",
+    "from_torch": "seqnet.torch_export",
     # process-wide tuning a program may opt into (the seqnet command does)
     "keep_freed_memory": "seqnet.allocator",
     # errors
@@ -150,6 +156,11 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.specs import format_validation_error as format_validation_error
     from seqnet.specs import resolve as resolve
     from seqnet.sweep.session import Sweep as Sweep
+    from seqnet.torch_export import from_torch as from_torch
+    from seqnet.torch_export import to_torch as to_torch
+    from seqnet.torch_export import torch_loaded as torch_loaded
+    from seqnet.torch_export import torch_recurrent as torch_recurrent
+    from seqnet.torch_export import torch_weights as torch_weights
     from seqnet.torch_layout import params_from_torch as params_from_torch
     from seqnet.torch_layout import params_to_torch as params_to_torch
     from seqnet.training import Record as Record

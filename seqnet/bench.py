@@ -5,6 +5,7 @@ table beside the paper's scores, and the figure. The CLI is seqnet.cli.bench.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from seqnet import specs
+from seqnet.atomic import write_atomic
 from seqnet.errors import SpecError
 from seqnet.registry import Registry
 from seqnet.sweep.folder import SweepFolder
@@ -305,3 +307,13 @@ def figure(folder: SweepFolder, path: Path) -> None:
     fig.tight_layout(rect=(0, 0, 1, 0.94))
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def write_report(folder: SweepFolder) -> tuple[dict[str, Any], str]:
+    """table.json and table.md in the benchmark folder; the table and its markdown."""
+    data = table(folder)
+    planned = {str(run.setting["model.cell"]) for run in folder.sweep.runs}
+    text = markdown(data, [cell for cell in CELLS if cell in planned])  # the paper's order
+    write_atomic(folder.path / "table.json", json.dumps(data, indent=2) + "\n")
+    write_atomic(folder.path / "table.md", text)
+    return data, text

@@ -21,6 +21,7 @@ from seqnet.interfaces import FileData, Params, Predicting, Task
 from seqnet.lengths import forward_chunked
 from seqnet.model import Sequential, cast_batch
 from seqnet.overrides import SHORTHANDS, apply_overrides, parse_override
+from seqnet.plots import matplotlib_or_fail, plot_run
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.rundir import CHECKPOINT, SPEC, RunDir, RunDirError, Which, default_folder, train_in
@@ -30,6 +31,7 @@ from seqnet.specs import RunSpec
 from seqnet.training import Result
 
 Source = str | Path | Mapping[str, Any] | RunSpec
+MAX_PLOT_LENGTH = 1000
 
 
 class Run:
@@ -317,6 +319,20 @@ class Run:
         """Text from a character model (charlm): `prime` (default: a newline), then `chars`
         symbols drawn at `temperature` (0: always the likeliest) from a generator of `seed`."""
         return sample_text(self.model, self.params, self.task, chars, temperature, prime, seed)
+
+    def plot(self, out: str | Path | None = None, length: int = 48, seed: int = 0) -> list[Path]:
+        """Write the run's figures as PNGs into `out` (default: the folder's plots/) and return
+        their paths: learning_curves.png, and for a task with a length hidden.png, the hidden
+        units across one example `length` long drawn from `seed`. Needs matplotlib. Writing into
+        the run folder takes its lock for the while, as `seqnet plot` does."""
+        if type(length) is not int or not 1 <= length <= MAX_PLOT_LENGTH:
+            raise SpecError(f"length must be a whole number from 1 to {MAX_PLOT_LENGTH:,}")
+        RunDir.open(self.path)  # a run with a checkpoint, or one line saying what it lacks
+        matplotlib_or_fail()
+        target = Path(out) if out is not None else self.path / "plots"
+        inside = self.path.resolve() in (target.resolve(), *target.resolve().parents)
+        with self.writing("plot") if inside else contextlib.nullcontext():
+            return plot_run(self.folder, target, length, seed)
 
     @property
     def summary(self) -> dict[str, Any]:

@@ -27,6 +27,25 @@ def test_head_gradients() -> None:
     check_gradients(loss, {**params, "x": x}, {**grads, "x": dx})
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_one_output_head_gives_matmuls_input_gradient_float_for_float(dtype: str) -> None:
+    # the V = 1 head (adding) multiplies instead of calling the GEMM: a default run's numbers
+    # must not move, down to the sign of a zero (a masked step's gradient is ±0)
+    rng = np.random.default_rng(0)
+    dense = Head(1)
+    params = {k: v.astype(dtype) for k, v in dense.init(rng, 4).items()}
+    x = rng.standard_normal((6, 3, 4)).astype(dtype)
+    dy = rng.standard_normal((6, 3, 1)).astype(dtype)
+    dy[:3] *= 0.0  # ±0, as the loss gives unscored steps
+    _, _, cache = dense.forward(params, x, ())
+    dx, _, _ = dense.backward(params, cache, dy, ())
+    assert dx is not None
+    want = (dy.reshape(-1, 1) @ params["W"].T).reshape(x.shape)
+    np.testing.assert_array_equal(dx, want)
+    np.testing.assert_array_equal(np.signbit(dx), np.signbit(want))
+    assert np.signbit(dy).any() and dx.dtype == np.dtype(dtype)
+
+
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
 def test_model_gradients_through_the_loss(layers: int, dropout: float) -> None:

@@ -238,3 +238,17 @@ def test_callbacks_see_every_evaluation(tmp_path: Path) -> None:
     run = seqnet.Run.create("binadd", tmp_path / "r", steps=60, **{"train.eval_every": 20})
     run.train(callbacks=[Watch()])
     assert seen == [20, 40, 60]
+
+
+def test_plot_writes_pngs_and_holds_the_folder_only_when_writing_into_it(
+    trained: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("matplotlib")
+    paths = seqnet.Run.open(trained).plot(tmp_path / "figs", length=12)
+    assert [p.name for p in paths] == ["learning_curves.png", "hidden.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)
+    with seqnet.Run.open(trained) as holder:
+        holder.train(steps=1)  # a with block: the lock stays until the block ends
+        assert seqnet.Run.open(trained).plot(tmp_path / "more", length=12)  # outside: no lock
+        with pytest.raises(FolderBusy):
+            seqnet.Run.open(trained).plot(length=12)  # into DIR/plots: the folder's lock

@@ -28,6 +28,20 @@ class Dropout:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
 
+    def torch_module(self, params: seqnet.Params) -> Any:
+        """torch.nn.Dropout(p), active only in the module's train() mode (seqnet.to_torch)."""
+        import torch
+
+        return torch.nn.Dropout(self.spec.p)
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> tuple[dict[str, Any], seqnet.Params] | None:
+        import torch
+
+        if type(module) is not torch.nn.Dropout:
+            return None
+        return {"p": module.p}, {}
+
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         return {}
 

@@ -30,6 +30,26 @@ class LayerNorm:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
 
+    def torch_module(self, params: seqnet.Params) -> Any:
+        """torch.nn.LayerNorm with weight g and bias b (seqnet.to_torch)."""
+        import torch
+
+        g = params["g"]
+        module = torch.nn.LayerNorm(g.shape[0], eps=self.spec.eps)
+        return seqnet.torch_loaded(module, {"weight": g, "bias": params["b"]})
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> tuple[dict[str, Any], seqnet.Params] | None:
+        """A torch.nn.LayerNorm over the last axis, with a gain and a bias."""
+        import torch
+
+        if type(module) is not torch.nn.LayerNorm or len(module.normalized_shape) != 1:
+            return None
+        if module.weight is None or module.bias is None:
+            return None
+        w = seqnet.torch_weights(module)
+        return {"eps": module.eps}, {"g": w["weight"], "b": w["bias"]}
+
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         return {"g": np.ones(input_size), "b": np.zeros(input_size)}
 

@@ -22,6 +22,7 @@ from seqnet.rundir import unused_folder
 from seqnet.sweep.engines import SCHEDULER_ENV, Engine
 from seqnet.sweep.folder import SweepFolder
 from seqnet.sweep.plan import Range, RunPlan, parse_range, plan
+from seqnet.sweep.plan import Sweep as SweepPlan
 from seqnet.sweep.runner import Event, SweepInterrupted, run_sweep
 
 SUMMARY = "summary.json"
@@ -81,7 +82,12 @@ class Sweep:
             "root_seed": root_seed,
             "eval_lengths": eval_lengths,
         }
-        planned = plan(task_or_spec, settings, given, registry)
+        return cls.from_plan(plan(task_or_spec, settings, given, registry), out)
+
+    @classmethod
+    def from_plan(cls, planned: SweepPlan, out: str | Path | None = None) -> Sweep:
+        """A new sweep folder for a planned sweep (seqnet.sweep.plan's, or a benchmark's:
+        seqnet.bench.plan); `out` None makes `sweeps/<task>-<timestamp>`."""
         path = Path(out) if out else unused_folder(Path("sweeps"), planned.base["task"]["name"])
         made = not path.exists()
         path.mkdir(parents=True, exist_ok=True)
