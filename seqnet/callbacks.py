@@ -206,6 +206,15 @@ class EarlyStopping:
         self.patience = patience
         self.waited = 0
 
+    def seen(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Start from earlier evaluations (a resumed run's metrics.jsonl rows): the best so far
+        and the evaluations since, so a resumed run stops where an unbroken one would."""
+        for row in rows:
+            value = row.get(self.watch.metric)
+            if isinstance(value, (int, float)):
+                improved = self.watch.note(float(value), int(row["step"]))
+                self.waited = 0 if improved else self.waited + 1
+
     def on_eval(self, record: Record) -> None:
         if self.watch.improves(record):
             self.waited = 0
@@ -215,7 +224,7 @@ class EarlyStopping:
             w = self.watch
             best = "none" if w.best is None else f"{w.best:.6g} at step {w.best_step}"
             raise StopTraining(
-                f"{w.metric} did not improve for {self.patience} evaluations (best {best})"
+                f"{w.metric} did not improve for {self.patience} evaluations; best {best}"
             )
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from seqnet import checkpoint, specs
 from seqnet.atomic import remove_leftovers, write_atomic
-from seqnet.callbacks import KeepBest, metric_mode
+from seqnet.callbacks import EarlyStopping, KeepBest, metric_mode
 from seqnet.checkpoint import Checkpoint, CheckpointError
 from seqnet.errors import SeqnetError
 from seqnet.layers import layer_entry
@@ -365,6 +365,16 @@ def keep_best(folder: RunDir, spec: RunSpec, registry: Registry, parts: Parts) -
     return best
 
 
+def early_stopping(folder: RunDir, spec: RunSpec, parts: Parts, metric: str) -> EarlyStopping:
+    """The callback of train.early_stop (watching `metric`), starting from the evaluations
+    metrics.jsonl already holds (a resumed run's): it stops where an unbroken run would."""
+    stop = spec.train.early_stop
+    mode = metric_mode(metric, stop.mode, parts.task.target_metric, "train.early_stop.mode")
+    stopper = EarlyStopping(metric, stop.patience, mode, stop.min_delta)
+    stopper.seen(folder.records())
+    return stopper
+
+
 def train_in(
     folder: RunDir,
     spec: RunSpec,
@@ -414,6 +424,8 @@ def train_in(
     best = None if spec.train.keep == "last" else keep_best(folder, spec, registry, parts)
     ours: list[object] = [] if best is None else [best]
     ours.append(FolderWriter(folder, spec, registry, parts))
+    if spec.train.early_stop.metric is not None:
+        ours.append(early_stopping(folder, spec, parts, spec.train.early_stop.metric))
     result = train_parts(
         parts,
         session,

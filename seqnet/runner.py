@@ -54,10 +54,12 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     model = Sequential(layers, task.input_size, task.output_size, dtype=spec.model.dtype)
     optimizer_cls = registry.get("optimizer", spec.optimizer.name).cls
     optimizer = from_spec(optimizer_cls, spec.plugin_spec("optimizer", optimizer_cls))
-    if spec.train.keep != "last":  # which way is better, known before anything trains
-        metric_mode(
-            spec.train.best_metric, spec.train.best_mode, task.target_metric, "train.best_mode"
-        )
+    t = spec.train  # which way is better, known before anything trains
+    if t.keep != "last":
+        metric_mode(t.best_metric, t.best_mode, task.target_metric, "train.best_mode")
+    if t.early_stop.metric is not None:
+        metric_mode(t.early_stop.metric, t.early_stop.mode, task.target_metric,
+                    "train.early_stop.mode")  # fmt: skip
     return Parts(task, model, optimizer)
 
 

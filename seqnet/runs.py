@@ -252,6 +252,12 @@ class Run:
                 f" {ckpt.step}; pass --steps N to train on (it stops at the next evaluation"
                 " that reaches the target)"
             )
+        if ckpt.loop.get("stopped") and steps is None:
+            raise RunDirError(
+                f"the run in {self.path} stopped early at step {ckpt.step}"
+                f" ({ckpt.loop['stopped']}); pass --steps N to train on (it stops at the next"
+                " evaluation that does not improve)"
+            )
         if steps is None and ckpt.step >= spec.train.steps:
             raise RunDirError(
                 f"the run's budget of {spec.train.steps} steps is spent; pass --steps N"

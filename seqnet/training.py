@@ -69,9 +69,12 @@ class LoopState:
     hits: int = 0
     reached: bool = False
     seconds: float = 0.0
+    stopped: str | None = None
+    """Why a callback stopped training at this step (None: it did not)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"hits": self.hits, "reached": self.reached, "seconds": self.seconds}
+        done = {"stopped": self.stopped} if self.stopped is not None else {}
+        return {"hits": self.hits, "reached": self.reached, "seconds": self.seconds, **done}
 
 
 @dataclass
@@ -219,6 +222,7 @@ def loop(
         loss_fn = get_loss(task.loss)
         validation = Validation.draw(task, spec, streams.eval)
         state = resume or LoopState(0, {})
+        state.stopped = None
         if resume is not None:
             streams.restore(resume.streams)
         history: list[Record] = []
@@ -251,6 +255,7 @@ def loop(
             optimizer.step(params, grads)
             if calls.steps:
                 stopped = calls.step(Record(step, loss, norm, time.perf_counter() - start))
+                state.stopped = stopped
 
             if step % spec.eval_every == 0 or step == spec.steps:
                 metrics, hit = validation.score(net, params, spec)
@@ -258,7 +263,7 @@ def loop(
                 history.append(record)
                 state.hits = state.hits + 1 if hit else 0
                 state.reached = state.hits >= spec.patience
-                stopped = calls.eval(record) or stopped
+                stopped = state.stopped = calls.eval(record) or stopped
                 checkpoint(step)
                 saved_at = step
                 if state.reached:

@@ -119,9 +119,19 @@ spec = seqnet.TrainSpec(steps=40, seed=3, eval_every=10, eval_samples=50, batch=
 result = seqnet.train(model, task, Adam(lr=0.01), spec, callbacks=[seqnet.ProgressBar()])
 print(result.steps)
 """
+    from tests.test_tutorial import kernel_manager  # this interpreter's kernel, over IPC
+
     book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    nbclient.NotebookClient(book, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()  # fmt: skip
+    km = kernel_manager(tmp_path)
+    client = nbclient.NotebookClient(book, km=km, timeout=120,
+                                     resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
+    try:
+        client.execute()
+    finally:
+        if client.kc is not None:
+            client.kc.stop_channels()
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     outputs = book.cells[0].outputs
     shown = [o for o in outputs if o.output_type == "display_data"]
     streams = [(o.name, o.text) for o in outputs if o.output_type == "stream"]

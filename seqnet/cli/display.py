@@ -19,8 +19,9 @@ def summary_line(summary: dict[str, Any], reached: bool, spec: RunSpec | None = 
         f"{k} {number(v)}" for k, v in summary.items() if k not in skip and k not in best
     )
     status = "solved" if reached else "not solved"
-    if summary.get("stopped"):
-        status += f", stopped early ({summary['stopped']})"
+    why = f" ({summary['stopped']})" if summary.get("stopped") else ""
+    if why:
+        status += ", stopped early"
     target = f"; target: {solved_means(spec)}" if spec is not None else ""
     kept = "".join(
         f"; best {k.removeprefix('best_')} {number(v)} at step {summary['best_step']}"
@@ -28,7 +29,7 @@ def summary_line(summary: dict[str, Any], reached: bool, spec: RunSpec | None = 
     )
     return (
         f"{summary['task']} with {summary['cell']}, seed {summary['seed']}: {status} after "
-        f"{summary['steps']} steps in {summary['seconds']:.2f} s; held-out {metrics}{kept}"
+        f"{summary['steps']} steps in {summary['seconds']:.2f} s{why}; held-out {metrics}{kept}"
         f"{target}"
     )
 
