@@ -37,6 +37,8 @@ _EXPORTS: dict[str, str] = {
     "torch_loaded": "seqnet.torch_export",
     "torch_weights": "seqnet.torch_export",
     "torch_recurrent": "seqnet.torch_export",
+    "layer_to_torch": "seqnet.torch_export",
+    "layer_from_torch": "seqnet.torch_export",
     # plugins: the hook marker, what a hook receives, what was registered
     "hookimpl": "seqnet.plugins",
     "Register": "seqnet.hookspecs",
@@ -157,6 +159,8 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.specs import resolve as resolve
     from seqnet.sweep.session import Sweep as Sweep
     from seqnet.torch_export import from_torch as from_torch
+    from seqnet.torch_export import layer_from_torch as layer_from_torch
+    from seqnet.torch_export import layer_to_torch as layer_to_torch
     from seqnet.torch_export import to_torch as to_torch
     from seqnet.torch_export import torch_loaded as torch_loaded
     from seqnet.torch_export import torch_recurrent as torch_recurrent

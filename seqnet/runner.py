@@ -16,7 +16,7 @@ from seqnet.callbacks import metric_mode
 from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Layer, Optimizer, Task
 from seqnet.layers import build_layer
-from seqnet.model import Sequential, stacked
+from seqnet.model import Sequential, layer_name, reads_tokens, stacked
 from seqnet.overrides import apply_overrides, parse_override
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
@@ -96,9 +96,21 @@ def run(
     return result, summary(spec, result)
 
 
+def check_inputs(parts: Parts, spec: RunSpec) -> None:
+    """A SpecError if the model's first layer reads token ids and the task gives vectors: the
+    run would fail at its first step. (A model built alone may read ids its caller gives.)"""
+    layers = parts.model.layers
+    if layers and reads_tokens(layers[0]) and getattr(parts.task, "vocab_size", None) is None:
+        raise SpecError(
+            f"model: layer 0 ({layer_name(layers[0])}) reads token ids, but task"
+            f" '{spec.task.name}' gives vectors, not ids; drop that layer"
+        )
+
+
 def train_parts(parts: Parts, spec: RunSpec, **options: Any) -> Result:
     """`train` the built parts with the spec's training settings and clipping; `options` are
     train's keyword arguments (params, callbacks, resume, stop_requested)."""
+    check_inputs(parts, spec)
     return train(
         parts.model, parts.task, parts.optimizer, spec.train, clip=spec.optimizer.clip, **options
     )

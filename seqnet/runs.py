@@ -25,7 +25,7 @@ from seqnet.plots import matplotlib_or_fail, plot_run
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.rundir import CHECKPOINT, SPEC, RunDir, RunDirError, Which, default_folder, train_in
-from seqnet.runner import Parts, build, pin, raw_spec
+from seqnet.runner import Parts, build, check_inputs, pin, raw_spec
 from seqnet.scoring import predict_file
 from seqnet.specs import RunSpec
 from seqnet.training import Result
@@ -84,6 +84,7 @@ class Run:
         pairs += [parse_override(text) for text in settings]
         spec = specs.resolve(apply_overrides(raw, pairs, registry), registry)
         parts = build(spec, registry)  # what cannot be built (a bad text file) fails first
+        check_inputs(parts, spec)
         spec = pin(spec, parts.task, registry)
         folder = RunDir.create(Path(out) if out is not None else default_folder(spec), spec)
         return cls(folder, registry, spec, parts)

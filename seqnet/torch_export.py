@@ -27,9 +27,11 @@ class TorchExport(Protocol):
 
     A cell returns a one-layer, one-direction, time-major torch.nn.RNN, LSTM or GRU holding its
     params (seqnet runs it forward or reversed, as the cell layer says). A stateless layer
-    returns any module with `forward(x) -> y`; a layer with a carry returns the module made by
-    `seqnet.torch_recurrent`. Build it with `seqnet.torch_loaded(module, weights)`, which gives
-    it the params' dtype. Raise seqnet.SpecError, one line, for an option torch cannot follow.
+    returns any module with `forward(x) -> y`; a layer with a carry returns a module with the
+    class attribute `takes_carry = True` and `forward(x, carry) -> (y, carry)` in seqnet's carry
+    layout (`seqnet.torch_recurrent` makes one of a recurrent module). Load weights with
+    `seqnet.torch_loaded(module, weights)`, which gives the module the params' dtype. Raise
+    seqnet.SpecError, one line, for an option torch cannot follow.
     """
 
     def torch_module(self, params: Params) -> Any: ...
@@ -131,7 +133,7 @@ def layer_to_torch(layer: Layer, params: Params, where: str = "layer") -> Any:
     module = part.torch_module(params)
     if isinstance(module, torch.nn.RNNBase):
         return Recurrent(module, reverse=reverse)
-    if isinstance(module, Recurrent | Stateless):
+    if getattr(module, "takes_carry", False):  # Recurrent, or a layer's own (residual)
         return module
     return Stateless(module)
 
@@ -164,7 +166,7 @@ def from_torch(module: Any, task: Any) -> Converted:
     sections: list[dict[str, Any]] = []
     found: list[Params] = []
     for part in parts:
-        for section, part_params in _sections(part):
+        for section, part_params in layer_from_torch(part):
             sections.append(section)
             found.append(part_params)
     layers = [build_layer(section) for section in sections]
@@ -191,8 +193,9 @@ def _size_problem(name: str, got: Array | None, want: Array, task: Any) -> str:
     )
 
 
-def _sections(part: Any) -> list[tuple[dict[str, Any], Params]]:
-    """The seqnet layer sections (and their params) one child of a torch model stands for."""
+def layer_from_torch(part: Any) -> list[tuple[dict[str, Any], Params]]:
+    """The seqnet layer sections (`{type: ..., ...}`) and their params that one torch module
+    stands for (a stacked recurrent module is several layers); for layers made of layers."""
     torch = require_torch()
     from seqnet.torch_modules import Recurrent, Stateless
 

@@ -19,6 +19,8 @@ Carry = tuple[Any, ...]
 class Stateless(torch.nn.Module):  # type: ignore[misc]
     """A module without a carry, `y = module(x)`, as a layer: the carry is `()`."""
 
+    takes_carry = True  # its forward takes and gives a carry: seqnet.torch_export keeps it
+
     def __init__(self, module: Any) -> None:
         super().__init__()
         self.module = module
@@ -36,6 +38,8 @@ class Recurrent(torch.nn.Module):  # type: ignore[misc]
     `reverse: true`), y given back in input order. `merge`: a bidirectional layer's two halves
     concatenated, (T, B, 2H), or added, (T, B, H).
     """
+
+    takes_carry = True
 
     def __init__(self, rnn: Any, reverse: bool = False, merge: str = "concat") -> None:
         super().__init__()

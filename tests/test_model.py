@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -152,3 +154,19 @@ def test_a_token_reader_gets_the_ids_and_may_only_come_first() -> None:
     assert np.count_nonzero(grads["layers.0.E"].any(axis=1)) == 4  # rows of the ids read
     with pytest.raises(SpecError, match=r"layer 1 \(lookup\) reads tokens: only the first may"):
         Sequential([ElmanCell(hidden=3), Lookup()], input_size=7, output_size=2)
+
+
+def test_a_token_reader_on_a_task_that_gives_vectors_is_a_spec_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from seqnet.cli import app
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("task: {name: copy}\nmodel:\n  layers: [{type: embedding, dim: 4}, {type: gru,"
+                    " hidden: 8}]\ntrain: {steps: 5}\n")  # fmt: skip
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(spec), "--out", str(out), "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == ("error: model: layer 0 (embedding) reads token ids, but task 'copy'"
+                             " gives vectors, not ids; drop that layer\n")  # fmt: skip
+    assert not out.exists()

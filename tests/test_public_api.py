@@ -28,7 +28,8 @@ EXPECTED = {
     "InitScheme", "recurrent_params", "glorot_uniform", "orthogonal", "params_from_torch",
     "params_to_torch", "format_validation_error",
     # a plugin's keyword constructor from its Spec; a layer's PyTorch module and back
-    "spec_init", "torch_loaded", "torch_weights", "torch_recurrent",
+    "spec_init", "torch_loaded", "torch_weights", "torch_recurrent", "layer_to_torch",
+    "layer_from_torch",
     # plugins
     "hookimpl", "Register", "load_registry", "Registry", "PluginWarning",
     # specs

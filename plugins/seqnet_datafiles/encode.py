@@ -72,8 +72,9 @@ class Encoded:
 
 
 class Encoder:
-    """Turns records into a Batch under a schema: symbols one-hot (id 0: unknown), a write flag
-    after the input for read-then-write, the scored steps in the mask."""
+    """Turns records into a Batch under a schema: numbers and vectors as they are, symbols as
+    token ids (0: unknown, and the padding; then the vocabulary; then "write now" for
+    read-then-write) or numbers with a write flag, the scored steps in the mask."""
 
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
@@ -83,6 +84,9 @@ class Encoder:
         features = len(schema.vocabulary) + 1 if schema.inputs == "symbols" else schema.width
         self.features = features
         self.input_size = features + int(writes)
+        self.tokens = schema.inputs == "symbols"
+        """x holds token ids (T, B) below input_size, one-hot to a first layer that wants
+        vectors (the write flag is the last id)."""
         classes = schema.targets == "classes"
         self.output_size = len(schema.classes) if classes else schema.target_width
 
@@ -106,26 +110,29 @@ class Encoder:
         return Encoded(inputs, ids, record.outputs)
 
     def batch(self, lines: list[Encoded]) -> Batch:
-        """The lines right-padded and time-major: x (T, B, D), y (T, B) class ids or
-        (T, B, V) numbers, mask (T, B) on the scored steps; filled in one go, not line by line."""
+        """The lines right-padded and time-major: x (T, B, D) or token ids (T, B), y (T, B)
+        class ids or (T, B, V) numbers, mask (T, B) on the scored steps; filled in one go."""
         s = self.schema
         B = len(lines)
         length = np.array([len(e.inputs) for e in lines])  # (B,)
         written = np.array([e.outputs for e in lines])  # (B,)
         T = int((length + written).max())
-        x = np.zeros((T, B, self.input_size))
+        x = np.zeros((T, B), np.int64) if self.tokens else np.zeros((T, B, self.input_size))
         classes = s.targets == "classes"
         y = np.zeros((T, B), np.int64) if classes else np.zeros((T, B, self.output_size))
         mask = np.zeros((T, B))
         t, b = spans(np.zeros(B, np.int64), length)  # every input step: (time, line)
         inputs = np.concatenate([e.inputs for e in lines])  # (N,) ids or (N, width)
-        if s.inputs == "symbols":
-            x[t, b, inputs] = 1.0
+        if self.tokens:
+            x[t, b] = inputs
         else:
             x[t, b, : s.width] = inputs
         if s.form == "read-then-write":
             t, b = spans(length, written)
-            x[t, b, self.features] = 1.0  # write now
+            if self.tokens:
+                x[t, b] = self.features  # the id of "write now"
+            else:
+                x[t, b, self.features] = 1.0  # write now
             count = written
         elif s.form == "labelling":
             count = length

@@ -95,6 +95,12 @@ class LineTask:
         return self.encoder.input_size
 
     @property
+    def vocab_size(self) -> int | None:
+        """For symbol inputs, x holds token ids below this (an `embedding` first layer reads
+        them; any other first layer gets them one-hot); None: x holds vectors."""
+        return self.encoder.input_size if self.encoder.tokens else None
+
+    @property
     def output_size(self) -> int:
         return self.encoder.output_size
 

@@ -62,6 +62,32 @@ class Residual:
             getattr(layer, "causal", not getattr(layer, "reverse", False)) for layer in self.layers
         )
 
+    def torch_module(self, params: seqnet.Params) -> Any:
+        """Its layers' torch modules, their output added to the input (seqnet.to_torch)."""
+        from seqnet_layers.torch_residual import ResidualModule  # imports torch
+
+        layers = [
+            seqnet.layer_to_torch(layer, _sub(params, prefix), f"residual layer {k}")
+            for k, (prefix, layer) in enumerate(zip(self.prefixes, self.layers, strict=True))
+        ]
+        return ResidualModule(layers, self.parts)
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> tuple[dict[str, Any], seqnet.Params] | None:
+        """What `torch_module` made, back to the layer list and params."""
+        from seqnet_layers.torch_residual import ResidualModule
+
+        if not isinstance(module, ResidualModule):
+            return None
+        sections: list[dict[str, Any]] = []
+        params: seqnet.Params = {}
+        for layer in module.layers:
+            for section, layer_params in seqnet.layer_from_torch(layer):
+                prefix = f"layers.{len(sections)}."
+                params |= {prefix + name: value for name, value in layer_params.items()}
+                sections.append(section)
+        return {"layers": sections}, params
+
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         self.output_size(input_size)
         params: seqnet.Params = {}

@@ -37,8 +37,12 @@ def chomsky(
         int | None, opt("Training steps per run at most (default 10000).", "N")
     ] = None,
     batch: Annotated[int | None, opt("Sequences per step (default 32).", "N")] = None,
-    hidden: Annotated[int | None, opt("Hidden units (default 64).", "N")] = None,
+    hidden: Annotated[int | None, opt("Hidden units (default 256).", "N")] = None,
     lr: Annotated[float | None, opt("Adam's learning rate (default 0.001).", "LR")] = None,
+    tape_computation: Annotated[
+        int | None,
+        opt("Computation steps per input token for tape_rnn (default 0; paper: 0-2).", "K"),
+    ] = None,
     lengths: Annotated[
         str | None, opt("Test lengths, LOW-HIGH (default 41-500).", "LOW-HIGH")
     ] = None,
@@ -76,7 +80,8 @@ def chomsky(
     from seqnet.sweep.session import Sweep, make_engine
 
     registry = default_registry()
-    planning = [tasks, cells, seeds, steps, batch, hidden, lr, lengths, samples, out]
+    planning = [tasks, cells, seeds, steps, batch, hidden, lr, tape_computation, lengths, samples,
+                out]  # fmt: skip
     if resume is not None or report is not None:
         if any(v is not None for v in planning) or (resume is not None and report is not None):
             raise fail("--resume DIR and --report DIR take no planning options", 2)
@@ -85,7 +90,8 @@ def chomsky(
             raise fail(f"'{opened.path}' is a sweep, not a Chomsky benchmark", 2)
     else:
         given: dict[str, Any] = {"steps": steps, "batch": batch, "hidden": hidden, "lr": lr,
-                                 "samples": samples}  # fmt: skip
+                                 "samples": samples,
+                                 "tape_computation": tape_computation}  # fmt: skip
         if lengths is not None:
             low, sep, high = lengths.partition("-")
             if not sep or not low.strip().isdigit() or not high.strip().isdigit():

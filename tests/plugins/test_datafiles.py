@@ -67,12 +67,12 @@ def test_the_form_sets_loss_sizes_and_metrics(tmp_path: Path) -> None:
     rtw = SequencesTask(path=jsonl(tmp_path / "a.jsonl", FORMS["read-then-write-symbols"]))
     assert (rtw.loss, rtw.target_metric) == ("softmax_ce", "accuracy")
     assert rtw.schema.vocabulary == ["x", "y", "z"] and rtw.schema.classes == ["x", "y", "z"]
-    assert rtw.input_size == 4 + 1  # unknown + 3 symbols, and the write flag
+    assert rtw.input_size == rtw.vocab_size == 4 + 1  # unknown + 3 symbols, and "write now"
     batch = rtw.encode(rtw.parts()[0], np.array([0]))
-    # the line's input is written one step per symbol, then the write flag for each output
+    # the line's input is read one step per symbol, then "write now" for each output
     L = batch.mask.shape[0] // 2
     assert batch.mask[:, 0].tolist() == [0.0] * L + [1.0] * L
-    assert batch.x[L:, 0, -1].tolist() == [1.0] * L
+    assert batch.x[L:, 0].tolist() == [4] * L
     numbers = SequencesTask(path=jsonl(tmp_path / "b.jsonl", FORMS["labelling-numbers"]))
     assert (numbers.loss, numbers.target_metric, numbers.output_size) == ("mse", "skill", 1)
 
@@ -81,7 +81,7 @@ def test_unknown_symbols_get_the_reserved_id(tmp_path: Path) -> None:
     task = SequencesTask(path=jsonl(tmp_path / "d.jsonl", classified(50)))
     other = jsonl(tmp_path / "new.jsonl", [{"input": ["a", "q", "b"], "label": "a"}])
     (batch,) = task.read(other, 8)
-    assert batch.x[:, 0].argmax(axis=-1).tolist() == [1, 0, 2]  # 'q' is unknown: id 0
+    assert batch.x[:, 0].tolist() == [1, 0, 2]  # 'q' is unknown: id 0
 
 
 def test_split_is_exact_and_follows_the_seed(tmp_path: Path) -> None:

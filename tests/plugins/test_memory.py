@@ -103,3 +103,20 @@ def test_the_replayed_backward_passes_the_kit(cls: type, monkeypatch: pytest.Mon
     for T, B in ((1, 1), (5, 3), (11, 2)):
         check_cell_gradients(cls(hidden=4), input_size=3, T=T, B=B)
         check_sequence_matches_steps(cls(hidden=4), input_size=3, T=T, B=B)
+
+
+def test_a_sequence_scored_in_time_chunks_gets_a_memory_for_all_its_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # evaluation runs long sequences TIME_CHUNK steps at a time: the stack must still be sized
+    # for the whole sequence, not for its first chunk (or a deep push is dropped)
+    from seqnet import lengths
+
+    model = Model(StackRNNCell(hidden=4), input_size=3, output_size=2)
+    params = model.init(np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((30, 2, 3))
+    whole, finals, _ = model.forward(params, x)
+    monkeypatch.setattr(lengths, "TIME_CHUNK", 10)
+    chunked = lengths.forward_chunked(model, params, x)
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-12)
+    assert finals[0][1].shape == (2, 31, 8)
