@@ -173,7 +173,8 @@ def seqnet_register_engines(register: Register) -> None:
     - ``Spec``: a nested :class:`seqnet.PluginSpec` of its options, all with defaults. The
       command line fills them from ``--workers N`` (``workers``), ``--scheduler ADDRESS``
       (``scheduler``) and ``--engine-opt KEY=VALUE``; an option the ``Spec`` does not have is an
-      error naming it. A constructor ``cls(**options)``.
+      error naming it. A constructor made by :func:`seqnet.spec_init` (``__init__(self,
+      spec)``), or a classmethod ``from_spec(spec)``, or one taking the fields as keywords.
     - ``executor()``: a context manager yielding a :class:`concurrent.futures.Executor`. The
       sweep submits ``seqnet.sweep.runner.execute`` with one picklable job per run and reads the
       futures; a run's own errors come back as a failed result, so an exception from a future

@@ -217,7 +217,7 @@ class Run:
             self._spec = spec
             # parts built by `create` are used once, by the first training, as `seqnet run` does
             built, self._parts = (self._parts if resume_from is None else None), None
-            result, self._summary, _ = train_in(
+            result, self._summary, parts = train_in(
                 self.folder,
                 spec,
                 registry=self.registry,
@@ -227,7 +227,7 @@ class Run:
                 parts=built,
                 until=until,
             )
-        self._params, self._loaded, self._model = result.params, None, None
+        self._parts, self._params, self._loaded, self._model = parts, result.params, None, None
         return result
 
     def resume(

@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "library.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.S | re.M)
 NEEDS_TORCH = "<!-- needs torch -->\n"
-# what changes from run to run however the code behaves: durations and rates
-TIMINGS = re.compile(r"\d+(\.\d+)? ?(s|ms|steps/s)\b|\d+:\d\d:\d\d")
+# what changes from run to run however the code behaves: durations, rates (`1,234 steps/s`),
+# times left (`0:00:03`, `-:--:--`)
+TIMINGS = re.compile(
+    r"[\d,]+(\.\d+)? ?\w+/(s|min)\b"  # a rate
+    r"|\d+(\.\d+)?(e-?\d+)? ?m?s\b"  # a duration
+    r"|-?\d*:\d\d:\d\d|-:--:--"  # a time left, or none yet
+)
 # runs each block in one namespace, as one script would, and keeps what each printed
 DRIVER = """
 import contextlib, io, json, sys

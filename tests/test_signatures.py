@@ -1,7 +1,7 @@
 """Plugin classes take their Spec's fields as real keyword parameters (seqnet.spec_init).
 
-Checked over every registered task, cell, layer and optimizer, so a plugin's constructor and its
-spec file options cannot drift apart.
+Checked over every registered task, cell, layer, optimizer and sweep engine, so a plugin's
+constructor and its spec file options cannot drift apart.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from seqnet.plugins import default_registry
 from seqnet.signatures import from_spec, signature_problems
 from seqnet.testing import check_signature
 
-KINDS = ("task", "cell", "layer", "optimizer")
+KINDS = ("task", "cell", "layer", "optimizer", "engine")
 ENTRIES = [entry for kind in KINDS for entry in default_registry().entries[kind].values()]
 
 
@@ -49,6 +49,7 @@ def test_the_reference_plugins_are_all_checked() -> None:
     assert {"elman", "lstm", "gru", "stack_rnn"} <= names["cell"]
     assert {"dense", "bidirectional", "residual"} <= names["layer"]
     assert {"sgd", "adam", "adamw"} <= names["optimizer"]
+    assert {"process", "dask"} <= names["engine"]
 
 
 def test_help_and_inspect_show_the_options() -> None:

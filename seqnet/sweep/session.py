@@ -19,6 +19,7 @@ from seqnet.lock import FolderLock
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.rundir import unused_folder
+from seqnet.signatures import from_spec
 from seqnet.sweep.engines import SCHEDULER_ENV, Engine
 from seqnet.sweep.folder import SweepFolder
 from seqnet.sweep.plan import Range, RunPlan, parse_range, plan
@@ -209,4 +210,4 @@ def make_engine(
     if scheduler is not None:
         options["scheduler"] = scheduler
     checked = specs.validate(cls.Spec, options, ("engine",))
-    return cls(**checked.model_dump(exclude_unset=True))  # type: ignore[no-any-return]
+    return from_spec(cls, checked)  # type: ignore[no-any-return]

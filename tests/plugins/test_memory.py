@@ -120,3 +120,32 @@ def test_a_sequence_scored_in_time_chunks_gets_a_memory_for_all_its_steps(
     chunked = lengths.forward_chunked(model, params, x)
     np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-12)
     assert finals[0][1].shape == (2, 31, 8)
+
+
+@pytest.mark.parametrize("update", ["stack", "tape"])
+def test_the_memory_gradients_hold_at_the_sizes_of_the_test_lengths(update: str) -> None:
+    # the kit checks small cells; scoring at ℓ = 500 runs memories of hundreds of rows and
+    # jumps of hundreds of cells (some past the tape's size): the actions' and the memory's
+    # gradients there, against central differences
+    from seqnet.testing import check_gradients
+    from seqnet_memory.memories import stack_update_backward, tape_update_backward
+
+    rng = np.random.default_rng(0)
+    B, S, M = 3, 401, 4
+    forward, backward, actions = {
+        "stack": (stack_update, stack_update_backward, 3),
+        "tape": (tape_update, tape_update_backward, 5),
+    }[update]
+    L = np.array([3, 400, 805])  # within, at and past the tape's 401 rows
+    arrays = {
+        "s": rng.standard_normal((B, S, M)),
+        "p": rng.dirichlet(np.ones(actions), size=B),
+        "v": rng.standard_normal((B, M)),
+    }
+    g = rng.standard_normal((B, S, M))
+
+    def loss() -> float:
+        return float(np.vdot(g, forward(arrays["s"], arrays["p"], arrays["v"], L)))
+
+    ds, dp, dv = backward(arrays["s"], arrays["p"], arrays["v"], L, g)
+    check_gradients(loss, arrays, {"s": ds, "p": dp, "v": dv})
