@@ -33,6 +33,12 @@ _EXPORTS: dict[str, str] = {
     "params_from_torch": "seqnet.torch_layout",
     "params_to_torch": "seqnet.torch_layout",
     "format_validation_error": "seqnet.specs",
+    "spec_init": "seqnet.signatures",
+    "torch_loaded": "seqnet.torch_export",
+    "torch_weights": "seqnet.torch_export",
+    "torch_recurrent": "seqnet.torch_export",
+    "layer_to_torch": "seqnet.torch_export",
+    "layer_from_torch": "seqnet.torch_export",
     # plugins: the hook marker, what a hook receives, what was registered
     "hookimpl": "seqnet.plugins",
     "Register": "seqnet.hookspecs",
@@ -61,11 +67,15 @@ _EXPORTS: dict[str, str] = {
     "length_score": "seqnet.lengths",
     "Record": "seqnet.training",
     "Result": "seqnet.training",
-    # a run and its folder: what a script needs, and what the CLI calls
+    # a run and its folder, a sweep and its folder: what a script needs, and what the CLI calls
     "Run": "seqnet.runs",
+    "Sweep": "seqnet.sweep.session",
     # figures (matplotlib, optional): shown inline by a notebook, written by `seqnet plot`
     "plot_learning_curves": "seqnet.plots",
     "plot_hidden": "seqnet.plots",
+    # PyTorch (optional): a model exported as a torch.nn.Module, and one imported
+    "to_torch": "seqnet.torch_export",
+    "from_torch": "seqnet.torch_export",
     # process-wide tuning a program may opt into (the seqnet command does)
     "keep_freed_memory": "seqnet.allocator",
     # errors
@@ -121,6 +131,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.runner import load_spec as load_spec
     from seqnet.runner import run as run
     from seqnet.runs import Run as Run
+    from seqnet.signatures import spec_init as spec_init
     from seqnet.specs import ModelSection as ModelSection
     from seqnet.specs import OptimizerSection as OptimizerSection
     from seqnet.specs import RunSpec as RunSpec
@@ -128,6 +139,14 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.specs import TrainSpec as TrainSpec
     from seqnet.specs import format_validation_error as format_validation_error
     from seqnet.specs import resolve as resolve
+    from seqnet.sweep.session import Sweep as Sweep
+    from seqnet.torch_export import from_torch as from_torch
+    from seqnet.torch_export import layer_from_torch as layer_from_torch
+    from seqnet.torch_export import layer_to_torch as layer_to_torch
+    from seqnet.torch_export import to_torch as to_torch
+    from seqnet.torch_export import torch_loaded as torch_loaded
+    from seqnet.torch_export import torch_recurrent as torch_recurrent
+    from seqnet.torch_export import torch_weights as torch_weights
     from seqnet.torch_layout import params_from_torch as params_from_torch
     from seqnet.torch_layout import params_to_torch as params_to_torch
     from seqnet.training import Record as Record

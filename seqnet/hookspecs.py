@@ -59,7 +59,9 @@ def seqnet_register_tasks(register: Register) -> None:
     - the methods of :class:`seqnet.Task`: ``sample(rng, batch) -> Batch``,
       ``metrics(outputs, batch) -> dict``, ``examples(outputs, batch, count) -> list[str]``;
       and ``input_size`` and ``output_size`` (properties or attributes of an instance).
-    - a constructor taking the ``Spec`` fields as keywords: ``cls(**options)``.
+    - a constructor taking the ``Spec`` fields as keywords: ``__init__(self, spec)`` decorated
+      with :func:`seqnet.spec_init` (the engine hands it the validated ``Spec``; code calls
+      ``cls(bits=8)``), or a classmethod ``from_spec(spec)`` beside a keyword constructor.
 
     The first line of the class docstring is the description ``seqnet plugins`` shows. Check a
     task with :func:`seqnet.testing.check_task`.
@@ -83,7 +85,8 @@ def seqnet_register_cells(register: Register) -> None:
     Called once per plugin when the registry is built. A cell class needs a unique ``name``, a
     nested ``Spec`` (a :class:`seqnet.PluginSpec`) with a ``hidden`` field (the engine passes
     ``model.hidden``, and the other ``model`` options it does not own, e.g.
-    ``model.activation``), a constructor ``cls(**options)`` that sets ``self.hidden``, and the
+    ``model.activation``), a constructor made by :func:`seqnet.spec_init` that sets
+    ``self.hidden`` (``ElmanCell(hidden=16)``), and the
     methods of :class:`seqnet.Cell`: ``init``, ``initial_carry``, ``step``,
     ``step_backward``; optionally whole-sequence ``forward`` and ``backward`` for speed. Check it
     with :func:`seqnet.testing.check_cell_gradients` and
@@ -112,11 +115,11 @@ def seqnet_register_layers(register: Register) -> None:
     - ``Spec``: a nested :class:`seqnet.PluginSpec` of its options; no field may be called
       ``type``. A layer section of a spec file is validated by it, once, with the rest of the
       spec; an option it does not declare is an error.
-    - ``from_spec(spec)``: a classmethod building the layer from its validated ``Spec``
-      instance without validating it again (the engine's path); the instance it gets may be of
-      a subclass of ``Spec`` that adds ``type``. The constructor is for code
-      (``Dense(units=32, activation="relu")``): give it the ``Spec``'s fields as keywords,
-      validate them into ``self.spec`` there, and end in the same state as ``from_spec``.
+    - a way to build it from its validated ``Spec`` without validating it again (the engine's
+      path): ``__init__(self, spec)`` decorated with :func:`seqnet.spec_init`, which also gives
+      code the keyword constructor ``Dense(units=32, activation="relu")``; or a classmethod
+      ``from_spec(spec)``. The instance either gets may be of a subclass of ``Spec`` that adds
+      ``type``.
     - the methods of :class:`seqnet.Layer`: ``init(rng, input_size)``,
       ``output_size(input_size)``, ``initial_carry(batch, dtype)`` (``()`` when stateless),
       ``forward(params, x, carry, rng)`` and ``backward(params, cache, dy, dcarry,
@@ -143,7 +146,8 @@ def seqnet_register_optimizers(register: Register) -> None:
 
     Called once per plugin when the registry is built. An optimizer class needs a unique
     ``name``, a nested ``Spec`` (a :class:`seqnet.PluginSpec`) with an ``lr`` field (the target
-    of ``--lr``), a constructor ``cls(**options)``, and the methods of
+    of ``--lr``), a constructor made by :func:`seqnet.spec_init` (``Adam(lr=0.01)``), and the
+    methods of
     :class:`seqnet.Optimizer`: ``step(params, grads)`` (update in place),
     ``state_dict()`` and ``load_state_dict(state)``.
 
@@ -169,7 +173,8 @@ def seqnet_register_engines(register: Register) -> None:
     - ``Spec``: a nested :class:`seqnet.PluginSpec` of its options, all with defaults. The
       command line fills them from ``--workers N`` (``workers``), ``--scheduler ADDRESS``
       (``scheduler``) and ``--engine-opt KEY=VALUE``; an option the ``Spec`` does not have is an
-      error naming it. A constructor ``cls(**options)``.
+      error naming it. A constructor made by :func:`seqnet.spec_init` (``__init__(self,
+      spec)``), or a classmethod ``from_spec(spec)``, or one taking the fields as keywords.
     - ``executor()``: a context manager yielding a :class:`concurrent.futures.Executor`. The
       sweep submits ``seqnet.sweep.runner.execute`` with one picklable job per run and reads the
       futures; a run's own errors come back as a failed result, so an exception from a future

@@ -54,8 +54,9 @@ class Layer(Protocol):
 
     A layer that reads integer token ids (T, B) instead of vectors (embedding) sets the class
     attribute `reads_tokens = True`; its `input_size` is then the vocabulary size. A registered
-    layer class also has `from_spec(spec)`, which builds it from its validated `Spec` (see
-    seqnet_register_layers); every registered cell is a layer through seqnet.CellLayer.
+    layer class is built from its validated `Spec` by an `__init__` decorated with
+    `seqnet.spec_init(Spec)` or by a classmethod `from_spec(spec)` (see seqnet_register_layers);
+    every registered cell is a layer through seqnet.CellLayer.
     """
 
     def init(self, rng: np.random.Generator, input_size: int) -> Params: ...

@@ -17,6 +17,7 @@ from seqnet.errors import SpecError
 from seqnet.interfaces import Layer
 from seqnet.recurrent import CellLayer
 from seqnet.registry import Entry, Kind, Registry
+from seqnet.signatures import from_spec
 
 _resolving: ContextVar[Registry | None] = ContextVar("seqnet_resolving", default=None)
 
@@ -98,14 +99,6 @@ def layer_spec(
     return spec
 
 
-def construct(cls: type[Any], spec: BaseModel) -> Any:
-    """An instance of a plugin class from its validated Spec: `from_spec` when it has one (every
-    layer does), else the constructor with the Spec's own fields."""
-    if callable(getattr(cls, "from_spec", None)):
-        return cls.from_spec(spec)
-    return cls(**{name: getattr(spec, name) for name in cls.Spec.model_fields})
-
-
 def build_layer(spec: BaseModel | Mapping[str, Any], registry: Registry | None = None) -> Layer:
     """The layer a spec section describes (a raw mapping is validated first); a cell comes back
     as its CellLayer."""
@@ -113,7 +106,7 @@ def build_layer(spec: BaseModel | Mapping[str, Any], registry: Registry | None =
     if isinstance(spec, Mapping):
         spec = layer_spec(spec, registry)
     entry = layer_entry(getattr(spec, "type"), registry)  # noqa: B009 (a field of a variant)
-    built = construct(entry.cls, spec)
+    built = from_spec(entry.cls, spec)
     if entry.kind == "cell":
         return CellLayer(built, reverse=getattr(spec, "reverse"))  # noqa: B009 (as above)
     return built  # type: ignore[no-any-return]

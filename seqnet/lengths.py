@@ -78,8 +78,10 @@ def fixed_length(task: Task) -> Task:
 
 
 def forward_chunked(model: Sequential, params: Params, x: Array) -> Array:
-    """Logits (T, B, V) for x (T, B, D), TIME_CHUNK steps at a time (the same numbers)."""
-    carries: list[Carry] | None = None
+    """Logits (T, B, V) for x (T, B, D), TIME_CHUNK steps at a time (the same numbers): the
+    carries start sized for all T steps (a stack or tape for the whole sequence, not for its
+    first chunk)."""
+    carries: list[Carry] | None = model.initial_carries(x.shape[1], x.shape[0])
     pieces = []
     for start in range(0, x.shape[0], TIME_CHUNK):
         logits, carries, _ = model.forward(params, x[start : start + TIME_CHUNK], carries)

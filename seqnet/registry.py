@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from seqnet.errors import PluginError
 from seqnet.interfaces import LossName
+from seqnet.signatures import made_by_spec_init
 
 Kind = Literal["task", "cell", "layer", "optimizer", "engine"]
 KINDS: tuple[Kind, ...] = ("task", "cell", "layer", "optimizer", "engine")
@@ -25,7 +26,7 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 METHODS: dict[Kind, tuple[str, ...]] = {
     "task": ("sample", "metrics", "examples"),
     "cell": ("init", "initial_carry", "step", "step_backward"),
-    "layer": ("init", "output_size", "initial_carry", "forward", "backward", "from_spec"),
+    "layer": ("init", "output_size", "initial_carry", "forward", "backward"),
     "optimizer": ("step", "state_dict", "load_state_dict"),
     "engine": ("executor", "slots"),  # where `seqnet sweep` runs its runs (seqnet.sweep.engines)
 }
@@ -118,6 +119,14 @@ def contract_problems(kind: Kind, cls: object) -> list[str]:
             if f in spec.model_fields
         ]
     problems += [f"no method `{m}`" for m in METHODS[kind] if not callable(getattr(cls, m, None))]
+    if kind == "layer" and not (
+        callable(getattr(cls, "from_spec", None)) or made_by_spec_init(cls)
+    ):
+        # a layer is built from the spec its section was validated into, never validated twice
+        problems.append(
+            "no way to build it from its Spec: decorate `__init__` with"
+            " seqnet.spec_init(Spec), or give it a classmethod `from_spec`"
+        )
     if kind == "task":
         loss = getattr(cls, "loss", None)
         if loss not in LOSS_NAMES:

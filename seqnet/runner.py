@@ -14,11 +14,12 @@ from typing import Any
 from seqnet import memory, specs
 from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Layer, Optimizer, Task
-from seqnet.layers import build_layer, construct
-from seqnet.model import Sequential, stacked
+from seqnet.layers import build_layer
+from seqnet.model import Sequential, layer_name, reads_tokens, stacked
 from seqnet.overrides import apply_overrides, parse_override
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
+from seqnet.signatures import from_spec
 from seqnet.specs import RunSpec
 from seqnet.training import Record, Result, train
 
@@ -40,7 +41,7 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     seed_option = getattr(task_cls, "seed_option", None)  # a FileData task: its split's seed
     if isinstance(seed_option, str) and getattr(task_spec, seed_option, None) is None:
         task_spec = task_spec.model_copy(update={seed_option: spec.train.seed})
-    task = construct(task_cls, task_spec)
+    task = from_spec(task_cls, task_spec)
     if not spec.model.is_list:  # the shorthand's sizes, checked before anything is allocated
         memory.check(spec, task, registry.get("cell", spec.model.cell).cls)
     layers = model_layers(spec, registry)
@@ -51,7 +52,7 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
         memory.check_sizes(spec, task, sizes[1:])
     model = Sequential(layers, task.input_size, task.output_size, dtype=spec.model.dtype)
     optimizer_cls = registry.get("optimizer", spec.optimizer.name).cls
-    optimizer = construct(optimizer_cls, spec.plugin_spec("optimizer", optimizer_cls))
+    optimizer = from_spec(optimizer_cls, spec.plugin_spec("optimizer", optimizer_cls))
     return Parts(task, model, optimizer)
 
 
@@ -60,7 +61,7 @@ def model_layers(spec: RunSpec, registry: Registry) -> list[Layer]:
     if isinstance(spec.model.layers, list):
         return [build_layer(section, registry) for section in spec.model.layers]
     cell_cls = registry.get("cell", spec.model.cell).cls
-    cell = construct(cell_cls, spec.plugin_spec("model", cell_cls))
+    cell = from_spec(cell_cls, spec.plugin_spec("model", cell_cls))
     return stacked(cell, spec.model.layers, spec.model.dropout)
 
 
@@ -86,9 +87,21 @@ def run(
     return result, summary(spec, result)
 
 
+def check_inputs(parts: Parts, spec: RunSpec) -> None:
+    """A SpecError if the model's first layer reads token ids and the task gives vectors: the
+    run would fail at its first step. (A model built alone may read ids its caller gives.)"""
+    layers = parts.model.layers
+    if layers and reads_tokens(layers[0]) and getattr(parts.task, "vocab_size", None) is None:
+        raise SpecError(
+            f"model: layer 0 ({layer_name(layers[0])}) reads token ids, but task"
+            f" '{spec.task.name}' gives vectors, not ids; drop that layer"
+        )
+
+
 def train_parts(parts: Parts, spec: RunSpec, **options: Any) -> Result:
     """`train` the built parts with the spec's training settings and clipping; `options` are
     train's keyword arguments (params, on_log, resume, on_checkpoint, stop_requested)."""
+    check_inputs(parts, spec)
     return train(
         parts.model, parts.task, parts.optimizer, spec.train, clip=spec.optimizer.clip, **options
     )

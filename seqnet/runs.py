@@ -21,15 +21,17 @@ from seqnet.interfaces import FileData, Params, Predicting, Task
 from seqnet.lengths import forward_chunked
 from seqnet.model import Sequential, cast_batch
 from seqnet.overrides import SHORTHANDS, apply_overrides, parse_override
+from seqnet.plots import matplotlib_or_fail, plot_run
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.rundir import CHECKPOINT, SPEC, RunDir, RunDirError, default_folder, train_in
-from seqnet.runner import Parts, build, pin, raw_spec
+from seqnet.runner import Parts, build, check_inputs, pin, raw_spec
 from seqnet.scoring import predict_file
 from seqnet.specs import RunSpec
 from seqnet.training import Result
 
 Source = str | Path | Mapping[str, Any] | RunSpec
+MAX_PLOT_LENGTH = 1000
 
 
 class Run:
@@ -80,6 +82,7 @@ class Run:
         pairs += [parse_override(text) for text in settings]
         spec = specs.resolve(apply_overrides(raw, pairs, registry), registry)
         parts = build(spec, registry)  # what cannot be built (a bad text file) fails first
+        check_inputs(parts, spec)
         spec = pin(spec, parts.task, registry)
         folder = RunDir.create(Path(out) if out is not None else default_folder(spec), spec)
         return cls(folder, registry, spec, parts)
@@ -188,7 +191,7 @@ class Run:
             self._spec = spec
             # parts built by `create` are used once, by the first training, as `seqnet run` does
             built, self._parts = (self._parts if resume_from is None else None), None
-            result, self._summary, _ = train_in(
+            result, self._summary, parts = train_in(
                 self.folder,
                 spec,
                 registry=self.registry,
@@ -198,7 +201,7 @@ class Run:
                 parts=built,
                 until=until,
             )
-        self._params, self._loaded = result.params, None
+        self._parts, self._params, self._loaded = parts, result.params, None
         return result
 
     def resume(
@@ -287,6 +290,20 @@ class Run:
         """Text from a character model (charlm): `prime` (default: a newline), then `chars`
         symbols drawn at `temperature` (0: always the likeliest) from a generator of `seed`."""
         return sample_text(self.model, self.params, self.task, chars, temperature, prime, seed)
+
+    def plot(self, out: str | Path | None = None, length: int = 48, seed: int = 0) -> list[Path]:
+        """Write the run's figures as PNGs into `out` (default: the folder's plots/) and return
+        their paths: learning_curves.png, and for a task with a length hidden.png, the hidden
+        units across one example `length` long drawn from `seed`. Needs matplotlib. Writing into
+        the run folder takes its lock for the while, as `seqnet plot` does."""
+        if type(length) is not int or not 1 <= length <= MAX_PLOT_LENGTH:
+            raise SpecError(f"length must be a whole number from 1 to {MAX_PLOT_LENGTH:,}")
+        RunDir.open(self.path)  # a run with a checkpoint, or one line saying what it lacks
+        matplotlib_or_fail()
+        target = Path(out) if out is not None else self.path / "plots"
+        inside = self.path.resolve() in (target.resolve(), *target.resolve().parents)
+        with self.writing("plot") if inside else contextlib.nullcontext():
+            return plot_run(self.folder, target, length, seed)
 
     @property
     def summary(self) -> dict[str, Any]:

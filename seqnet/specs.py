@@ -222,7 +222,7 @@ def format_validation_error(error: ValidationError, prefix: tuple[str | int, ...
         loc = [p for p in (*prefix, *item["loc"]) if not str(p).startswith("<")]
         where = ".".join(str(p) for p in loc) or "spec"
         got = "" if item["type"] == "missing" else f" (got {shown(item['input'])})"
-        if item["type"] == "value_error" and item["loc"]:  # ours, from a field: says it all
+        if item["type"] == "value_error":  # ours, from a validator: says it all
             parts.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
         elif item["type"] == "extra_forbidden":
             parts.append(f"{where}: unknown option")

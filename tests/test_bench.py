@@ -14,7 +14,8 @@ from seqnet.registry import Registry
 from seqnet.sweep.folder import RESULTS, SweepFolder
 
 runner = CliRunner()
-TINY = ["--steps", "3", "--lengths", "41-43", "--samples", "2", "--workers", "1", "--quiet"]
+TINY = ["--steps", "3", "--hidden", "8", "--lengths", "41-43", "--samples", "2", "--workers", "1",
+        "--quiet"]  # fmt: skip
 
 
 def test_the_benchmark_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
@@ -54,6 +55,18 @@ def test_runs_are_named_by_task_cell_and_seed_in_any_cell_order(registry: Regist
     assert sweep.runs[1].setting["model.activation"] == "relu"  # the paper's RNN
 
 
+def test_the_protocol_is_the_papers_width_and_tape_computation_steps_only_for_the_tape(
+    registry: Registry,
+) -> None:
+    assert bench.Protocol().hidden == 256  # the paper's; 64 leaves the stack's actions soft
+    protocol = bench.Protocol(steps=1, tape_computation=1)
+    sweep = bench.plan(["duplicate_string"], ["tape_rnn", "stack_rnn"], [0], protocol, registry)
+    tape, stack = (sweep.run_spec(run, registry) for run in sweep.runs)
+    assert tape.task.model_dump()["computation_steps"] == 1
+    assert stack.task.model_dump()["computation_steps"] == 0
+    assert tape.model.hidden == 256
+
+
 def test_a_cells_score_is_its_best_seed(tmp_path: Path, registry: Registry) -> None:
     protocol = bench.Protocol(steps=1)
     sweep = bench.plan(["reverse_string"], ["elman", "stack_rnn"], [0, 1, 2], protocol, registry)
@@ -84,6 +97,7 @@ def test_a_cells_score_is_its_best_seed(tmp_path: Path, registry: Registry) -> N
         (["--lengths", "41"], "must look like 41-500"),
         (["--steps", "0"], "bench.steps"),
         (["--hidden", "100000"], "bench.hidden"),
+        (["--tape-computation", "5"], "bench.tape_computation"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], words: str) -> None:

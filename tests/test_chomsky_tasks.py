@@ -135,6 +135,45 @@ def test_the_layout_input_then_one_blank_per_output() -> None:
     assert batch.y[2:, 0].tolist() == [1, 0, 1, 0]
 
 
+def test_computation_steps_come_between_the_input_and_the_blanks() -> None:
+    t = chomsky.DuplicateStringTask(computation_steps=1)
+    batch = t.encode(np.array([[1], [0]]), np.array([[1], [0], [1], [0]]))
+    # 1 0, then k·ℓ = 2 computation steps (marker channel 2 and the blank, channel 3), then
+    # the four blanks; the blank stays the last channel, and only the blanks are scored
+    assert t.input_size == 4
+    assert batch.x[:, 0].tolist() == (
+        [[0, 1, 0, 0], [1, 0, 0, 0]] + [[0, 0, 1, 1]] * 2 + [[0, 0, 0, 1]] * 4
+    )
+    assert batch.mask[:, 0].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert batch.y[4:, 0].tolist() == [1, 0, 1, 0]
+    two = chomsky.ParityCheckTask(computation_steps=2, length=5, length_min=0)
+    assert two.sample(np.random.default_rng(0), 3).x.shape == (5 + 10 + 1, 3, 4)
+    typed = t.parse(["011", "1"])  # padded with blanks after the shorter one's outputs
+    assert typed.x.shape == (12, 2, 4) and typed.mask.sum(axis=0).tolist() == [6, 2]
+    assert typed.x[4:, 1].tolist() == [[0, 0, 0, 1]] * 8
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_the_tape_jumps_by_the_input_length_whatever_the_computation_steps(k: int) -> None:
+    from seqnet_memory import TapeRNNCell
+
+    t = chomsky.ReverseStringTask(computation_steps=k, length=6, length_min=0)
+    batch = t.sample(np.random.default_rng(0), 2)
+    model = Model(TapeRNNCell(hidden=3), t.input_size, t.output_size)
+    _, finals, _ = model.forward(model.init(np.random.default_rng(0)), batch.x)
+    assert finals[0][2].tolist() == [6, 6]  # L counts the 6 input tokens, not the blanks
+
+
+def test_computation_steps_are_kept_at_every_test_length() -> None:
+    from seqnet.lengths import options_at_length
+
+    options = chomsky.ReverseStringTask(computation_steps=2).spec.model_dump()
+    at = chomsky.ReverseStringTask(**options_at_length(chomsky.ReverseStringTask, options, 50))
+    assert at.sample(np.random.default_rng(0), 1).x.shape[0] == 50 + 100 + 50
+    with pytest.raises(SpecError, match=r"computation_steps: .*less than or equal to 4"):
+        chomsky.ReverseStringTask(computation_steps=5)
+
+
 def test_metrics_count_up_to_the_terminator_per_sequence() -> None:
     t = chomsky.StackManipulationTask()
     batch = t.parse(["1ppa", "0110bpp"])  # targets 0$000 and 110$0000
@@ -182,9 +221,9 @@ def test_parse_refuses_what_the_task_cannot_read() -> None:
 
 
 def test_options_are_checked() -> None:
-    with pytest.raises(ValueError, match="length_min"):
+    with pytest.raises(SpecError, match=r"^ParityCheckTask: length_min"):
         chomsky.ParityCheckTask(length=3, length_min=5)
-    with pytest.raises(ValueError, match="less than or equal to 10000"):
+    with pytest.raises(SpecError, match=r"^ParityCheckTask\.length: .*less than or equal to 10000"):
         chomsky.ParityCheckTask(length=10_001)
     assert chomsky.BucketSortTask().input_size == 6  # 5 symbols and the blank
     assert chomsky.ModularArithmeticTask(modulus=7).output_size == 7

@@ -22,11 +22,26 @@ def module_of(path: Path) -> str:
 MODULES = {module_of(path): path for path in sorted(ROOT.rglob("*.py"))}
 
 
+def executed(tree: ast.AST) -> list[ast.AST]:
+    """Every node of `tree` but those under `if TYPE_CHECKING:` (imports a type checker reads
+    and the interpreter never runs: seqnet/__init__.py names its lazy exports that way)."""
+    nodes: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            todo.extend(node.orelse)
+            continue
+        nodes.append(node)
+        todo.extend(ast.iter_child_nodes(node))
+    return nodes
+
+
 def imported(path: Path) -> set[str]:
-    """The seqnet modules a file imports anywhere in it; `from seqnet.cli import train` is the
-    module seqnet.cli.train when there is one."""
+    """The seqnet modules a file imports anywhere in it, at import or inside a function;
+    `from seqnet.cli import train` is the module seqnet.cli.train when there is one."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in executed(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

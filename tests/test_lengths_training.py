@@ -140,7 +140,7 @@ def test_training_lengths_are_drawn_per_batch_from_the_range(cls: Any, key: str)
 
 @pytest.mark.parametrize(("cls", "key"), [(BinaryAdditionTask, "bits"), (ParityTask, "length")])
 def test_the_range_is_checked_and_scoring_at_a_length_uses_that_length(cls: Any, key: str) -> None:
-    with pytest.raises(ValueError, match=f"{key}_min \\(9\\) must not exceed {key} \\(8\\)"):
+    with pytest.raises(SpecError, match=f"{key}_min \\(9\\) must not exceed {key} \\(8\\)"):
         cls(**{key: 8, f"{key}_min": 9})
     options = {key: 8, f"{key}_min": 2}
     assert options_at_length(cls, options, 50) == {key: 50, f"{key}_min": 0}

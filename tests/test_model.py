@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -25,6 +27,25 @@ def test_head_gradients() -> None:
     _, _, cache = dense.forward(params, x, ())
     dx, _, grads = dense.backward(params, cache, weights, ())
     check_gradients(loss, {**params, "x": x}, {**grads, "x": dx})
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_one_output_head_gives_matmuls_input_gradient_float_for_float(dtype: str) -> None:
+    # the V = 1 head (adding) multiplies instead of calling the GEMM: a default run's numbers
+    # must not move, down to the sign of a zero (a masked step's gradient is ±0)
+    rng = np.random.default_rng(0)
+    dense = Head(1)
+    params = {k: v.astype(dtype) for k, v in dense.init(rng, 4).items()}
+    x = rng.standard_normal((6, 3, 4)).astype(dtype)
+    dy = rng.standard_normal((6, 3, 1)).astype(dtype)
+    dy[:3] *= 0.0  # ±0, as the loss gives unscored steps
+    _, _, cache = dense.forward(params, x, ())
+    dx, _, _ = dense.backward(params, cache, dy, ())
+    assert dx is not None
+    want = (dy.reshape(-1, 1) @ params["W"].T).reshape(x.shape)
+    np.testing.assert_array_equal(dx, want)
+    np.testing.assert_array_equal(np.signbit(dx), np.signbit(want))
+    assert np.signbit(dy).any() and dx.dtype == np.dtype(dtype)
 
 
 @pytest.mark.parametrize("layers", [1, 2])
@@ -133,3 +154,19 @@ def test_a_token_reader_gets_the_ids_and_may_only_come_first() -> None:
     assert np.count_nonzero(grads["layers.0.E"].any(axis=1)) == 4  # rows of the ids read
     with pytest.raises(SpecError, match=r"layer 1 \(lookup\) reads tokens: only the first may"):
         Sequential([ElmanCell(hidden=3), Lookup()], input_size=7, output_size=2)
+
+
+def test_a_token_reader_on_a_task_that_gives_vectors_is_a_spec_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from seqnet.cli import app
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("task: {name: copy}\nmodel:\n  layers: [{type: embedding, dim: 4}, {type: gru,"
+                    " hidden: 8}]\ntrain: {steps: 5}\n")  # fmt: skip
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(spec), "--out", str(out), "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == ("error: model: layer 0 (embedding) reads token ids, but task 'copy'"
+                             " gives vectors, not ids; drop that layer\n")  # fmt: skip
+    assert not out.exists()

@@ -48,6 +48,8 @@ def test_the_spec_files_shown_are_the_ones_shipped() -> None:
 
 @pytest.mark.parametrize("code", blocks("python"), ids=lambda c: c.splitlines()[0][:40])
 def test_the_python_runs(code: str, tmp_path: Path) -> None:
+    if "import torch" in code:  # the export example; torch is optional
+        pytest.importorskip("torch")
     done = run([sys.executable, "-c", code], tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""

@@ -251,7 +251,7 @@ class NoLr(Opt):
         ("tasks", [BadLoss], "`loss` must be one of sigmoid_bce, softmax_ce, mse (got 'hinge')"),
         ("cells", [NoHidden], "cell 'fakecell' (NoHidden): its `Spec` has no `hidden` field"),
         ("optimizers", [NoLr], "optimizer 'fakeopt' (NoLr): its `Spec` has no `lr` field"),
-        ("layers", [NoFromSpec], "layer 'fakelayer' (NoFromSpec): no method `from_spec`"),
+        ("layers", [NoFromSpec], "layer 'fakelayer' (NoFromSpec): no way to build it from"),
         ("layers", [TypedLayer], "its `Spec` may not have a `type` field (the engine's)"),
         ("cells", [ReversingCell], "its `Spec` may not have a `reverse` field (the engine's)"),
         ("tasks", [Echo()], "register() takes a class; got <"),

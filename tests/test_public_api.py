@@ -27,6 +27,9 @@ EXPECTED = {
     # helpers for plugins
     "InitScheme", "recurrent_params", "glorot_uniform", "orthogonal", "params_from_torch",
     "params_to_torch", "format_validation_error",
+    # a plugin's keyword constructor from its Spec; a layer's PyTorch module and back
+    "spec_init", "torch_loaded", "torch_weights", "torch_recurrent", "layer_to_torch",
+    "layer_from_torch",
     # plugins
     "hookimpl", "Register", "load_registry", "Registry", "PluginWarning",
     # specs
@@ -34,8 +37,10 @@ EXPECTED = {
     "resolve",
     # building and training
     "Model", "build", "run", "train", "evaluate", "Record", "Result",
-    # a run and its folder (seqnet.runs), what the CLI calls
-    "Run",
+    # a run and its folder (seqnet.runs), a sweep and its folder; what the CLI calls
+    "Run", "Sweep",
+    # export to PyTorch and import from it (torch optional)
+    "to_torch", "from_torch",
     # scoring at other lengths (the Chomsky benchmark's score)
     "evaluate_lengths", "length_score",
     # layers: cells as layers, layers from spec sections

@@ -55,24 +55,18 @@ def test_a_script_that_imports_only_seqnet_trains_scores_predicts_reopens_and_re
 
 
 def test_run_create_gives_the_numbers_seqnet_run_gives(tmp_path: Path) -> None:
-    settings = ["train.steps=120", "train.eval_every=40", "train.eval_samples=50"]
-    cli = runner.invoke(app, ["run", "binadd", "-q", "--out", str(tmp_path / "cli"),
-                              *(arg for s in settings for arg in ("--set", s))])  # fmt: skip
+    """The default binadd run, both ways: every logged number, the summary and the params."""
+    cli = runner.invoke(app, ["run", "binadd", "-q", "--out", str(tmp_path / "cli")])
     assert cli.exit_code == 0, cli.output
-    run = seqnet.Run.create(
-        "binadd",
-        tmp_path / "lib",
-        **{"train.steps": 120, "train.eval_every": 40, "train.eval_samples": 50},
-    )
+    run = seqnet.Run.create("binadd", tmp_path / "lib")
     result = run.train()
-    on_disk = [
-        json.loads(line) for line in (tmp_path / "cli" / "metrics.jsonl").read_text().splitlines()
-    ]
-    assert without_seconds(run.history) == without_seconds(on_disk)
+    lines = (tmp_path / "cli" / "metrics.jsonl").read_text().splitlines()
+    assert without_seconds(run.history) == without_seconds([json.loads(s) for s in lines])
     cli_summary = json.loads((tmp_path / "cli" / "summary.json").read_text())
     assert {k: v for k, v in run.summary.items() if k != "seconds"} == {
         k: v for k, v in cli_summary.items() if k != "seconds"
     }
+    assert run.summary["steps"] == 500  # as the README's `seqnet run binadd` shows it
     saved = seqnet.Run.open(tmp_path / "cli").params
     for name, value in result.params.items():
         np.testing.assert_array_equal(saved[name], value)
@@ -238,3 +232,27 @@ def test_callbacks_see_every_evaluation(tmp_path: Path) -> None:
     run = seqnet.Run.create("binadd", tmp_path / "r", steps=60, **{"train.eval_every": 20})
     run.train(callbacks=[Watch()])
     assert seen == [20, 40, 60]
+
+
+def test_plot_writes_pngs_and_holds_the_folder_only_when_writing_into_it(
+    trained: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("matplotlib")
+    paths = seqnet.Run.open(trained).plot(tmp_path / "figs", length=12)
+    assert [p.name for p in paths] == ["learning_curves.png", "hidden.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)
+    with seqnet.Run.open(trained) as holder:
+        holder.train(steps=1)  # a with block: the lock stays until the block ends
+        assert seqnet.Run.open(trained).plot(tmp_path / "more", length=12)  # outside: no lock
+        with pytest.raises(FolderBusy):
+            seqnet.Run.open(trained).plot(length=12)  # into DIR/plots: the folder's lock
+
+
+def test_a_run_exports_to_torch_with_the_outputs_seqnet_computes(trained: Path) -> None:
+    torch = pytest.importorskip("torch")
+    run = seqnet.Run.open(trained)
+    batch = run.task.sample(np.random.default_rng(0), 4)
+    ours, _, _ = run.model.forward(run.params, batch.x)
+    with torch.no_grad():
+        theirs, _ = seqnet.to_torch(run)(torch.from_numpy(batch.x))
+    np.testing.assert_allclose(theirs.numpy(), ours, rtol=0, atol=1e-10)

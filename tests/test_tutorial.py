@@ -29,8 +29,13 @@ except ImportError as missing:
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "docs" / "tutorial.ipynb"
 TIMEOUT = 120  # seconds a cell may take before the run fails instead of hanging
-# what changes from run to run however the code behaves: durations, rates, times left
-TIMINGS = re.compile(r"\d+(\.\d+)?(e-?\d+)? ?(s|ms|steps/s|it/s)\b|\d+:\d\d:\d\d")
+# what changes from run to run however the code behaves: durations, rates (`1,234 steps/s`),
+# times left (`0:00:03`, `-:--:--`)
+TIMINGS = re.compile(
+    r"[\d,]+(\.\d+)? ?\w+/(s|min)\b"  # a rate
+    r"|\d+(\.\d+)?(e-?\d+)? ?m?s\b"  # a duration
+    r"|-?\d*:\d\d:\d\d|-:--:--"  # a time left, or none yet
+)
 
 
 def kernel_manager(where: Path) -> KernelManager:

@@ -128,7 +128,7 @@ def test_following_the_guide_word_for_word(tmp_path: Path) -> None:
     assert " ✓" in outputs["seqnet run reverse"]
     layered = outputs["seqnet run reverse --cell indrnn --layers 2"]
     assert "reverse with indrnn, seed 0: solved after" in layered
-    assert "4 passed" in outputs["python -m pytest seqnet-reverse"]
+    assert "5 passed" in outputs["python -m pytest seqnet-reverse"]
     without = outputs["seqnet --disable-plugin seqnet-reverse plugins"]
     assert "indrnn" not in without and "disabled" in without and "elman" in without
     rows = json.loads(outputs["SEQNET_DISABLE_PLUGINS=binadd,seqnet-reverse seqnet plugins --json"])

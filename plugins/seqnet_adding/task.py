@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from seqnet import Array, Batch, LossName, PluginSpec
+from seqnet import Array, Batch, LossName, PluginSpec, spec_init
 
 BASELINE_MSE = 1.0 / 6.0
 """The variance of the sum of two U(0, 1) values: the MSE of always answering 1.0."""
@@ -50,8 +50,9 @@ class AddingTask:
             int, Field(ge=2, description="sequence length T (two marked steps need T >= 2)")
         ] = 100
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
 
     @property
     def input_size(self) -> int:

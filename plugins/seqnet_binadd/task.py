@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field, model_validator
 
-from seqnet import Array, Batch, LossName, PluginSpec
+from seqnet import Array, Batch, LossName, PluginSpec, spec_init
 
 
 def to_bits(value: int, width: int) -> Array:
@@ -101,8 +101,9 @@ class BinaryAdditionTask:
                 raise ValueError(f"bits_min ({self.bits_min}) must not exceed bits ({self.bits})")
             return self
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
 
     @property
     def input_size(self) -> int:

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from seqnet import Array, Batch, LossName, PluginSpec, SpecError, format_validation_error
+from seqnet import Array, Batch, LossName, PluginSpec, SpecError, spec_init
 from seqnet_charlm.text import builtin_text, check_length, load_text, split_point
 
 SHOWN_CHARS = 32
@@ -69,12 +69,10 @@ class CharLMTask:
                 raise PydanticCustomError("text_file", "{reason}", {"reason": str(error)}) from None
             return path
 
-    def __init__(self, **options: Any) -> None:
-        try:
-            self.spec = self.Spec(**options)
-        except ValidationError as error:  # e.g. the file changed since the spec was checked
-            raise SpecError(format_validation_error(error, ("task",))) from None
-        path, W, h = self.spec.path, self.spec.window, self.spec.heldout
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        path, W, h = spec.path, spec.window, spec.heldout
         try:
             text = builtin_text() if path is None else load_text(path)
             check_length(len(text), W, h)

@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar
 import numpy as np
 from pydantic import Field
 
-from seqnet import Array
+from seqnet import Array, spec_init
 from seqnet_chomsky import binary
 from seqnet_chomsky.dcf import SymbolsSpec, SymbolsTask
 from seqnet_chomsky.layout import LayoutTask, LengthSpec
@@ -59,6 +59,10 @@ class BucketSortTask(SymbolsTask):
     name: ClassVar[str] = "bucket_sort"
     Spec: ClassVar[type[LengthSpec]] = BucketSpec
     spec: BucketSpec
+
+    @spec_init(BucketSpec)
+    def __init__(self, spec: BucketSpec) -> None:
+        self.spec = spec
 
     def answer(self, tokens: Array) -> Array:
         return np.sort(tokens, axis=0)

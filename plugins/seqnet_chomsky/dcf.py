@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar
 import numpy as np
 from pydantic import Field
 
-from seqnet import Array
+from seqnet import Array, spec_init
 from seqnet_chomsky.expressions import Symbols, draw_expressions, evaluate
 from seqnet_chomsky.layout import LayoutTask, LengthSpec
 from seqnet_chomsky.regular import ModulusSpec
@@ -29,6 +29,10 @@ class SymbolsTask(LayoutTask):
 
     Spec: ClassVar[type[LengthSpec]] = SymbolsSpec
     spec: SymbolsSpec
+
+    @spec_init(SymbolsSpec)
+    def __init__(self, spec: SymbolsSpec) -> None:
+        self.spec = spec
 
     @property
     def inputs(self) -> str:
@@ -114,6 +118,10 @@ class ModularArithmeticTask(LayoutTask):
     Spec: ClassVar[type[LengthSpec]] = ModulusSpec
     spec: ModulusSpec
 
+    @spec_init(ModulusSpec)
+    def __init__(self, spec: ModulusSpec) -> None:
+        self.spec = spec
+
     @property
     def inputs(self) -> str:
         return DIGITS[: self.spec.modulus] + "+-*()x"
@@ -152,6 +160,10 @@ class SolveEquationTask(LayoutTask):
     name: ClassVar[str] = "solve_equation"
     Spec: ClassVar[type[LengthSpec]] = ModulusSpec
     spec: ModulusSpec
+
+    @spec_init(ModulusSpec)
+    def __init__(self, spec: ModulusSpec) -> None:
+        self.spec = spec
 
     @property
     def inputs(self) -> str:

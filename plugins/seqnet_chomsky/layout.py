@@ -12,10 +12,12 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field, model_validator
 
-from seqnet import Array, Batch, LossName, PluginSpec
+from seqnet import Array, Batch, LossName, PluginSpec, spec_init
 
 MAX_LENGTH = 10_000
 """The longest input a task accepts (the paper tests up to 500)."""
+MAX_COMPUTATION = 4
+"""The most computation steps per input token a task adds (the paper tries 0, 1 and 2)."""
 SHOWN = 40
 """Examples longer than this many tokens are cut, so each stays one readable line."""
 
@@ -35,6 +37,14 @@ class LengthSpec(PluginSpec):
             description="shortest input length ℓ drawn per batch (0: ℓ is `length`)",
         ),
     ] = 1
+    computation_steps: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=MAX_COMPUTATION,
+            description="k: k·ℓ computation steps between the input and the output blanks",
+        ),
+    ] = 0
 
     @model_validator(mode="after")
     def _ordered(self) -> LengthSpec:
@@ -72,8 +82,10 @@ class LayoutTask:
     terminator: ClassVar[int | None] = None
     Spec: ClassVar[type[LengthSpec]] = LengthSpec
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
+    # a subclass with another Spec decorates its own __init__ (the signature is the Spec's)
+    @spec_init(LengthSpec)
+    def __init__(self, spec: LengthSpec) -> None:
+        self.spec = spec
 
     # what a task defines -------------------------------------------------------------------
 
@@ -100,7 +112,9 @@ class LayoutTask:
 
     @property
     def input_size(self) -> int:
-        return len(self.inputs) + 1
+        """The input alphabet, the blank (the last channel) and, with computation steps, their
+        marker (the channel before it)."""
+        return len(self.inputs) + 1 + (self.spec.computation_steps > 0)
 
     @property
     def output_size(self) -> int:
@@ -113,17 +127,23 @@ class LayoutTask:
         return self.encode(*self.draw(rng, batch, length))
 
     def encode(self, tokens: Array, targets: Array) -> Batch:
-        """The batch for input ids (ℓ, B) and target ids (m, B): one-hot x (ℓ+m, B, V_in+1)
-        with the blank (the last channel) on the m output steps, y (ℓ+m, B), and the mask."""
+        """The batch for input ids (ℓ, B) and target ids (m, B): one-hot x (T, B, input_size)
+        with the blank (the last channel) on the m output steps, y (T, B), and the mask on the
+        output steps; T = ℓ + k·ℓ + m. The k·ℓ computation steps (k = `computation_steps`) carry
+        the blank and the marker channel both, so that "the last channel is 0" still means "an
+        input token" (what tape_rnn counts); they are not scored."""
         n, B = tokens.shape
         m = targets.shape[0]
-        ids = np.concatenate([tokens, np.full((m, B), len(self.inputs))])  # (T, B)
-        x = np.zeros((n + m, B, self.input_size))
-        np.put_along_axis(x, ids[..., None].astype(np.intp), 1.0, axis=-1)  # (T, B, V_in+1)
-        y = np.zeros((n + m, B), dtype=np.int64)
-        y[n:] = targets
-        mask = np.zeros((n + m, B))
-        mask[n:] = 1.0
+        c = self.spec.computation_steps * n
+        blank = len(self.inputs) + (c > 0)  # the last channel
+        ids = np.concatenate([tokens, np.full((c + m, B), blank)])  # (T, B)
+        x = np.zeros((n + c + m, B, self.input_size))
+        np.put_along_axis(x, ids[..., None].astype(np.intp), 1.0, axis=-1)  # (T, B, V)
+        x[n : n + c, :, blank - 1] = 1.0  # the computation marker
+        y = np.zeros((n + c + m, B), dtype=np.int64)
+        y[n + c :] = targets
+        mask = np.zeros((n + c + m, B))
+        mask[n + c :] = 1.0
         return Batch(x, y, mask)
 
     def parse(self, args: list[str]) -> Batch:
@@ -140,7 +160,7 @@ class LayoutTask:
                 )
             tokens = np.array([[self.inputs.index(c)] for c in word])  # (ℓ, 1)
             groups.append(self.encode(tokens, self.answer(tokens)))
-        return pad_together(groups, len(self.inputs))
+        return pad_together(groups, self.input_size - 1)
 
     def format(self, outputs: Array, batch: Batch) -> list[str]:
         """What the model answers for each sequence, up to its terminator if it has one."""

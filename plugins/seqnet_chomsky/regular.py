@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar
 import numpy as np
 from pydantic import Field
 
-from seqnet import Array
+from seqnet import Array, spec_init
 from seqnet_chomsky.layout import LayoutTask, LengthSpec
 
 
@@ -93,6 +93,10 @@ class ModularArithmeticSimpleTask(LayoutTask):
     name: ClassVar[str] = "modular_arithmetic_simple"
     Spec: ClassVar[type[LengthSpec]] = ModulusSpec
     spec: ModulusSpec
+
+    @spec_init(ModulusSpec)
+    def __init__(self, spec: ModulusSpec) -> None:
+        self.spec = spec
 
     @property
     def inputs(self) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from seqnet import Array, Batch, LossName, PluginSpec
+from seqnet import Array, Batch, LossName, PluginSpec, spec_init
 
 
 def spell(symbols: Array) -> str:
@@ -42,8 +42,9 @@ class CopyTask:
         length: Annotated[int, Field(ge=1, description="symbols to copy, L")] = 5
         delay: Annotated[int, Field(ge=0, description="blank steps before the go marker")] = 10
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
 
     @property
     def input_size(self) -> int:

@@ -3,12 +3,13 @@ a training batch's padding under a quarter of its steps."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from seqnet import Array, Batch
+from seqnet import Array, Batch, DataError
 from seqnet_datafiles.files import fail
 from seqnet_datafiles.records import Record, Schema
 
@@ -31,6 +32,13 @@ def padding(steps: Array) -> float:
     return 1.0 - float(steps.sum()) / (len(steps) * float(steps.max()))
 
 
+def spans(start: Array, length: Array) -> tuple[Array, Array]:
+    """(time, line) of the steps start[i] .. start[i] + length[i] - 1 of every line i."""
+    line = np.repeat(np.arange(len(length)), length)
+    first = np.cumsum(length) - length  # where each line's steps begin in the flat order
+    return start[line] + np.arange(int(length.sum())) - first[line], line
+
+
 class Buckets:
     """Training lines grouped by length; `draw` picks a line uniformly, then the rest of the
     batch from its bucket (with replacement), so every line is equally likely to be drawn."""
@@ -48,9 +56,25 @@ class Buckets:
         return chosen
 
 
+def unseen(path: Path, line: int, name: Any) -> DataError:
+    return fail(path, line, f"class {name!r} was never seen in training")
+
+
+@dataclass
+class Encoded:
+    """One line as a batch wants it: inputs (L, width) float64 or (L,) symbol ids (0: unknown);
+    targets (K, target_width) float64 or (K,) class ids, None when a prediction file leaves
+    them out; `outputs` steps written after the input (read-then-write)."""
+
+    inputs: Array
+    targets: Array | None
+    outputs: int
+
+
 class Encoder:
-    """Turns records into a Batch under a schema: symbols one-hot (id 0: unknown), a write flag
-    after the input for read-then-write, the scored steps in the mask."""
+    """Turns records into a Batch under a schema: numbers and vectors as they are, symbols as
+    token ids (0: unknown, and the padding; then the vocabulary; then "write now" for
+    read-then-write) or numbers with a write flag, the scored steps in the mask."""
 
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
@@ -60,41 +84,67 @@ class Encoder:
         features = len(schema.vocabulary) + 1 if schema.inputs == "symbols" else schema.width
         self.features = features
         self.input_size = features + int(writes)
+        self.tokens = schema.inputs == "symbols"
+        """x holds token ids (T, B) below input_size, one-hot to a first layer that wants
+        vectors (the write flag is the last id)."""
         classes = schema.targets == "classes"
         self.output_size = len(schema.classes) if classes else schema.target_width
 
-    def batch(self, records: list[Record], path: Path, lines: list[int]) -> Batch:
+    def encoded(self, record: Record, path: Path, line: int) -> Encoded:
+        """A parsed line in ids and float64 arrays; a DataError for a class training never saw."""
         s = self.schema
-        B, T = len(records), max(r.steps for r in records)
-        x = np.zeros((T, B, self.input_size))
+        inputs: Array
+        if s.inputs == "symbols":
+            inputs = np.array([self.symbol_ids.get(v, 0) for v in record.inputs], np.int64)
+        else:
+            inputs = np.asarray(record.inputs, dtype=np.float64).reshape(len(record.inputs), -1)
+        if record.targets is None:
+            return Encoded(inputs, None, record.outputs)
+        if s.targets != "classes":
+            targets = np.asarray(record.targets, dtype=np.float64).reshape(-1, s.target_width)
+            return Encoded(inputs, targets, record.outputs)
+        try:
+            ids = np.array([self.class_ids[c] for c in record.targets], np.int64)
+        except KeyError as error:
+            raise unseen(path, line, error.args[0]) from None
+        return Encoded(inputs, ids, record.outputs)
+
+    def batch(self, lines: list[Encoded]) -> Batch:
+        """The lines right-padded and time-major: x (T, B, D) or token ids (T, B), y (T, B)
+        class ids or (T, B, V) numbers, mask (T, B) on the scored steps; filled in one go."""
+        s = self.schema
+        B = len(lines)
+        length = np.array([len(e.inputs) for e in lines])  # (B,)
+        written = np.array([e.outputs for e in lines])  # (B,)
+        T = int((length + written).max())
+        x = np.zeros((T, B), np.int64) if self.tokens else np.zeros((T, B, self.input_size))
         classes = s.targets == "classes"
         y = np.zeros((T, B), np.int64) if classes else np.zeros((T, B, self.output_size))
         mask = np.zeros((T, B))
-        for i, (r, line) in enumerate(zip(records, lines, strict=True)):
-            L = len(r.inputs)
-            if s.inputs == "symbols":
-                ids = [self.symbol_ids.get(v, 0) for v in r.inputs]
-                x[np.arange(L), i, ids] = 1.0
+        t, b = spans(np.zeros(B, np.int64), length)  # every input step: (time, line)
+        inputs = np.concatenate([e.inputs for e in lines])  # (N,) ids or (N, width)
+        if self.tokens:
+            x[t, b] = inputs
+        else:
+            x[t, b, : s.width] = inputs
+        if s.form == "read-then-write":
+            t, b = spans(length, written)
+            if self.tokens:
+                x[t, b] = self.features  # the id of "write now"
             else:
-                x[:L, i, : s.width] = np.asarray(r.inputs, dtype=np.float64).reshape(L, -1)
-            if s.form == "read-then-write":
-                x[L : L + r.outputs, i, self.features] = 1.0  # write now
-                scored = slice(L, L + r.outputs)
-            elif s.form == "labelling":
-                scored = slice(0, L)
-            else:
-                scored = slice(L - 1, L)
-            mask[scored, i] = 1.0
-            if r.targets is None:
-                continue
-            if classes:
-                try:
-                    y[scored, i] = [self.class_ids[c] for c in r.targets]
-                except KeyError as error:
-                    raise fail(path, line, f"class {error.args[0]!r} was never seen in"
-                               " training") from None  # fmt: skip
-            else:
-                y[scored, i] = np.asarray(r.targets, dtype=np.float64).reshape(-1, s.target_width)
+                x[t, b, self.features] = 1.0  # write now
+            count = written
+        elif s.form == "labelling":
+            count = length
+        else:  # classification: scored at the last step
+            t, b, count = length - 1, np.arange(B), np.ones(B, np.int64)
+        mask[t, b] = 1.0
+        has = np.array([e.targets is not None for e in lines])
+        if has.any():
+            scored = np.repeat(has, count)
+            y[t[scored], b[scored]] = np.concatenate(
+                [e.targets for e in lines if e.targets is not None]
+            )
         return Batch(x, y, mask)
 
     def totals(self, outputs: Array, batch: Batch) -> dict[str, float]:

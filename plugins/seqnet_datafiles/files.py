@@ -61,8 +61,3 @@ def numbered_lines(path: Path, skip: int = 0) -> Iterator[tuple[int, int, bytes]
             if number > skip and raw.strip():
                 yield number, offset, raw
             offset += len(raw)
-
-
-def read_at(f: BinaryIO, offset: int) -> bytes:
-    f.seek(offset)
-    return f.readline()

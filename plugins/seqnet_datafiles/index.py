@@ -1,5 +1,5 @@
-"""The lines of a data file, indexed in one streaming pass (line numbers, byte offsets, steps),
-and the schema derived from the training part (a second pass only when it needs one)."""
+"""The lines of a data file, indexed and stored in one streaming pass (line numbers, steps,
+values in binary), the schema derived from the training part, and stored lines read back."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from seqnet import Array, DataError
-from seqnet_datafiles.files import fail, numbered_lines, open_data, read_at, text_of
+from seqnet_datafiles.encode import Encoded, unseen
+from seqnet_datafiles.files import fail, numbered_lines, text_of
 from seqnet_datafiles.records import Bad, Kinds, Record, Schema
+from seqnet_datafiles.store import Store
 
 Parse = Callable[[str, Kinds, str, bool], Record]
 """(line text, the file's kinds, where they were found, targets required) -> Record."""
@@ -21,32 +23,21 @@ Parse = Callable[[str, Kinds, str, bool], Record]
 
 @dataclass
 class Lines:
-    """Some lines of one file: their line numbers, byte offsets and steps (input + output)."""
+    """Some lines of one file: their line numbers, rows in the scan's store, steps (input +
+    output) and, for classification, the id of each line's label (else -1)."""
 
     path: Path
     numbers: Array
-    offsets: Array
+    rows: Array
     steps: Array
-    labels: Array  # classification: an id per line into Scan.labels, else -1
+    labels: Array
 
     def __len__(self) -> int:
         return len(self.numbers)
 
     def take(self, index: Array) -> Lines:
-        return Lines(self.path, self.numbers[index], self.offsets[index], self.steps[index],
+        return Lines(self.path, self.numbers[index], self.rows[index], self.steps[index],
                      self.labels[index])  # fmt: skip
-
-    def records(self, parse: Parse, kinds: Kinds, index: Array | None = None,
-                targets: bool = True) -> list[Record]:  # fmt: skip
-        """The records of the lines at `index` (all when None), in that order."""
-        chosen = np.arange(len(self)) if index is None else index
-        out = []
-        with open_data(self.path) as f:
-            for i in chosen:
-                number = int(self.numbers[i])
-                raw = read_at(f, int(self.offsets[i]))
-                out.append(parsed(parse, self.path, number, raw, kinds, targets))
-        return out
 
 
 def parsed(parse: Parse, path: Path, number: int, raw: bytes, kinds: Kinds, targets: bool,
@@ -58,41 +49,98 @@ def parsed(parse: Parse, path: Path, number: int, raw: bytes, kinds: Kinds, targ
 
 
 class Scan:
-    """Index files in one pass each, checking every line; classification labels get ids."""
+    """Index files in one pass each, checking every line and keeping its values in a Store;
+    symbols and classes get ids in the order they first appear."""
 
     def __init__(self, parse: Parse, kinds: Kinds) -> None:
         self.parse = parse
         self.kinds = kinds
         self.first = ""
-        self.labels: dict[Any, int] = {}
+        self.symbols: dict[str, int] = {}
+        self.classes: dict[Any, int] = {}
+        self.store = Store()
 
     def lines(self, path: Path) -> Lines:
-        numbers, offsets, steps, labels = array("q"), array("q"), array("q"), array("q")
-        for number, offset, raw in numbered_lines(path):
+        numbers, rows, steps, labels = array("q"), array("q"), array("q"), array("q")
+        for number, _, raw in numbered_lines(path):
             first = self.first or f"{path.name} line {number}"
             record = parsed(self.parse, path, number, raw, self.kinds, True, first)
             self.first = first
             numbers.append(number)
-            offsets.append(offset)
+            rows.append(self.keep(record))
             steps.append(record.steps)
             label = -1
             if self.kinds.form == "classification" and self.kinds.targets == "classes":
-                assert record.targets is not None
-                label = self.labels.setdefault(record.targets[0], len(self.labels))
+                label = self.classes[record.targets[0]]  # type: ignore[index]
             labels.append(label)
         if not numbers:
             raise DataError(f"{path}: the file is empty")
-        arrays = (np.frombuffer(a, dtype=np.int64) for a in (numbers, offsets, steps, labels))
+        self.store.flush()
+        arrays = (np.frombuffer(a, dtype=np.int64) for a in (numbers, rows, steps, labels))
         return Lines(path, *arrays)
+
+    def keep(self, record: Record) -> int:
+        """Store a checked record's values; its row."""
+        symbols, classes, values = self.symbols, self.classes, record.targets
+        assert values is not None
+        if self.kinds.inputs == "symbols":
+            ids = [symbols.setdefault(v, len(symbols)) for v in record.inputs]
+            inputs: Array = np.array(ids, np.int32)
+        else:
+            inputs = np.asarray(record.inputs, np.float64)
+        if self.kinds.targets == "classes":
+            ids = [classes.setdefault(c, len(classes)) for c in values]
+            targets: Array = np.array(ids, np.int32)
+        else:
+            targets = np.asarray(values, np.float64)
+        return self.store.add(inputs, targets)
+
+    def values(self, lines: Lines) -> Iterator[tuple[int, Array, Array]]:
+        """(index, inputs, targets) of each line, as the store holds them (scan ids)."""
+        for i, row in enumerate(lines.rows.tolist()):
+            yield (i, *self.store.row(row, self.kinds))
+
+
+class Reader:
+    """A scan's stored lines under a schema: scan ids become the schema's ids."""
+
+    def __init__(self, scan: Scan, schema: Schema) -> None:
+        self.scan = scan
+        vocabulary = {s: i + 1 for i, s in enumerate(schema.vocabulary)}
+        classes = {c: i for i, c in enumerate(schema.classes)}
+        # a dict's order is the order of its ids
+        self.symbols = np.array([vocabulary.get(s, 0) for s in scan.symbols], np.int64)
+        self.classes = np.array([classes.get(c, -1) for c in scan.classes], np.int64)
+        self.unknown = bool((self.classes < 0).any())  # a class the schema never saw is here
+        self.writes = schema.form == "read-then-write"
+        self.kinds = scan.kinds
+
+    def encoded(self, lines: Lines, index: list[int]) -> list[Encoded]:
+        scan, symbols, classes = (
+            self.scan,
+            self.kinds.inputs == "symbols",
+            self.kinds.targets == "classes",
+        )
+        out = []
+        for i in index:
+            inputs, targets = scan.store.row(int(lines.rows[i]), self.kinds)
+            if symbols:
+                inputs = self.symbols[inputs]
+            if classes:
+                targets = self.classes[targets]
+                if self.unknown and (targets < 0).any():
+                    raise unseen(lines.path, int(lines.numbers[i]), self.name(lines, i))
+            out.append(Encoded(inputs, targets, len(targets) if self.writes else 0))
+        return out
+
+    def name(self, lines: Lines, i: int) -> Any:
+        """The first class of line i that the schema does not know."""
+        _, targets = self.scan.store.row(int(lines.rows[i]), self.kinds)
+        return list(self.scan.classes)[int(targets[np.argmax(self.classes[targets] < 0)])]
 
 
 def class_order(c: Any) -> tuple[bool, Any]:
     return (isinstance(c, str), c)
-
-
-def stream(lines: Lines, parse: Parse, kinds: Kinds, chunk: int = 256) -> Iterator[Record]:
-    for start in range(0, len(lines), chunk):
-        yield from lines.records(parse, kinds, np.arange(start, min(start + chunk, len(lines))))
 
 
 def derive(scan: Scan, parts: list[Lines]) -> Schema:
@@ -104,7 +152,7 @@ def derive(scan: Scan, parts: list[Lines]) -> Schema:
     classes: set[Any] = set()
     total, count = np.zeros(kinds.target_width), 0
     if kinds.form == "classification" and kinds.targets == "classes":
-        names = {i: label for label, i in scan.labels.items()}
+        names = {i: label for label, i in scan.classes.items()}
         seen = set(np.unique(train.labels).tolist())
         classes = {names[i] for i in seen}
         for part in parts[1:]:
@@ -115,25 +163,28 @@ def derive(scan: Scan, parts: list[Lines]) -> Schema:
                 raise fail(part.path, int(part.numbers[i]),
                            f"label {label!r} never appears in the training part")  # fmt: skip
     if kinds.inputs == "symbols" or kinds.targets != "classes" or kinds.form != "classification":
-        for record in stream(train, scan.parse, kinds):
+        seen_symbols = np.zeros(len(scan.symbols), bool)
+        seen_classes = np.zeros(len(scan.classes), bool)
+        for _, inputs, targets in scan.values(train):
             if kinds.inputs == "symbols":
-                vocabulary.update(record.inputs)
-            assert record.targets is not None
+                seen_symbols[inputs] = True
             if kinds.targets == "classes":
-                classes.update(record.targets)
+                seen_classes[targets] = True
             else:
-                values = np.asarray(record.targets, dtype=np.float64).reshape(-1, len(total))
-                total += values.sum(axis=0)
-                count += len(values)
+                total += targets.sum(axis=0)
+                count += len(targets)
+        vocabulary = {s for s, i in scan.symbols.items() if seen_symbols[i]}
+        if kinds.targets == "classes":
+            classes = {c for c, i in scan.classes.items() if seen_classes[i]}
     if kinds.targets == "classes" and kinds.form != "classification":
+        order = list(scan.classes)
         for part in parts[1:]:
-            for i, record in enumerate(stream(part, scan.parse, kinds)):
-                assert record.targets is not None
-                unseen = set(record.targets) - classes
-                if unseen:
-                    raise fail(part.path, int(part.numbers[i]), f"class"
-                               f" {sorted(unseen, key=class_order)[0]!r} never appears in the"
-                               " training part")  # fmt: skip
+            for i, _, targets in scan.values(part):
+                outside = targets[~seen_classes[targets]]
+                if len(outside):
+                    first = sorted({order[j] for j in outside.tolist()}, key=class_order)[0]
+                    raise fail(part.path, int(part.numbers[i]),
+                               f"class {first!r} never appears in the training part")  # fmt: skip
     if kinds.targets == "classes" and len(classes) < 2:
         raise DataError(f"{train.path}: the training part holds only one class"
                         f" ({next(iter(classes))!r}); a classifier needs two or more")  # fmt: skip

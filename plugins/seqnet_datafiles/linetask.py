@@ -8,34 +8,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from seqnet import Array, Batch, LossName, SpecError, format_validation_error
-from seqnet_datafiles.encode import Buckets, Encoder
+from seqnet import Array, Batch, LossName, spec_init
+from seqnet_datafiles.encode import Buckets, Encoded, Encoder
 from seqnet_datafiles.files import numbered_lines
-from seqnet_datafiles.index import Lines, Scan, derive, parsed
+from seqnet_datafiles.index import Lines, Reader, Scan, derive, parsed
 from seqnet_datafiles.parts import FilesSpec, split_lines
-from seqnet_datafiles.records import Kinds, Record, Schema
+from seqnet_datafiles.records import Kinds, Schema
 
 SHOWN = 10
 """Steps of a labelling or read-then-write example shown, so each stays one readable line."""
-
-
-KEEP_BYTES = 64 * 2**20
-"""Training files up to this size are decoded once and kept; larger ones are streamed."""
-
-
-def compact(record: Record, classes: bool) -> Record:
-    """The record with its numbers as arrays (8 bytes a number, not a Python float each);
-    symbols and classes stay as they are (they are looked up by value)."""
-
-    def packed(values: list[Any]) -> Any:
-        return values if isinstance(values[0], str) else np.asarray(values, dtype=np.float64)
-
-    targets = record.targets
-    if targets is not None and not classes:
-        targets = packed(targets)
-    return Record(packed(record.inputs), targets, record.outputs)
 
 
 def show(value: Any) -> str:
@@ -67,24 +50,22 @@ class LineTask:
 
     spec: Any
 
-    def __init__(self, **options: Any) -> None:
-        try:
-            self.spec = self.Spec(**options)
-        except ValidationError as error:
-            raise SpecError(format_validation_error(error, ("task",))) from None
-        self.seed = 0 if self.spec.seed is None else self.spec.seed
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.seed = 0 if spec.seed is None else spec.seed
         given: Schema | None = self.spec.fitted
         self._parts: list[Lines] | None = None
+        self._scan: Scan | None = None
         if given is None:
-            scan = self.scan()
-            given = derive(scan, self.parts())
+            given = derive(self.scan(), self.parts())
         self.schema = given
         self.encoder = Encoder(given)
         classes = given.targets == "classes"
         self.loss = "softmax_ce" if classes else "mse"
         self.target_metric = "accuracy" if classes else "skill"
         self._buckets: Buckets | None = None
-        self._kept: list[Record] | None = None
+        self._reader: Reader | None = None
 
     def scan(self) -> Scan:
         """Index the files (once): each part's lines, checked against the schema if pinned."""
@@ -97,6 +78,7 @@ class LineTask:
             whole = scan.lines(files)
             index = split_lines(files, len(whole), self.spec.split, self.seed)
             self._parts = [whole.take(i) for i in index]
+        self._scan = scan
         return scan
 
     def parts(self) -> list[Lines]:
@@ -113,6 +95,12 @@ class LineTask:
         return self.encoder.input_size
 
     @property
+    def vocab_size(self) -> int | None:
+        """For symbol inputs, x holds token ids below this (an `embedding` first layer reads
+        them; any other first layer gets them one-hot); None: x holds vectors."""
+        return self.encoder.input_size if self.encoder.tokens else None
+
+    @property
     def output_size(self) -> int:
         return self.encoder.output_size
 
@@ -120,26 +108,19 @@ class LineTask:
         return Kinds.of(self.schema)
 
     def encode(self, lines: Lines, index: Array) -> Batch:
-        records = lines.records(type(self).parse, self.kinds(), index)
-        return self.encoder.batch(records, lines.path, lines.numbers[index].tolist())
+        if self._reader is None:
+            self.parts()
+            assert self._scan is not None
+            self._reader = Reader(self._scan, self.schema)
+        return self.encoder.batch(self._reader.encoded(lines, index.tolist()))
 
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
-        """Training sequences of similar length (padding under a quarter of the batch).
-
-        A training file of up to KEEP_BYTES is decoded once and kept in memory; from a larger
-        one, the lines a batch draws are read from the file."""
+        """Training sequences of similar length (padding under a quarter of the batch), read
+        from the binary copy the scan made: the file is not parsed again."""
         train = self.parts()[0]
         if self._buckets is None:
             self._buckets = Buckets(train.steps)
-            if train.path.stat().st_size <= KEEP_BYTES:
-                classes = self.schema.targets == "classes"
-                records = train.records(type(self).parse, self.kinds())
-                self._kept = [compact(r, classes) for r in records]
-        index = self._buckets.draw(rng, batch)
-        if self._kept is None:
-            return self.encode(train, index)
-        kept = [self._kept[i] for i in index]
-        return self.encoder.batch(kept, train.path, train.numbers[index].tolist())
+        return self.encode(train, self._buckets.draw(rng, batch))
 
     def _some(self, part: int, rng: np.random.Generator, count: int) -> Batch:
         lines = self.parts()[part]
@@ -164,16 +145,15 @@ class LineTask:
                 yield self.encode(test, np.arange(start, min(start + batch, len(test))))
             return
         kinds = self.kinds()
-        records: list[Record] = []
-        numbers: list[int] = []
+        lines: list[Encoded] = []
         for number, _, raw in numbered_lines(path):
-            records.append(parsed(type(self).parse, path, number, raw, kinds, targets))
-            numbers.append(number)
-            if len(records) == batch:
-                yield self.encoder.batch(records, path, numbers)
-                records, numbers = [], []
-        if records:
-            yield self.encoder.batch(records, path, numbers)
+            record = parsed(type(self).parse, path, number, raw, kinds, targets)
+            lines.append(self.encoder.encoded(record, path, number))
+            if len(lines) == batch:
+                yield self.encoder.batch(lines)
+                lines = []
+        if lines:
+            yield self.encoder.batch(lines)
 
     def totals(self, outputs: Array, batch: Batch) -> dict[str, float]:
         return self.encoder.totals(outputs, batch)

@@ -16,9 +16,10 @@ class SequencesTask(LineTask):
     One JSON object per line, in one of three forms (found from the first line):
     `{"input": [...], "target": [...]}` (a target per step), `{"input": [...], "label": k}`
     (scored at the last step), `{"input": [...], "output": [...]}` (written after the input).
-    Inputs are numbers, vectors or symbols (one-hot, id 0 for symbols training never saw);
+    Inputs are numbers, vectors or symbols (token ids, 0 for symbols training never saw);
     targets are classes (strings or integers: softmax cross-entropy, `accuracy`) or numbers
-    (MSE, `skill` against the training mean). x: (T, B, D), right-padded; mask: scored steps.
+    (MSE, `skill` against the training mean). x: (T, B, D), or ids (T, B) below `vocab_size`
+    for symbols, right-padded; mask: scored steps.
     """
 
     name: ClassVar[str] = "sequences"

@@ -30,8 +30,9 @@ def parse_tsv(raw: str, kinds: Kinds, first: str, targets_needed: bool = True) -
 class TextlinesTask(LineTask):
     """Classify lines of text from their characters: a TSV file of `label<TAB>text`.
 
-    x: (T, B, V + 1) one-hot characters (id 0 for characters training never saw), right-
-    padded; y: the label's class, scored at each line's last character (softmax, `accuracy`).
+    x: (T, B) character ids below `vocab_size` = V + 1 (0 for characters training never saw),
+    right-padded; y: the label's class, scored at each line's last character (softmax,
+    `accuracy`).
     """
 
     name: ClassVar[str] = "textlines"

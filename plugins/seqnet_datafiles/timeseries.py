@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from seqnet import Array, Batch, DataError, LossName, SpecError, format_validation_error
+from seqnet import Array, Batch, DataError, LossName, spec_init
 from seqnet_datafiles.parts import FilesSpec
 from seqnet_datafiles.table import read_table
 
@@ -72,12 +72,10 @@ class TimeseriesTask:
         def one_or_more(cls, value: Any) -> Any:
             return [value] if isinstance(value, str) else value
 
-    def __init__(self, **options: Any) -> None:
-        try:
-            self.spec = self.Spec(**options)
-        except ValidationError as error:
-            raise SpecError(format_validation_error(error, ("task",))) from None
-        self.seed = 0 if self.spec.seed is None else self.spec.seed
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.seed = 0 if spec.seed is None else spec.seed
         self._parts: list[tuple[Series, Array]] | None = None
         self.stats = self.spec.fitted or self.fit()
         self.mean = np.asarray(self.stats.mean)
@@ -155,12 +153,12 @@ class TimeseriesTask:
 
     def windows(self, series: Series, rows: Array) -> Batch:
         W, h = self.spec.window, self.spec.horizon
-        z = (series.values - self.mean) / self.std  # (N, C)
+        values = series.values  # (N, C); only the rows a batch reads are normalised
         start = rows - h - W + 1
-        x = z[start[None, :] + np.arange(W)[:, None]]  # (W, B, C)
+        x = (values[start[None, :] + np.arange(W)[:, None]] - self.mean) / self.std  # (W, B, C)
         y = np.zeros((W, len(rows), len(self.targets)))
-        known = rows < len(z)  # rows past the end (predict) have no target
-        y[-1, known] = z[rows[known]][:, self.targets]
+        known = rows < len(values)  # rows past the end (predict) have no target
+        y[-1, known] = ((values[rows[known]] - self.mean) / self.std)[:, self.targets]
         mask = np.zeros((W, len(rows)))
         mask[-1] = 1.0
         return Batch(x, y, mask)

@@ -7,7 +7,18 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from seqnet import Array, Carry, InitScheme, Params, PluginSpec, recurrent_params
+from seqnet import (
+    Array,
+    Carry,
+    InitScheme,
+    Params,
+    PluginSpec,
+    SpecError,
+    recurrent_params,
+    spec_init,
+    torch_loaded,
+    torch_weights,
+)
 
 
 class ElmanCell:
@@ -30,9 +41,10 @@ class ElmanCell:
             description="uniform ±1/√H (PyTorch) or Glorot W_x with orthogonal W_h (Keras)",
         )
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
-        self.hidden = self.spec.hidden
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.hidden = spec.hidden
 
     def init(self, rng: np.random.Generator, input_size: int) -> Params:
         return recurrent_params(rng, self.spec.init, input_size, self.hidden)
@@ -134,6 +146,32 @@ class ElmanCell:
             return None, (dh_next,), grads
         dx = (flat_da @ params["W_x"].T).reshape(T, B, D)
         return dx, (dh_next,), grads
+
+    def torch_module(self, params: Params) -> Any:
+        """This cell as a torch.nn.RNN (seqnet.to_torch): b goes to bias_ih, bias_hh is 0."""
+        import torch
+
+        if self.spec.activation == "sigmoid":
+            raise SpecError("elman with activation sigmoid: torch.nn.RNN has only tanh and relu")
+        W_x, b = params["W_x"], params["b"]
+        rnn = torch.nn.RNN(W_x.shape[0], self.hidden, nonlinearity=self.spec.activation)
+        return torch_loaded(
+            rnn,
+            {"weight_ih_l0": W_x.T, "weight_hh_l0": params["W_h"].T, "bias_ih_l0": b,
+             "bias_hh_l0": np.zeros_like(b)},
+        )  # fmt: skip
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> tuple[dict[str, Any], Params] | None:
+        """The options and params of a one-layer torch.nn.RNN (seqnet.from_torch)."""
+        import torch
+
+        if type(module) is not torch.nn.RNN:
+            return None
+        w = torch_weights(module)
+        options = {"hidden": module.hidden_size, "activation": module.nonlinearity}
+        params = {"W_x": w["weight_ih_l0"].T.copy(), "W_h": w["weight_hh_l0"].T.copy()}
+        return options, params | {"b": w["bias_ih_l0"] + w["bias_hh_l0"]}
 
 
 def _sigmoid(a: Array, out: Array) -> Array:

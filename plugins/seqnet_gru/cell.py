@@ -17,6 +17,9 @@ from seqnet import (
     params_from_torch,
     params_to_torch,
     recurrent_params,
+    spec_init,
+    torch_loaded,
+    torch_weights,
 )
 
 
@@ -53,9 +56,10 @@ class GRUCell:
             description="uniform ±1/√H (PyTorch) or Glorot W_x with orthogonal W_h (Keras)",
         )
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
-        self.hidden = self.spec.hidden
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.hidden = spec.hidden
 
     def init(self, rng: np.random.Generator, input_size: int) -> Params:
         return recurrent_params(
@@ -235,3 +239,19 @@ class GRUCell:
     def to_torch(params: Mapping[str, Array], layer: int = 0) -> dict[str, Array]:
         """The torch.nn.GRU state_dict entries (numpy arrays) of one layer's params."""
         return params_to_torch(params, layer)
+
+    def torch_module(self, params: Params) -> Any:
+        """This cell as a torch.nn.GRU (seqnet.to_torch)."""
+        import torch
+
+        rnn = torch.nn.GRU(params["W_x"].shape[0], self.hidden)
+        return torch_loaded(rnn, params_to_torch(params))
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> tuple[dict[str, Any], Params] | None:
+        """The options and params of a one-layer torch.nn.GRU (seqnet.from_torch)."""
+        import torch
+
+        if type(module) is not torch.nn.GRU:
+            return None
+        return {"hidden": module.hidden_size}, params_from_torch(torch_weights(module))

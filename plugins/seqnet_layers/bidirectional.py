@@ -66,19 +66,9 @@ class Bidirectional:
                 raise _error(f"bidirectional: '{self.cell}' is a layer, not a recurrent cell")
             return self
 
-    def __init__(
-        self, cell: str, hidden: int, merge: Literal["concat", "sum"] = "concat", **options: Any
-    ) -> None:
-        self._setup(self.Spec(cell=cell, hidden=hidden, merge=merge, options=options))
-
-    @classmethod
-    def from_spec(cls, spec: Bidirectional.Spec) -> Bidirectional:
-        """The layer of an already validated spec (the engine's path; no second validation)."""
-        layer = cls.__new__(cls)
-        layer._setup(spec)
-        return layer
-
-    def _setup(self, spec: Bidirectional.Spec) -> None:
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        """The cell's other options go in `options` (`options={"activation": "relu"}`)."""
         self.spec = spec
         fwd = seqnet.build_layer(spec._cell_spec)
         assert isinstance(fwd, seqnet.CellLayer), "a cell's spec builds its cell layer"
@@ -86,6 +76,23 @@ class Bidirectional:
         self.bwd = seqnet.CellLayer(fwd.cell, reverse=True)
         self.parts = len(self.fwd.initial_carry(1, np.dtype(np.float64)))
         self.causal = False  # y_t depends on x after t: running two halves is not the whole
+
+    def torch_module(self, params: seqnet.Params) -> Any:
+        """One torch.nn.RNN, LSTM or GRU with bidirectional=True (seqnet.to_torch): `fwd` is its
+        layer 0, `bwd` its layer 0 `_reverse`; merge sum adds the halves."""
+        import torch
+
+        make = getattr(self.fwd.cell, "torch_module", None)
+        if make is None:
+            raise seqnet.SpecError(
+                f"bidirectional {self.spec.cell}: the cell has no PyTorch counterpart"
+            )
+        fwd, bwd = make(_sub(params, "fwd.")), make(_sub(params, "bwd."))
+        options = {"nonlinearity": fwd.nonlinearity} if isinstance(fwd, torch.nn.RNN) else {}
+        both = type(fwd)(fwd.input_size, fwd.hidden_size, bidirectional=True, **options)
+        weights = seqnet.torch_weights(fwd)
+        weights |= {k + "_reverse": v for k, v in seqnet.torch_weights(bwd).items()}
+        return seqnet.torch_recurrent(seqnet.torch_loaded(both, weights), merge=self.spec.merge)
 
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         params = {"fwd." + k: v for k, v in self.fwd.init(rng, input_size).items()}

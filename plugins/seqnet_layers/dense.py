@@ -28,15 +28,45 @@ class Dense:
         units: Annotated[int, Field(gt=0, le=1_000_000, description="output size U")]
         activation: Activation = Field("linear", description="applied after the affine map")
 
-    def __init__(self, units: int, activation: Activation = "linear") -> None:
-        self.spec = self.Spec(units=units, activation=activation)
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+
+    def torch_module(self, params: seqnet.Params) -> Any:
+        """torch.nn.Linear (W = weight.T), followed by the activation module (seqnet.to_torch)."""
+        import torch
+
+        W = params["W"]
+        linear = seqnet.torch_loaded(
+            torch.nn.Linear(*W.shape), {"weight": W.T, "bias": params["b"]}
+        )
+        if self.spec.activation == "linear":
+            return linear
+        act = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid,
+               "gelu": torch.nn.GELU}[self.spec.activation]  # fmt: skip
+        return torch.nn.Sequential(linear, act())
 
     @classmethod
-    def from_spec(cls, spec: Dense.Spec) -> Dense:
-        """The layer of an already validated spec (the engine's path; no second validation)."""
-        layer = cls.__new__(cls)
-        layer.spec = spec
-        return layer
+    def from_torch_module(cls, module: Any) -> tuple[dict[str, Any], seqnet.Params] | None:
+        """A torch.nn.Linear, alone or followed by Tanh, ReLU, Sigmoid or exact GELU in a
+        torch.nn.Sequential."""
+        import torch
+
+        acts = {torch.nn.Tanh: "tanh", torch.nn.ReLU: "relu", torch.nn.Sigmoid: "sigmoid"}
+        activation = "linear"
+        if type(module) is torch.nn.Sequential and len(module) == 2:
+            module, act = module[0], module[1]
+            if type(act) is torch.nn.GELU and act.approximate == "none":
+                activation = "gelu"
+            elif type(act) in acts:
+                activation = acts[type(act)]
+            else:
+                return None
+        if type(module) is not torch.nn.Linear or module.bias is None:
+            return None
+        w = seqnet.torch_weights(module)
+        options = {"units": w["weight"].shape[0], "activation": activation}
+        return options, {"W": w["weight"].T.copy(), "b": w["bias"]}
 
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         bound = 1.0 / np.sqrt(input_size)

@@ -24,15 +24,23 @@ class Dropout:
     class Spec(seqnet.PluginSpec):
         p: Annotated[float, Field(ge=0.0, lt=1.0, description="probability of dropping a unit")]
 
-    def __init__(self, p: float) -> None:
-        self.spec = self.Spec(p=p)
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+
+    def torch_module(self, params: seqnet.Params) -> Any:
+        """torch.nn.Dropout(p), active only in the module's train() mode (seqnet.to_torch)."""
+        import torch
+
+        return torch.nn.Dropout(self.spec.p)
 
     @classmethod
-    def from_spec(cls, spec: Dropout.Spec) -> Dropout:
-        """The layer of an already validated spec (the engine's path; no second validation)."""
-        layer = cls.__new__(cls)
-        layer.spec = spec
-        return layer
+    def from_torch_module(cls, module: Any) -> tuple[dict[str, Any], seqnet.Params] | None:
+        import torch
+
+        if type(module) is not torch.nn.Dropout:
+            return None
+        return {"p": module.p}, {}
 
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         return {}

@@ -26,15 +26,26 @@ class Embedding:
     class Spec(seqnet.PluginSpec):
         dim: Annotated[int, Field(gt=0, le=1_000_000, description="vector size E")]
 
-    def __init__(self, dim: int) -> None:
-        self.spec = self.Spec(dim=dim)
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+
+    def torch_module(self, params: seqnet.Params) -> Any:
+        """torch.nn.Embedding with weight W (seqnet.to_torch)."""
+        import torch
+
+        W = params["W"]
+        return seqnet.torch_loaded(torch.nn.Embedding(*W.shape), {"weight": W})
 
     @classmethod
-    def from_spec(cls, spec: Embedding.Spec) -> Embedding:
-        """The layer of an already validated spec (the engine's path; no second validation)."""
-        layer = cls.__new__(cls)
-        layer.spec = spec
-        return layer
+    def from_torch_module(cls, module: Any) -> tuple[dict[str, Any], seqnet.Params] | None:
+        """A torch.nn.Embedding without max_norm (which would change the rows it reads)."""
+        import torch
+
+        if type(module) is not torch.nn.Embedding or module.max_norm is not None:
+            return None
+        W = seqnet.torch_weights(module)["weight"]
+        return {"dim": W.shape[1]}, {"W": W}
 
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         return {"W": rng.standard_normal((input_size, self.spec.dim))}

@@ -26,15 +26,29 @@ class LayerNorm:
     class Spec(seqnet.PluginSpec):
         eps: Annotated[float, Field(gt=0.0, le=1.0, description="added to the variance, ε")] = 1e-5
 
-    def __init__(self, eps: float = 1e-5) -> None:
-        self.spec = self.Spec(eps=eps)
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+
+    def torch_module(self, params: seqnet.Params) -> Any:
+        """torch.nn.LayerNorm with weight g and bias b (seqnet.to_torch)."""
+        import torch
+
+        g = params["g"]
+        module = torch.nn.LayerNorm(g.shape[0], eps=self.spec.eps)
+        return seqnet.torch_loaded(module, {"weight": g, "bias": params["b"]})
 
     @classmethod
-    def from_spec(cls, spec: LayerNorm.Spec) -> LayerNorm:
-        """The layer of an already validated spec (the engine's path; no second validation)."""
-        layer = cls.__new__(cls)
-        layer.spec = spec
-        return layer
+    def from_torch_module(cls, module: Any) -> tuple[dict[str, Any], seqnet.Params] | None:
+        """A torch.nn.LayerNorm over the last axis, with a gain and a bias."""
+        import torch
+
+        if type(module) is not torch.nn.LayerNorm or len(module.normalized_shape) != 1:
+            return None
+        if module.weight is None or module.bias is None:
+            return None
+        w = seqnet.torch_weights(module)
+        return {"eps": module.eps}, {"g": w["weight"], "b": w["bias"]}
 
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         return {"g": np.ones(input_size), "b": np.zeros(input_size)}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 import seqnet
@@ -26,10 +26,17 @@ class Residual:
     name: ClassVar[str] = "residual"
 
     class Spec(seqnet.PluginSpec):
-        layers: list[dict[str, Any]] = Field(
-            min_length=1, description="the layers of f, each {type: NAME, ...its options}"
+        layers: list[Any] = Field(
+            min_length=1,
+            description="the layers of f, each {type: NAME, ...its options}; in code also a"
+            " layer or cell object, kept as its spec (`Dense(units=8)`, `GRUCell(hidden=8)`)",
         )
         _layer_specs: list[BaseModel] = PrivateAttr()
+
+        @field_validator("layers", mode="before")
+        @classmethod
+        def _as_specs(cls, layers: Any) -> Any:
+            return [_as_data(layer) for layer in layers] if isinstance(layers, list) else layers
 
         @model_validator(mode="after")
         def _check_layers(self) -> Residual.Spec:
@@ -44,35 +51,42 @@ class Residual:
             self._layer_specs = specs
             return self
 
-    def __init__(self, layers: Sequence[Any]) -> None:
-        """`layers`: layer or cell objects (`Dense(units=8)`, `GRUCell(hidden=8)`) or dicts."""
-        self.spec = self.Spec(layers=[_as_data(layer) for layer in layers])
-        self._setup([None if isinstance(layer, Mapping) else layer for layer in layers])
-
-    @classmethod
-    def from_spec(cls, spec: Residual.Spec) -> Residual:
-        """The layer of an already validated spec (the engine's path; no second validation)."""
-        layer = cls.__new__(cls)
-        layer.spec = spec
-        layer._setup([None] * len(spec.layers))
-        return layer
-
-    def _setup(self, given: list[Any]) -> None:
-        """The layers: those given as objects kept (a cell made a layer), the rest built."""
-        self.layers = [
-            seqnet.build_layer(spec)
-            if layer is None
-            else seqnet.CellLayer(layer)
-            if isinstance(layer, seqnet.Cell)
-            else layer
-            for layer, spec in zip(given, self.spec._layer_specs, strict=True)
-        ]
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.layers = [seqnet.build_layer(layer) for layer in spec._layer_specs]
         self.prefixes = [f"layers.{k}." for k in range(len(self.layers))]
         self.parts = [len(layer.initial_carry(1, np.dtype(np.float64))) for layer in self.layers]
         # y_t depends on no x after t unless a layer reads the sequence backwards
         self.causal = all(
             getattr(layer, "causal", not getattr(layer, "reverse", False)) for layer in self.layers
         )
+
+    def torch_module(self, params: seqnet.Params) -> Any:
+        """Its layers' torch modules, their output added to the input (seqnet.to_torch)."""
+        from seqnet_layers.torch_residual import ResidualModule  # imports torch
+
+        layers = [
+            seqnet.layer_to_torch(layer, _sub(params, prefix), f"residual layer {k}")
+            for k, (prefix, layer) in enumerate(zip(self.prefixes, self.layers, strict=True))
+        ]
+        return ResidualModule(layers, self.parts)
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> tuple[dict[str, Any], seqnet.Params] | None:
+        """What `torch_module` made, back to the layer list and params."""
+        from seqnet_layers.torch_residual import ResidualModule
+
+        if not isinstance(module, ResidualModule):
+            return None
+        sections: list[dict[str, Any]] = []
+        params: seqnet.Params = {}
+        for layer in module.layers:
+            for section, layer_params in seqnet.layer_from_torch(layer):
+                prefix = f"layers.{len(sections)}."
+                params |= {prefix + name: value for name, value in layer_params.items()}
+                sections.append(section)
+        return {"layers": sections}, params
 
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         self.output_size(input_size)
@@ -145,13 +159,15 @@ class Residual:
         return dy + dh, dcarry0, grads  # y = x + h_K
 
 
-def _as_data(layer: Any) -> dict[str, Any]:
-    """A layer or cell object's spec as the dict a spec file would hold; a dict as it is."""
-    if isinstance(layer, Mapping):
-        return dict(layer)
+def _as_data(layer: Any) -> Any:
+    """A layer or cell object's spec as the dict a spec file would hold; anything else as it
+    is (a dict is validated as a layer section, anything else is refused there)."""
     if isinstance(layer, seqnet.CellLayer):  # a cell layer's options are its cell's
         return {**_as_data(layer.cell), "reverse": layer.reverse}
-    return {**layer.spec.model_dump(), "type": layer.name}
+    spec, name = getattr(layer, "spec", None), getattr(layer, "name", None)
+    if isinstance(spec, BaseModel) and isinstance(name, str) and not isinstance(layer, Mapping):
+        return {**spec.model_dump(), "type": name}
+    return layer
 
 
 def _sub(params: seqnet.Params, prefix: str) -> seqnet.Params:

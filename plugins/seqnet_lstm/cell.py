@@ -21,6 +21,9 @@ from seqnet import (
     params_from_torch,
     params_to_torch,
     recurrent_params,
+    spec_init,
+    torch_loaded,
+    torch_weights,
 )
 
 CHUNK_ELEMENTS = 2**18
@@ -105,9 +108,10 @@ class LSTMCell:
             description="initial forget-gate bias (b_x block; b_h block 0); null keeps the draw",
         )
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
-        self.hidden = self.spec.hidden
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.hidden = spec.hidden
         # not a spec option: the paths agree to rounding, and a run's spec must not depend on
         # what is installed; `kernel` may be set to any of `available_kernels()`
         self.kernel = default_kernel()
@@ -193,14 +197,13 @@ class LSTMCell:
         ig = np.empty((B, H), dtype=dtype)
         fused = fused_module(self.kernel)
         if fused is not None:
-            o = gates[..., 3 * H :]  # (T, B, H) view
-            for z, o_t, c_t, tanh_c, h_t in zip(gates, o, cs, tanh_cs, hs, strict=True):
+            for z, c_t, tanh_c, h_t in zip(gates, cs, tanh_cs, hs, strict=True):
                 np.dot(h, W_h, out=hz)  # (B, 4H)
                 z += hz
                 np.tanh(z, out=z)
                 fused.forward_step(z, scale, shift, c, c_t)
                 np.tanh(c_t, out=tanh_c)
-                np.multiply(o_t, tanh_c, out=h_t)
+                fused.output_step(z, tanh_c, h_t)
                 h, c = h_t, c_t
             return hs, (h, c), (x, gates, cells, tanh_cs, states)
         i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views
@@ -323,3 +326,19 @@ class LSTMCell:
     def to_torch(params: Mapping[str, Array], layer: int = 0) -> dict[str, Array]:
         """The torch.nn.LSTM state_dict entries (numpy arrays) of one layer's params."""
         return params_to_torch(params, layer)
+
+    def torch_module(self, params: Params) -> Any:
+        """This cell as a torch.nn.LSTM (seqnet.to_torch)."""
+        import torch
+
+        rnn = torch.nn.LSTM(params["W_x"].shape[0], self.hidden)
+        return torch_loaded(rnn, params_to_torch(params))
+
+    @classmethod
+    def from_torch_module(cls, module: Any) -> tuple[dict[str, Any], Params] | None:
+        """The options and params of a one-layer torch.nn.LSTM (seqnet.from_torch)."""
+        import torch
+
+        if type(module) is not torch.nn.LSTM or module.proj_size:
+            return None
+        return {"hidden": module.hidden_size}, params_from_torch(torch_weights(module))

@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from seqnet import Array, Carry, InitScheme, Params, PluginSpec
+from seqnet import Array, Carry, InitScheme, Params, PluginSpec, spec_init
 from seqnet_memory.controller import Controller
 from seqnet_memory.memories import (
     stack_update,
@@ -48,9 +48,10 @@ class _MemoryCell:
     actions: ClassVar[int]
     counts: ClassVar[bool]
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
-        self.hidden = self.spec.hidden
+    def setup(self, spec: MemorySpec) -> None:
+        """The cell of a validated spec; each cell's `__init__` (from its own Spec) calls it."""
+        self.spec = spec
+        self.hidden = spec.hidden
         update, backward = (
             (tape_update, tape_update_backward)
             if self.counts
@@ -110,6 +111,10 @@ class StackRNNCell(_MemoryCell):
     class Spec(MemorySpec):
         pass
 
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.setup(spec)
+
 
 class TapeRNNCell(_MemoryCell):
     """Tape-RNN: an Elman controller reading the cell under the head of a circular tape.
@@ -130,3 +135,7 @@ class TapeRNNCell(_MemoryCell):
 
     class Spec(MemorySpec):
         pass
+
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.setup(spec)

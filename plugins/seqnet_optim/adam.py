@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-from seqnet import Params, PluginSpec
+from seqnet import Params, PluginSpec, spec_init
 from seqnet_optim.optimizers import (
     Decay,
     Epsilon,
@@ -38,9 +38,10 @@ class Adam(SlotOptimizer):
         weight_decay: WeightDecay = 0.0
         schedule: Schedule = ScheduleField
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
-        super().__init__(("m", "v") + ("v_max",) * self.spec.amsgrad)
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        super().__init__(slot_names(spec))
 
     def step(self, params: Params, grads: Params) -> None:
         if self.decoupled:  # AdamW: p *= 1 - lr wd, then Adam without decay in the gradient
@@ -81,3 +82,12 @@ class AdamW(Adam):
 
     class Spec(Adam.Spec):
         weight_decay: WeightDecay = 0.01  # torch.optim.AdamW's default
+
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        SlotOptimizer.__init__(self, slot_names(spec))
+
+
+def slot_names(spec: Adam.Spec) -> tuple[str, ...]:
+    return ("m", "v") + ("v_max",) * spec.amsgrad

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from seqnet import Array, Params, PluginSpec
+from seqnet import Array, Params, PluginSpec, spec_init
 from seqnet_optim.flat import FlatState
 from seqnet_optim.schedules import Constant, Schedule
 
@@ -99,8 +99,9 @@ class SGD(SlotOptimizer):
                 raise PydanticCustomError("nesterov", "nesterov needs momentum > 0 and dampening 0")
             return self
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
         super().__init__(("velocity",) if self.spec.momentum else ())
 
     def step(self, params: Params, grads: Params) -> None:
@@ -144,8 +145,9 @@ class RMSProp(SlotOptimizer):
         weight_decay: WeightDecay = 0.0
         schedule: Schedule = ScheduleField
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
         slots = ("square_avg",) + ("grad_avg",) * self.spec.centered
         super().__init__(slots + ("momentum_buffer",) * bool(self.spec.momentum))
 
@@ -195,8 +197,9 @@ class Adagrad(SlotOptimizer):
         weight_decay: WeightDecay = 0.0
         schedule: Schedule = ScheduleField
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
         super().__init__(("sum",), {"sum": self.spec.initial_accumulator_value})
 
     def step(self, params: Params, grads: Params) -> None:

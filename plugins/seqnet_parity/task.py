@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import Field, model_validator
 
-from seqnet import Array, Batch, LossName, PluginSpec
+from seqnet import Array, Batch, LossName, PluginSpec, spec_init
 
 SHOWN_BITS = 32
 """Examples longer than this are cut, so each stays one readable line."""
@@ -64,8 +64,9 @@ class ParityTask:
                 )
             return self
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
 
     @property
     def input_size(self) -> int:

@@ -6,7 +6,6 @@ module parses, shows progress and writes table.md, table.json and chomsky.png.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,8 +37,12 @@ def chomsky(
         int | None, opt("Training steps per run at most (default 10000).", "N")
     ] = None,
     batch: Annotated[int | None, opt("Sequences per step (default 32).", "N")] = None,
-    hidden: Annotated[int | None, opt("Hidden units (default 64).", "N")] = None,
+    hidden: Annotated[int | None, opt("Hidden units (default 256).", "N")] = None,
     lr: Annotated[float | None, opt("Adam's learning rate (default 0.001).", "LR")] = None,
+    tape_computation: Annotated[
+        int | None,
+        opt("Computation steps per input token for tape_rnn (default 0; paper: 0-2).", "K"),
+    ] = None,
     lengths: Annotated[
         str | None, opt("Test lengths, LOW-HIGH (default 41-500).", "LOW-HIGH")
     ] = None,
@@ -69,25 +72,26 @@ def chomsky(
     averaged over sequences, then over lengths. Ctrl-C stops; --resume DIR runs what is missing.
     """
     from seqnet import bench
-    from seqnet.cli.sweep import SweepProgress, make_engine
+    from seqnet.cli.sweep import SweepProgress
     from seqnet.plugins import default_registry
     from seqnet.rundir import unused_folder
     from seqnet.specs import validate
-    from seqnet.sweep.folder import SweepFolder
     from seqnet.sweep.plan import parse_seeds
-    from seqnet.sweep.runner import run_sweep
+    from seqnet.sweep.session import Sweep, make_engine
 
     registry = default_registry()
-    planning = [tasks, cells, seeds, steps, batch, hidden, lr, lengths, samples, out]
+    planning = [tasks, cells, seeds, steps, batch, hidden, lr, tape_computation, lengths, samples,
+                out]  # fmt: skip
     if resume is not None or report is not None:
         if any(v is not None for v in planning) or (resume is not None and report is not None):
             raise fail("--resume DIR and --report DIR take no planning options", 2)
-        folder = SweepFolder.open(Path(resume or report or ""))
-        if folder.sweep.source != "chomsky":
-            raise fail(f"'{folder.path}' is a sweep, not a Chomsky benchmark", 2)
+        opened = Sweep.open(resume or report or "")
+        if opened.folder.sweep.source != "chomsky":
+            raise fail(f"'{opened.path}' is a sweep, not a Chomsky benchmark", 2)
     else:
         given: dict[str, Any] = {"steps": steps, "batch": batch, "hidden": hidden, "lr": lr,
-                                 "samples": samples}  # fmt: skip
+                                 "samples": samples,
+                                 "tape_computation": tape_computation}  # fmt: skip
         if lengths is not None:
             low, sep, high = lengths.partition("-")
             if not sep or not low.strip().isdigit() or not high.strip().isdigit():
@@ -104,12 +108,15 @@ def chomsky(
             registry,
         )
         path = Path(out) if out else unused_folder(Path("sweeps"), "chomsky")
-        folder = SweepFolder.create(path, sweep)
-    if report is None:
-        chosen = make_engine(registry, engine, workers, scheduler, [])
-        with SweepProgress(len(folder.sweep.runs), len(folder.missing()), quiet) as on_event:
-            run_sweep(folder, chosen, on_event)
-    write_report(folder)
+        opened = Sweep.from_plan(sweep, path)
+    with opened as bench_sweep:
+        if report is None:
+            chosen = make_engine(registry, engine, workers, scheduler, [])
+            bench_sweep.claim()
+            todo = len(bench_sweep.missing())
+            with SweepProgress(len(bench_sweep.runs), todo, quiet) as on_event:
+                bench_sweep.run(chosen, on_event=on_event)
+        write_report(bench_sweep.folder)
 
 
 def names(text: str | None, default: list[str]) -> list[str]:
@@ -121,14 +128,8 @@ def names(text: str | None, default: list[str]) -> list[str]:
 def write_report(folder: Any) -> None:
     """table.json, table.md and (with matplotlib) chomsky.png in the benchmark folder."""
     from seqnet import bench
-    from seqnet.atomic import write_atomic
 
-    data = bench.table(folder)
-    planned = {str(run.setting["model.cell"]) for run in folder.sweep.runs}
-    cells = [cell for cell in bench.CELLS if cell in planned]  # the paper's column order
-    text = bench.markdown(data, cells)
-    write_atomic(folder.path / "table.json", json.dumps(data, indent=2) + "\n")
-    write_atomic(folder.path / "table.md", text)
+    data, text = bench.write_report(folder)
     typer.echo(text, nl=False)
     typer.echo(
         f"{data['scored']} of {data['runs']} runs scored, {data['cpu_seconds']:.0f} CPU seconds;"

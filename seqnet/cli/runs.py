@@ -184,17 +184,7 @@ def plot(
     ] = 0,
 ) -> None:
     """Draw a run: learning curves, and the hidden activations across one long example."""
-    from seqnet.plots import PlotError, matplotlib_or_fail, plot_run
-    from seqnet.rundir import RunDir
+    from seqnet.runs import Run
 
-    run_dir = RunDir.open(folder)
-    try:
-        matplotlib_or_fail()
-    except PlotError as error:
-        raise fail(str(error), 2) from None
-    target = out or run_dir.path / "plots"
-    if run_dir.path.resolve() in (target.resolve(), *target.resolve().parents):
-        run_dir.claim("plot")  # it writes into the run folder: no run may write there meanwhile
-    with run_dir:
-        for path in plot_run(run_dir, target, length, seed):
-            typer.echo(str(path))
+    for path in Run.open(folder).plot(out, length, seed):
+        typer.echo(str(path))

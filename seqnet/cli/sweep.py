@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -22,7 +20,6 @@ from seqnet.cli.options import SetOpt
 
 if TYPE_CHECKING:
     from seqnet.registry import Registry
-    from seqnet.sweep.engines import Engine
     from seqnet.sweep.runner import Event
 
 
@@ -112,14 +109,9 @@ def sweep(
     The summary gives each setting's metrics across seeds (mean \\[min, max]) and how many seeds
     reached the target. Ctrl-C stops; --resume DIR runs what is missing.
     """
-    from seqnet.atomic import write_atomic
-    from seqnet.errors import SeqnetError
-    from seqnet.lock import FolderLock
     from seqnet.plugins import default_registry
-    from seqnet.rundir import unused_folder
     from seqnet.sweep import plan as sweeps
-    from seqnet.sweep.folder import SweepFolder
-    from seqnet.sweep.runner import SweepInterrupted, run_sweep
+    from seqnet.sweep.session import Sweep, make_engine
 
     registry = default_registry()
     given: dict[str, Any] = {
@@ -132,46 +124,24 @@ def sweep(
         "eval_lengths": sweeps.parse_eval_lengths(eval_lengths) if eval_lengths else None,
     }
     chosen = make_engine(registry, engine, workers, scheduler, engine_opt or [])
-    made = False
     if resume is not None:
         planning = [spec, *given["grid"], *given["ranges"], *(set_ or []), out]
         planning += [v for k, v in given.items() if k not in ("grid", "ranges")]
         if any(v is not None and v != {} for v in planning):
             raise fail("--resume DIR takes engine options only; the sweep is in DIR", 2)
-        SweepFolder.open(Path(resume))  # a sweep folder at all? (one line if not)
-        owner = FolderLock(Path(resume), "sweep")
-        folder = SweepFolder.open(Path(resume))  # again, now that no one else writes to it
+        opened = Sweep.open(resume)
     elif spec is None:
         raise fail("name a task or a spec file to sweep, or --resume DIR", 2)
     else:
-        planned = sweeps.plan(spec, set_ or [], given, registry)
-        path = Path(out) if out else unused_folder(Path("sweeps"), planned.base["task"]["name"])
-        made = not path.exists()
-        path.mkdir(parents=True, exist_ok=True)
-        owner = FolderLock(path, "sweep")  # before create: two sweeps into DIR, one wins
-        try:
-            folder = SweepFolder.create(path, planned)
-        except BaseException:
-            owner.release()
-            if made:
-                shutil.rmtree(path, ignore_errors=True)
-            raise
-    todo = len(folder.missing())
-    try:
-        with StopOnSignals(), SweepProgress(len(folder.sweep.runs), todo, quiet) as on_event:
-            summary = run_sweep(folder, chosen, on_event)
-    except SeqnetError as error:
-        if made and not folder.results() and not isinstance(error, SweepInterrupted):
-            shutil.rmtree(folder.path, ignore_errors=True)  # the engine never ran: no folder
-        raise
-    finally:
-        owner.release()
-    summary = {"sweep": str(folder.path), **summary}
-    write_atomic(folder.path / "summary.json", json.dumps(summary, indent=2) + "\n")
+        opened = Sweep.create(spec, out, settings=set_ or [], registry=registry, **given)
+    with opened as sweep:
+        sweep.claim()
+        with StopOnSignals(), SweepProgress(len(sweep.runs), len(sweep.missing()), quiet) as on:
+            summary = sweep.run(chosen, on_event=on)
     if as_json:
         typer.echo(json.dumps(summary))
     else:
-        show(summary, task_target(registry, folder.sweep.base["task"]["name"]))
+        show(summary, task_target(registry, sweep.folder.sweep.base["task"]["name"]))
 
 
 class StopOnSignals:
@@ -213,30 +183,6 @@ class StopOnSignals:
             # once stopping, the process is on its way out: a late Ctrl-C must not cut the
             # exit short with a traceback from interpreter shutdown
             signal.signal(sig, signal.SIG_IGN if self.received else handler)
-
-
-def make_engine(
-    registry: Registry,
-    name: str | None,
-    workers: int | None,
-    scheduler: str | None,
-    extra: list[str],
-) -> Engine:
-    """The engine named (default: dask if a scheduler address is given, else process), built
-    from its own `Spec`, so a wrong option is an error naming it."""
-    from seqnet import overrides, specs
-    from seqnet.sweep.engines import SCHEDULER_ENV
-
-    if name is None:
-        name = "dask" if scheduler or os.environ.get(SCHEDULER_ENV) else "process"
-    cls = registry.get("engine", name).cls
-    options: dict[str, Any] = dict(overrides.parse_override(text) for text in extra)
-    if workers is not None:
-        options["workers"] = workers
-    if scheduler is not None:
-        options["scheduler"] = scheduler
-    checked = specs.validate(cls.Spec, options, ("engine",))
-    return cls(**checked.model_dump(exclude_unset=True))  # type: ignore[no-any-return]
 
 
 def task_target(registry: Registry, task: str) -> str | None:

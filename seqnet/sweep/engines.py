@@ -19,10 +19,12 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import Field, field_validator
 
-import seqnet
 from seqnet import allocator
 from seqnet.errors import SeqnetError
+from seqnet.hookspecs import Register
 from seqnet.interfaces import PluginSpec
+from seqnet.plugins import hookimpl
+from seqnet.signatures import spec_init
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 ADDRESS = re.compile(r"([a-z][a-z0-9+.-]*://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}")
@@ -80,8 +82,9 @@ class ProcessEngine:
             None, ge=1, description="worker processes (default: the number of cores)"
         )
 
-    def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers or cores()
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.workers = spec.workers or cores()
 
     @contextlib.contextmanager
     def executor(self) -> Iterator[Executor]:
@@ -145,14 +148,15 @@ class DaskEngine:
                 raise ValueError(f"{value[:80]!r} is not a scheduler address like tcp://host:8786")
             return value
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None) -> None:
-        self.scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    @spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.scheduler = spec.scheduler or os.environ.get(SCHEDULER_ENV) or None
         if self.scheduler is not None and not ADDRESS.fullmatch(self.scheduler):
             raise EngineError(
                 f"{SCHEDULER_ENV}={self.scheduler[:80]!r} is not a scheduler address like"
                 " tcp://host:8786"
             )
-        self.workers = workers or cores()
+        self.workers = spec.workers or cores()
         self.client: Any = None
 
     @contextlib.contextmanager
@@ -207,7 +211,7 @@ class DaskEngine:
         return max(1, sum(threads.values()))
 
 
-@seqnet.hookimpl
-def seqnet_register_engines(register: seqnet.Register) -> None:
+@hookimpl  # from seqnet.plugins, not `seqnet`: seqnet.Sweep's module imports this one
+def seqnet_register_engines(register: Register) -> None:
     register(ProcessEngine)
     register(DaskEngine)

@@ -88,34 +88,31 @@ def describe(error: BaseException) -> str:
 
 
 def execute(job: Job) -> dict[str, Any]:
-    """Run one job exactly as `seqnet run` does (seqnet.rundir.train_in on the same resolved
-    spec), in a scratch run folder whose files come back with the result.
+    """Run one job exactly as `seqnet run` does (a seqnet.Run of the same resolved spec), in a
+    scratch run folder whose files come back with the result.
 
     Returns {"status": "ok", "summary", "files"} or {"status": "failed", "error", "files"};
     raises only if the worker itself is going down. The files (spec.yaml, metrics.jsonl,
     checkpoint.npz, summary.json) travel back so that workers need no shared disk.
     """
     from seqnet import specs
-    from seqnet.rundir import RunDir, train_in
-    from seqnet.runner import build, pin
+    from seqnet.runs import Run
 
     with tempfile.TemporaryDirectory(prefix="seqnet-sweep-") as scratch:
         path = Path(scratch) / "run"
         try:
             registry = registry_for(job.plugins, job.disabled)
-            spec = specs.resolve(job.spec, registry)
-            parts = build(spec, registry)
-            spec = pin(spec, parts.task, registry)
             # BLAS threads come from the spec (train.threads), as in `seqnet run`
-            with RunDir.create(path, spec) as folder:
-                result, summary, parts = train_in(folder, spec, registry=registry, parts=parts)
+            with Run.create(specs.resolve(job.spec, registry), path, registry=registry) as run:
+                result = run.train()
+                summary = run.summary
                 if job.eval_lengths:
-                    summary.update(scores_at(parts, spec, result.params, job.eval_lengths))
+                    summary.update(scores_at(run.parts, run.spec, result.params, job.eval_lengths))
                 if job.finish is not None:
                     finish = finisher(job.finish)
-                    summary.update(finish(spec, parts, result.params, **job.finish_options))
+                    summary.update(finish(run.spec, run.parts, result.params, **job.finish_options))
                 if job.eval_lengths or job.finish is not None:
-                    folder.write_summary(summary)
+                    run.folder.write_summary(summary)
         except Exception as error:
             return {"status": "failed", "error": describe(error), "files": collect(path)}
         files = collect(path)

@@ -1,8 +1,8 @@
 """The conformance kit, shared by seqnet's tests and plugin authors' tests.
 
 `gradients`: the float64 gradient checker; `cells`: the cell conformance kit. `tasks`: the task
-conformance kit; `layers` and `optimizers`: the layer and optimizer conformance kits. Import
-from here.
+conformance kit; `layers` and `optimizers`: the layer and optimizer conformance kits;
+`signatures`: a plugin's constructor against its Spec. Import from here.
 """
 
 from seqnet.testing.cells import (
@@ -44,6 +44,7 @@ from seqnet.testing.optimizers import (
     check_state_types,
     optimizer_variants,
 )
+from seqnet.testing.signatures import check_signature
 from seqnet.testing.tasks import CONFIDENT, check_task, perfect_outputs, wrong_outputs
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "check_optimizer_resume",
     "check_optimizer_state_dict",
     "check_sequence_matches_steps",
+    "check_signature",
     "check_stacked_gradients",
     "check_state_types",
     "check_task",

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from seqnet.interfaces import Array, Carry, Layer, Params
+from seqnet.signatures import from_spec
 from seqnet.testing.gradients import TOLERANCE, check_gradients
 
 LAYER_SHAPES = ((1, 1), (1, 3), (5, 1), (5, 3))
@@ -161,16 +163,16 @@ def check_layer_input_grad_skip(
 
 
 def check_from_spec(layer: Layer, input_size: int = 3, T: int = 5, B: int = 3) -> None:
-    """`type(layer).from_spec(layer.spec)` (the engine's path) builds an equal layer."""
+    """The layer built from `layer.spec` as the engine builds it (its `spec_init` constructor,
+    or its `from_spec`, given the validated spec) computes what `layer` computes."""
     spec = getattr(layer, "spec", None)
-    from_spec = getattr(type(layer), "from_spec", None)
-    if spec is None or from_spec is None:
+    if not isinstance(spec, BaseModel):
         return  # not a registered layer class (e.g. seqnet.CellLayer, built from a cell)
-    twin = from_spec(spec)
+    twin = from_spec(type(layer), spec)
     params, x, carry, _, _ = layer_problem(layer, input_size, T, B)
     y, _, _ = layer.forward(params, x, carry, None)
     y_twin, _, _ = twin.forward(params, x, carry, None)
-    assert np.array_equal(y, y_twin), "from_spec(layer.spec) computes something else"
+    assert np.array_equal(y, y_twin), "the layer built from layer.spec computes something else"
 
 
 def check_layer(layer: Layer, input_size: int = 3, tol: float = TOLERANCE) -> None:

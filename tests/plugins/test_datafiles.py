@@ -3,8 +3,10 @@ eval and predict, CSV forecasts, TSV text, and one line for every kind of bad da
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +14,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from seqnet import Batch
 from seqnet.cli import app
 from seqnet.plugins import load_registry
 from seqnet.registry import Registry
 from seqnet.testing import check_task
-from seqnet_datafiles import SequencesTask, TextlinesTask, TimeseriesTask, linetask
-from seqnet_datafiles.encode import MAX_PADDING, bucket_starts, padding
+from seqnet_datafiles import SequencesTask, TextlinesTask, TimeseriesTask, store, table
+from seqnet_datafiles.encode import MAX_PADDING, Buckets, bucket_starts, padding
 
 runner = CliRunner()
+rng = np.random.default_rng
 
 
 def jsonl(path: Path, rows: list[Any]) -> Path:
@@ -63,12 +67,12 @@ def test_the_form_sets_loss_sizes_and_metrics(tmp_path: Path) -> None:
     rtw = SequencesTask(path=jsonl(tmp_path / "a.jsonl", FORMS["read-then-write-symbols"]))
     assert (rtw.loss, rtw.target_metric) == ("softmax_ce", "accuracy")
     assert rtw.schema.vocabulary == ["x", "y", "z"] and rtw.schema.classes == ["x", "y", "z"]
-    assert rtw.input_size == 4 + 1  # unknown + 3 symbols, and the write flag
+    assert rtw.input_size == rtw.vocab_size == 4 + 1  # unknown + 3 symbols, and "write now"
     batch = rtw.encode(rtw.parts()[0], np.array([0]))
-    # the line's input is written one step per symbol, then the write flag for each output
+    # the line's input is read one step per symbol, then "write now" for each output
     L = batch.mask.shape[0] // 2
     assert batch.mask[:, 0].tolist() == [0.0] * L + [1.0] * L
-    assert batch.x[L:, 0, -1].tolist() == [1.0] * L
+    assert batch.x[L:, 0].tolist() == [4] * L
     numbers = SequencesTask(path=jsonl(tmp_path / "b.jsonl", FORMS["labelling-numbers"]))
     assert (numbers.loss, numbers.target_metric, numbers.output_size) == ("mse", "skill", 1)
 
@@ -77,7 +81,7 @@ def test_unknown_symbols_get_the_reserved_id(tmp_path: Path) -> None:
     task = SequencesTask(path=jsonl(tmp_path / "d.jsonl", classified(50)))
     other = jsonl(tmp_path / "new.jsonl", [{"input": ["a", "q", "b"], "label": "a"}])
     (batch,) = task.read(other, 8)
-    assert batch.x[:, 0].argmax(axis=-1).tolist() == [1, 0, 2]  # 'q' is unknown: id 0
+    assert batch.x[:, 0].tolist() == [1, 0, 2]  # 'q' is unknown: id 0
 
 
 def test_split_is_exact_and_follows_the_seed(tmp_path: Path) -> None:
@@ -108,20 +112,35 @@ def test_buckets_keep_padding_under_a_quarter(tmp_path: Path) -> None:
     assert all(3 * (b - 1) < 4 * a for a, b in itertools.pairwise(starts))
 
 
-def test_a_streamed_file_gives_the_batches_of_one_kept_in_memory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = jsonl(tmp_path / "d.jsonl", FORMS["labelling-numbers"])
-    kept = SequencesTask(path=path)
-    kept_rng, streamed_rng = np.random.default_rng(4), np.random.default_rng(4)
-    want = [kept.sample(kept_rng, 5) for _ in range(6)]
-    monkeypatch.setattr(linetask, "KEEP_BYTES", 0)  # every file is read line by line
-    streamed = SequencesTask(path=path)
-    got = [streamed.sample(streamed_rng, 5) for _ in range(6)]
-    assert streamed._kept is None and kept._kept is not None
-    for a, b in zip(want, got, strict=True):
-        for x, y in zip((a.x, a.y, a.mask), (b.x, b.y, b.mask), strict=True):
-            np.testing.assert_array_equal(x, y)
+TEXTS = {form: "".join(json.dumps(r) + "\n" for r in rows) for form, rows in FORMS.items()}
+TEXTS["textlines"] = "".join(f"{'xy'[i % 2]}\tab{'c' * (i % 5)} é\n" for i in range(40))
+
+
+@pytest.mark.parametrize("form", TEXTS)
+def test_the_binary_copy_gives_the_batches_of_the_parsed_lines(tmp_path: Path, form: str) -> None:
+    """Training and scoring read the values the scan stored, not the text: the same batches."""
+    cls = TextlinesTask if form == "textlines" else SequencesTask
+    files = {part: tmp_path / f"{part}.txt" for part in ("train", "validation", "test")}
+    for path in files.values():
+        path.write_text(TEXTS[form], encoding="utf-8")
+    task = cls(**files)
+    kinds, encoder = task.kinds(), task.encoder
+
+    def parsed(path: Path, index: list[int]) -> Batch:
+        text = path.read_text(encoding="utf-8").splitlines()
+        records = [cls.parse(text[i], kinds, "", True) for i in index]
+        return encoder.batch([encoder.encoded(r, path, 1) for r in records])
+
+    def same(a: Batch, b: Batch) -> None:
+        for got, want in zip((a.x, a.y, a.mask), (b.x, b.y, b.mask), strict=True):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+
+    same(next(task.read(None, 100)), parsed(files["test"], list(range(40))))
+    buckets, drawn, again = Buckets(task.parts()[0].steps), rng(4), rng(4)
+    for _ in range(5):
+        batch = task.sample(drawn, 6)
+        same(batch, parsed(files["train"], buckets.draw(again, 6).tolist()))
 
 
 def run_cli(*args: str) -> Any:
@@ -260,6 +279,37 @@ def test_bad_data_is_one_line_exit_2_and_no_run_folder(tmp_path: Path, case: str
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"error: {path}: ")
     assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not out.exists()
+
+
+def test_a_series_too_large_to_hold_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """timeseries keeps its series in memory: past table.MAX_VALUES values it stops reading."""
+    monkeypatch.setattr(table, "MAX_VALUES", 100)
+    path = series(tmp_path / "s.csv", 60)  # 3 columns: row 34 (line 35) holds values 100-102
+    out = tmp_path / "run"
+    result = run_cli("run", "timeseries", "--set", f"task.path={path}", "--out", str(out), "-q")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"error: {path}: line 35: more than 100 values: timeseries holds the"
+                             " series in memory (8 bytes a value); read fewer columns or a shorter"
+                             " file\n")  # fmt: skip
+    assert not out.exists()
+
+
+def test_no_room_for_the_binary_copy_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int, data: Any) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store.os, "write", full)
+    data, out = jsonl(tmp_path / "d.jsonl", classified(50)), tmp_path / "run"
+    result = run_cli("run", "sequences", "--set", f"task.path={data}", "--out", str(out), "-q")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: cannot keep a binary copy of the data in ")
+    assert "(No space left on device); set TMPDIR to a folder" in result.stderr
     assert result.stderr.count("\n") == 1
     assert not out.exists()
 

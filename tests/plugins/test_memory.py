@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pydantic
 import pytest
 
+import seqnet
 from seqnet.model import Model
 from seqnet.testing import check_cell_gradients, check_sequence_matches_steps
 from seqnet_memory import StackRNNCell, TapeRNNCell
@@ -91,7 +91,8 @@ def test_a_long_forward_keeps_about_root_t_memories(T: int, B: int, kept: int) -
     [{"memory": 2_000_000}, {"cell_size": 4096}, {"memory": 0}, {"cell_size": 0}],
 )
 def test_memory_sizes_a_user_types_are_bounded(options: dict[str, int]) -> None:
-    with pytest.raises(pydantic.ValidationError):
+    name = next(iter(options))
+    with pytest.raises(seqnet.SpecError, match=rf"^StackRNNCell\.{name}: Input should be"):
         StackRNNCell(hidden=4, **options)
 
 
@@ -102,3 +103,49 @@ def test_the_replayed_backward_passes_the_kit(cls: type, monkeypatch: pytest.Mon
     for T, B in ((1, 1), (5, 3), (11, 2)):
         check_cell_gradients(cls(hidden=4), input_size=3, T=T, B=B)
         check_sequence_matches_steps(cls(hidden=4), input_size=3, T=T, B=B)
+
+
+def test_a_sequence_scored_in_time_chunks_gets_a_memory_for_all_its_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # evaluation runs long sequences TIME_CHUNK steps at a time: the stack must still be sized
+    # for the whole sequence, not for its first chunk (or a deep push is dropped)
+    from seqnet import lengths
+
+    model = Model(StackRNNCell(hidden=4), input_size=3, output_size=2)
+    params = model.init(np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((30, 2, 3))
+    whole, finals, _ = model.forward(params, x)
+    monkeypatch.setattr(lengths, "TIME_CHUNK", 10)
+    chunked = lengths.forward_chunked(model, params, x)
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-12)
+    assert finals[0][1].shape == (2, 31, 8)
+
+
+@pytest.mark.parametrize("update", ["stack", "tape"])
+def test_the_memory_gradients_hold_at_the_sizes_of_the_test_lengths(update: str) -> None:
+    # the kit checks small cells; scoring at ℓ = 500 runs memories of hundreds of rows and
+    # jumps of hundreds of cells (some past the tape's size): the actions' and the memory's
+    # gradients there, against central differences
+    from seqnet.testing import check_gradients
+    from seqnet_memory.memories import stack_update_backward, tape_update_backward
+
+    rng = np.random.default_rng(0)
+    B, S, M = 3, 401, 4
+    forward, backward, actions = {
+        "stack": (stack_update, stack_update_backward, 3),
+        "tape": (tape_update, tape_update_backward, 5),
+    }[update]
+    L = np.array([3, 400, 805])  # within, at and past the tape's 401 rows
+    arrays = {
+        "s": rng.standard_normal((B, S, M)),
+        "p": rng.dirichlet(np.ones(actions), size=B),
+        "v": rng.standard_normal((B, M)),
+    }
+    g = rng.standard_normal((B, S, M))
+
+    def loss() -> float:
+        return float(np.vdot(g, forward(arrays["s"], arrays["p"], arrays["v"], L)))
+
+    ds, dp, dv = backward(arrays["s"], arrays["p"], arrays["v"], L, g)
+    check_gradients(loss, arrays, {"s": ds, "p": dp, "v": dv})

@@ -10,6 +10,7 @@ that a model's flat parameters and separate arrays are updated identically.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -200,18 +201,28 @@ def test_schedules_by_hand() -> None:
 @pytest.mark.parametrize(
     ("cls", "options", "message"),
     [
-        (SGD, {"nesterov": True}, "nesterov needs momentum > 0 and dampening 0"),
-        (SGD, {"momentum": 0.9, "nesterov": True, "dampening": 0.1}, "nesterov needs"),
-        (Adam, {"weight_decay": -1}, "greater than or equal to 0"),
-        (Adam, {"schedule": {"name": "cosine"}}, "steps\n  Field required"),
-        (Adam, {"schedule": {"name": "linear"}}, "the schedule is one of constant, step, cosine"),
-        (Adam, {"schedule": {"name": "step", "every": 5, "gama": 0.5}}, "gama\n  Extra inputs"),
-        (RMSProp, {"center": True}, "center\n  Extra inputs"),
+        (SGD, {"nesterov": True}, "SGD: nesterov needs momentum > 0 and dampening 0"),
+        (SGD, {"momentum": 0.9, "nesterov": True, "dampening": 0.1}, "SGD: nesterov needs"),
+        (Adam, {"weight_decay": -1}, "Adam.weight_decay: Input should be greater than or equal"),
+        (Adam, {"schedule": {"name": "cosine"}}, "Adam.schedule.cosine.steps: Field required"),
+        (
+            Adam,
+            {"schedule": {"name": "linear"}},
+            "Adam.schedule: the schedule is one of constant, step, cosine",
+        ),
+        (
+            Adam,
+            {"schedule": {"name": "step", "every": 5, "gama": 0.5}},
+            "Adam.schedule.step.gama: unknown option",
+        ),
+        (RMSProp, {"center": True}, "RMSProp.center: unknown option"),
     ],
 )
 def test_bad_options_are_refused(cls: type[Any], options: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    """A constructor's keywords are validated by the Spec: one line naming the class and field."""
+    with pytest.raises(SpecError, match=f"^{re.escape(message)}") as caught:
         cls(**options)
+    assert "\n" not in str(caught.value)
 
 
 def test_a_schedule_is_set_from_the_command_line_and_named_in_errors() -> None:

@@ -19,9 +19,10 @@ class IndRNNCell:
     class Spec(seqnet.PluginSpec):
         hidden: int = Field(gt=0, description="hidden units")
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
-        self.hidden = self.spec.hidden
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.hidden = spec.hidden
 
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         bound = 1.0 / np.sqrt(self.hidden)

@@ -20,16 +20,11 @@ class CausalConv:
 
     class Spec(seqnet.PluginSpec):
         channels: int = Field(gt=0, le=100_000, description="output channels C")
-        kernel: int = Field(3, ge=2, le=1_000, description="steps each output sees, K")
+        kernel: int = Field(default=3, ge=2, le=1_000, description="steps each output sees, K")
 
-    def __init__(self, channels: int, kernel: int = 3) -> None:
-        self.spec = self.Spec(channels=channels, kernel=kernel)
-
-    @classmethod
-    def from_spec(cls, spec: "CausalConv.Spec") -> "CausalConv":
-        layer = cls.__new__(cls)
-        layer.spec = spec
-        return layer
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
 
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         K, C = self.spec.kernel, self.spec.channels

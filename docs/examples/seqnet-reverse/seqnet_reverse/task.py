@@ -27,11 +27,12 @@ class ReverseTask:
     }
 
     class Spec(seqnet.PluginSpec):
-        length: int = Field(4, ge=1, description="symbols to reverse, L")
-        symbols: int = Field(4, ge=2, le=26, description="alphabet size K")
+        length: int = Field(default=4, ge=1, description="symbols to reverse, L")
+        symbols: int = Field(default=4, ge=2, le=26, description="alphabet size K")
 
-    def __init__(self, **options: Any) -> None:
-        self.spec = self.Spec(**options)
+    @seqnet.spec_init(Spec)
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
 
     @property
     def input_size(self) -> int:

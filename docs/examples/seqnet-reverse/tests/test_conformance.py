@@ -1,7 +1,7 @@
 """seqnet's conformance kit, run on this package's task, cell and layer."""
 
 import seqnet
-from seqnet.testing import check_cell_gradients, check_layer, check_task
+from seqnet.testing import check_cell_gradients, check_layer, check_signature, check_task
 
 from seqnet_reverse import CausalConv, IndRNNCell, ReverseTask
 
@@ -19,6 +19,13 @@ def test_the_cell_backward_matches_finite_differences() -> None:
 def test_the_layer_meets_the_contract() -> None:
     check_layer(CausalConv(channels=4))
     check_layer(CausalConv(channels=2, kernel=5), input_size=4)
+
+
+def test_the_constructors_take_the_spec_options() -> None:
+    for cls in (ReverseTask, IndRNNCell, CausalConv):
+        check_signature(cls)
+    conv = CausalConv(channels=4, kernel=5)  # keyword-only, typed: mypy checks these calls
+    assert (conv.spec.channels, conv.spec.kernel) == (4, 5)
 
 
 def test_seqnet_finds_all_three() -> None:
