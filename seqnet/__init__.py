@@ -67,6 +67,16 @@ _EXPORTS: dict[str, str] = {
     "length_score": "seqnet.lengths",
     "Record": "seqnet.training",
     "Result": "seqnet.training",
+    "Snapshot": "seqnet.training",
+    # callbacks: what a training loop tells its watchers, and the built-in watchers
+    "Callback": "seqnet.callbacks",
+    "Start": "seqnet.callbacks",
+    "StopTraining": "seqnet.callbacks",
+    "EarlyStopping": "seqnet.callbacks",
+    "KeepBest": "seqnet.callbacks",
+    "ProgressBar": "seqnet.progress",
+    "CSVLogger": "seqnet.loggers",
+    "TensorBoardLogger": "seqnet.loggers",
     # a run and its folder, a sweep and its folder: what a script needs, and what the CLI calls
     "Run": "seqnet.runs",
     "Sweep": "seqnet.sweep.session",
@@ -92,6 +102,11 @@ __all__ = [*_EXPORTS, *_SUBMODULES, "__version__"]
 if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads them
     from seqnet import testing as testing
     from seqnet.allocator import keep_freed_memory as keep_freed_memory
+    from seqnet.callbacks import Callback as Callback
+    from seqnet.callbacks import EarlyStopping as EarlyStopping
+    from seqnet.callbacks import KeepBest as KeepBest
+    from seqnet.callbacks import Start as Start
+    from seqnet.callbacks import StopTraining as StopTraining
     from seqnet.errors import DataError as DataError
     from seqnet.errors import NonFiniteError as NonFiniteError
     from seqnet.errors import PluginError as PluginError
@@ -118,6 +133,8 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.layers import layer_spec as layer_spec
     from seqnet.lengths import evaluate_lengths as evaluate_lengths
     from seqnet.lengths import length_score as length_score
+    from seqnet.loggers import CSVLogger as CSVLogger
+    from seqnet.loggers import TensorBoardLogger as TensorBoardLogger
     from seqnet.model import Model as Model
     from seqnet.model import Sequential as Sequential
     from seqnet.plots import plot_hidden as plot_hidden
@@ -125,6 +142,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.plugins import PluginWarning as PluginWarning
     from seqnet.plugins import hookimpl as hookimpl
     from seqnet.plugins import load_registry as load_registry
+    from seqnet.progress import ProgressBar as ProgressBar
     from seqnet.recurrent import CellLayer as CellLayer
     from seqnet.registry import Registry as Registry
     from seqnet.runner import build as build
@@ -151,6 +169,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.torch_layout import params_to_torch as params_to_torch
     from seqnet.training import Record as Record
     from seqnet.training import Result as Result
+    from seqnet.training import Snapshot as Snapshot
     from seqnet.training import evaluate as evaluate
     from seqnet.training import train as train
 

@@ -214,6 +214,8 @@ def manifest_problem(ckpt: Checkpoint) -> str:
             and type(loop.get("reached")) is bool
             and isinstance(loop.get("seconds"), (int, float))):  # fmt: skip
         return "loop must hold hits, reached and seconds"
+    if not isinstance(loop.get("stopped", ""), str):
+        return "loop.stopped must be a text"
     return ""
 
 

@@ -5,7 +5,7 @@ seqnet.scoring's; this module decides which applies and with which task options.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +54,11 @@ def evaluate_run(
     seed: int,
     data: Path | None,
     registry: Registry,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """What `Run.evaluate` returns (see there), for a checkpoint and its spec; `changes` are
-    (task.option, value) pairs already checked to name task options only."""
+    (task.option, value) pairs already checked to name task options only. `on_progress(done,
+    total)` follows the scoring at lengths (seqnet.lengths.evaluate_lengths)."""
     if type(samples) is not int or not 1 <= samples <= MAX_SAMPLES:
         raise SpecError(f"samples must be a whole number from 1 to {MAX_SAMPLES:,}")
     if type(seed) is not int or seed < 0:
@@ -89,7 +91,9 @@ def evaluate_run(
     options = spec.options("task")
     wanted = lengths or [int(options[length_option(task_cls)])]
     with threadpool_limits(1):  # tiny matrices: one BLAS thread is the fastest
-        table = evaluate_lengths(parts.model, ckpt.params, task_cls, options, wanted, samples, seed)
+        table = evaluate_lengths(
+            parts.model, ckpt.params, task_cls, options, wanted, samples, seed, on_progress
+        )
     names = sorted({name for row in table.values() for name in row} - {"loss"})
     # each length weighs the same (the score of Delétang et al. 2023 over lengths 41..500)
     mean = {n: sum(row[n] for row in table.values()) / len(table) for n in names}

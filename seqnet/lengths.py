@@ -7,6 +7,7 @@ per batch from a range.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -90,10 +91,16 @@ def forward_chunked(model: Sequential, params: Params, x: Array) -> Array:
 
 
 def evaluate_length(
-    model: Sequential, params: Params, task: Task, samples: int, rng: np.random.Generator
+    model: Sequential,
+    params: Params,
+    task: Task,
+    samples: int,
+    rng: np.random.Generator,
+    on_group: Callable[[int], None] | None = None,
 ) -> dict[str, float]:
     """The task's metrics over `samples` fresh sequences, averaged over groups by group size
-    (exact for metrics that are means over sequences of equal scored length)."""
+    (exact for metrics that are means over sequences of equal scored length). `on_group(n)`
+    is called after each group of n sequences."""
     totals: dict[str, float] = {}
     done, group = 0, 1  # one sequence first, to learn T; then groups of about ELEMENTS / T
     while done < samples:
@@ -103,6 +110,8 @@ def evaluate_length(
         for name, value in task.metrics(logits, batch).items():
             totals[name] = totals.get(name, 0.0) + value * n
         done += n
+        if on_group is not None:
+            on_group(n)
         T = batch.x.shape[0]
         group = max(1, min(ELEMENTS // T, NUMBERS // (T * max(model.width, 1))))
     return {name: total / done for name, total in totals.items()}
@@ -116,17 +125,30 @@ def evaluate_lengths(
     lengths: list[int],
     samples: int,
     seed: int = 0,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """{str(length): metrics} on fresh data: one generator per length from (seed, length)."""
+    """{str(length): metrics} on fresh data: one generator per length from (seed, length).
+
+    `on_progress(done, total)` is called after each group of sequences, counting sequence
+    steps (each sequence counts its length), so that it can drive a progress bar."""
     specs = [
         validate(task_cls.Spec, options_at_length(task_cls, options, length), ("task",))
         for length in lengths
     ]  # every length checked before anything runs: a bad one is one line, not a traceback
     out: dict[str, dict[str, float]] = {}
+    total, done = samples * sum(lengths), 0
     for length, spec in zip(lengths, specs, strict=True):
         task = task_cls(**spec.model_dump())
         rng = np.random.default_rng([seed, length])
-        out[str(length)] = evaluate_length(model, params, task, samples, rng)
+        on_group = None
+        if on_progress is not None:
+
+            def on_group(n: int, length: int = length) -> None:
+                nonlocal done
+                done += n * length
+                on_progress(done, total)
+
+        out[str(length)] = evaluate_length(model, params, task, samples, rng, on_group)
     return out
 
 

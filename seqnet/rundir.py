@@ -1,4 +1,5 @@
-"""Run folders: spec.yaml, metrics.jsonl, checkpoint.npz and summary.json, and training into one.
+"""Run folders: spec.yaml, metrics.jsonl, checkpoint.npz (and checkpoint-best.npz) and
+summary.json, and training into one.
 
 `train_in` is the library call behind `seqnet run --out` and `seqnet resume`: it logs every
 evaluation, checkpoints at every evaluation, and continues a folder's run exactly.
@@ -10,15 +11,16 @@ import contextlib
 import json
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from seqnet import checkpoint, specs
 from seqnet.atomic import remove_leftovers, write_atomic
+from seqnet.callbacks import EarlyStopping, KeepBest, metric_mode
 from seqnet.checkpoint import Checkpoint, CheckpointError
 from seqnet.errors import SeqnetError
 from seqnet.layers import layer_entry
@@ -33,7 +35,12 @@ from seqnet.training import LoopState, Record, Result, Snapshot, heldout_name
 SPEC = "spec.yaml"
 METRICS = "metrics.jsonl"
 CHECKPOINT = "checkpoint.npz"
+BEST = "checkpoint-best.npz"
 SUMMARY = "summary.json"
+
+Which = Literal["last", "best", "kept"]
+"""Which checkpoint of a folder: the last, the best (train.keep best|both), or the one the
+run's spec says is its model (`kept`: the best with train.keep best, else the last)."""
 
 
 class RunDirError(SeqnetError):
@@ -91,6 +98,10 @@ class RunDir:
     @property
     def checkpoint_path(self) -> Path:
         return self.path / CHECKPOINT
+
+    @property
+    def best_path(self) -> Path:
+        return self.path / BEST
 
     @classmethod
     def create(cls, path: Path, spec: RunSpec) -> RunDir:
@@ -173,22 +184,41 @@ class RunDir:
     def __exit__(self, *exc: object) -> None:
         self.release()
 
-    def load(self, registry: Registry | None = None) -> tuple[Checkpoint, RunSpec]:
-        """The checkpoint and its spec, refusing plugins that are not installed and parameters
-        that are not the ones the spec builds."""
+    def load(
+        self, registry: Registry | None = None, which: Which = "last"
+    ) -> tuple[Checkpoint, RunSpec]:
+        """A checkpoint and its spec, refusing plugins that are not installed and parameters
+        that are not the ones the spec builds. `which`: the last (what resume continues
+        from), the best, or the one train.keep makes the run's model (`kept`)."""
         registry = registry or default_registry()
-        ckpt = checkpoint.load(self.checkpoint_path)
+        ckpt, spec = self.load_file(self.checkpoint_path, registry)
+        if which == "last" or (which == "kept" and spec.train.keep != "best"):
+            return ckpt, spec
+        if spec.train.keep == "last":
+            raise RunDirError(
+                f"the run in '{self.path}' keeps no best checkpoint (its train.keep is last)"
+            )
+        if not self.best_path.exists():
+            raise RunDirError(
+                f"'{self.path}' has no {BEST} yet: the run has not been evaluated"
+                " (--checkpoint last reads the last one)"
+            )
+        return self.load_file(self.best_path, registry)
+
+    def load_file(self, path: Path, registry: Registry) -> tuple[Checkpoint, RunSpec]:
+        """`load` for one checkpoint file of the folder."""
+        ckpt = checkpoint.load(path)
         installed: dict[str, set[str]] = {k: set(registry.names(k)) for k in KINDS}
-        checkpoint.check_plugins(ckpt, installed, self.checkpoint_path)
+        checkpoint.check_plugins(ckpt, installed, path)
         try:
             spec = specs.resolve(ckpt.spec, registry)
         except SeqnetError as error:
             raise CheckpointError(
-                f"checkpoint '{self.checkpoint_path}' holds a spec seqnet cannot use: {error}"
+                f"checkpoint '{path}' holds a spec seqnet cannot use: {error}"
             ) from None
         if ckpt.step > spec.train.steps:
             raise CheckpointError(
-                f"checkpoint '{self.checkpoint_path}' is at step {ckpt.step}, past its"
+                f"checkpoint '{path}' is at step {ckpt.step}, past its"
                 f" budget of {spec.train.steps} steps"
             )
         if any(name.startswith("cells.") for name in ckpt.params):  # written before layer lists
@@ -196,7 +226,7 @@ class RunDir:
             ckpt.params = checkpoint.renamed_old_layers(ckpt.params, stride)
             ckpt.optimizer = checkpoint.renamed_old_layers(ckpt.optimizer, stride)
         expected = build(spec, registry).model.init(np.random.default_rng(0))
-        checkpoint.check_shapes(ckpt, expected, self.checkpoint_path)
+        checkpoint.check_shapes(ckpt, expected, path)
         return ckpt, spec
 
     def spec_file(self, registry: Registry | None = None) -> RunSpec:
@@ -231,7 +261,9 @@ class RunDir:
             )
         return spec.model_copy(update={"train": spec.train.model_copy(update={"steps": steps})})
 
-    def save(self, snap: Snapshot, spec: RunSpec, registry: Registry) -> None:
+    def save(
+        self, snap: Snapshot, spec: RunSpec, registry: Registry, name: str = CHECKPOINT
+    ) -> None:
         ckpt = Checkpoint(
             spec=spec.model_dump(mode="json"),
             step=snap.step,
@@ -241,7 +273,7 @@ class RunDir:
             loop=snap.state.as_dict(),
             versions=checkpoint.versions(plugin_versions(spec, registry)),
         )
-        checkpoint.save(self.checkpoint_path, ckpt)
+        checkpoint.save(self.path / name, ckpt)
 
     def log(self, row: dict[str, Any]) -> None:
         with (self.path / METRICS).open("a", encoding="utf-8") as f:
@@ -309,20 +341,56 @@ def learning_rate(optimizer: Any) -> float | None:
     return None
 
 
+class FolderWriter:
+    """The callback that writes a run folder: a metrics.jsonl line at every evaluation and
+    checkpoint.npz wherever the loop offers a checkpoint."""
+
+    def __init__(self, folder: RunDir, spec: RunSpec, registry: Registry, parts: Parts) -> None:
+        self.folder, self.spec, self.registry, self.parts = folder, spec, registry, parts
+
+    def on_eval(self, record: Record) -> None:
+        self.folder.log(metrics_row(record, learning_rate(self.parts.optimizer)))
+
+    def on_checkpoint(self, snap: Snapshot) -> None:
+        self.folder.save(snap, self.spec, self.registry)
+
+
+def keep_best(folder: RunDir, spec: RunSpec, registry: Registry, parts: Parts) -> KeepBest:
+    """The callback that writes checkpoint-best.npz (train.keep best|both), starting from the
+    best of the evaluations metrics.jsonl already holds (a resumed run's)."""
+    t = spec.train
+    mode = metric_mode(t.best_metric, t.best_mode, parts.task.target_metric, "train.best_mode")
+    best = KeepBest(t.best_metric, mode, save=lambda snap: folder.save(snap, spec, registry, BEST))
+    best.seen(folder.records())
+    return best
+
+
+def early_stopping(folder: RunDir, spec: RunSpec, parts: Parts, metric: str) -> EarlyStopping:
+    """The callback of train.early_stop (watching `metric`), starting from the evaluations
+    metrics.jsonl already holds (a resumed run's): it stops where an unbroken run would."""
+    stop = spec.train.early_stop
+    mode = metric_mode(metric, stop.mode, parts.task.target_metric, "train.early_stop.mode")
+    stopper = EarlyStopping(metric, stop.patience, mode, stop.min_delta)
+    stopper.seen(folder.records())
+    return stopper
+
+
 def train_in(
     folder: RunDir,
     spec: RunSpec,
     *,
     registry: Registry | None = None,
     resume_from: Checkpoint | None = None,
-    on_log: Callable[[Record], None] | None = None,
+    callbacks: Iterable[object] = (),
     stop_requested: Callable[[], bool] | None = None,
     parts: Parts | None = None,
     until: int | None = None,
 ) -> tuple[Result, dict[str, Any], Parts]:
     """Train `spec` into `folder` (fresh, or continuing `resume_from` until `spec.train.steps`).
 
-    Writes a metrics line and a checkpoint at every evaluation and summary.json at the end.
+    Writes a metrics line and a checkpoint at every evaluation (and checkpoint-best.npz when
+    the evaluation is the best so far, with train.keep best|both), and summary.json at the
+    end; then calls `callbacks` (objects with any of seqnet.Callback's methods).
     `parts` are the spec's task, model and optimizer if the caller built them already.
     `until` stops this session at that step without changing the run's budget (the spec
     every checkpoint records), so a later plain resume continues to `spec.train.steps`.
@@ -351,23 +419,29 @@ def train_in(
     if until is not None and until != spec.train.steps:
         session = spec.model_copy(update={"train": spec.train.model_copy(update={"steps": until})})
 
-    def logged(record: Record) -> None:
-        folder.log(metrics_row(record, learning_rate(parts.optimizer)))
-        if on_log is not None:
-            on_log(record)
-
+    # the best checkpoint is saved before the last: a process killed between the two leaves a
+    # best one that the resumed run recomputes bit for bit, never a best one it has not seen
+    best = None if spec.train.keep == "last" else keep_best(folder, spec, registry, parts)
+    ours: list[object] = [] if best is None else [best]
+    ours.append(FolderWriter(folder, spec, registry, parts))
+    if spec.train.early_stop.metric is not None:
+        ours.append(early_stopping(folder, spec, parts, spec.train.early_stop.metric))
     result = train_parts(
         parts,
         session,
         params=params,
-        on_log=logged,
+        callbacks=[*ours, *callbacks],
         resume=resume,
-        on_checkpoint=lambda snap: folder.save(snap, spec, registry),
         stop_requested=stop_requested,
     )
     data = summary(spec, result)
+    if best is not None and best.step is not None:  # where checkpoint-best.npz is from
+        data.update({"best_step": best.step, f"best_{spec.train.best_metric}": best.value})
     folder.write_summary(data)
     return result, data, parts
 
 
-__all__ = ["CheckpointError", "RunDir", "RunDirError", "default_folder", "quoted", "train_in"]
+__all__ = [
+    "CheckpointError", "FolderWriter", "RunDir", "RunDirError", "default_folder", "quoted",
+    "train_in",
+]  # fmt: skip

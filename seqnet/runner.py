@@ -6,12 +6,13 @@ This is the one library call behind `seqnet run`; everything the CLI does can be
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from seqnet import memory, specs
+from seqnet.callbacks import metric_mode
 from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Layer, Optimizer, Task
 from seqnet.layers import build_layer
@@ -21,7 +22,7 @@ from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.signatures import from_spec
 from seqnet.specs import RunSpec
-from seqnet.training import Record, Result, train
+from seqnet.training import Result, train
 
 SPEC_SUFFIXES = {".yaml", ".yml", ".json", ".toml"}
 
@@ -53,6 +54,12 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     model = Sequential(layers, task.input_size, task.output_size, dtype=spec.model.dtype)
     optimizer_cls = registry.get("optimizer", spec.optimizer.name).cls
     optimizer = from_spec(optimizer_cls, spec.plugin_spec("optimizer", optimizer_cls))
+    t = spec.train  # which way is better, known before anything trains
+    if t.keep != "last":
+        metric_mode(t.best_metric, t.best_mode, task.target_metric, "train.best_mode")
+    if t.early_stop.metric is not None:
+        metric_mode(t.early_stop.metric, t.early_stop.mode, task.target_metric,
+                    "train.early_stop.mode")  # fmt: skip
     return Parts(task, model, optimizer)
 
 
@@ -80,10 +87,12 @@ def pin(spec: RunSpec, task: Task, registry: Registry | None = None) -> RunSpec:
 def run(
     spec: RunSpec,
     registry: Registry | None = None,
-    on_log: Callable[[Record], None] | None = None,
+    callbacks: Iterable[object] = (),
 ) -> tuple[Result, dict[str, Any]]:
-    """Train the run a resolved spec describes; returns the result and its summary object."""
-    result = train_parts(build(spec, registry), spec, on_log=on_log)
+    """Train the run a resolved spec describes, watched by `callbacks` (objects with any of
+    seqnet.Callback's methods); returns the result and its summary object. No folder is
+    written, so train.keep has no effect here (seqnet.KeepBest keeps the best in memory)."""
+    result = train_parts(build(spec, registry), spec, callbacks=callbacks)
     return result, summary(spec, result)
 
 
@@ -100,7 +109,7 @@ def check_inputs(parts: Parts, spec: RunSpec) -> None:
 
 def train_parts(parts: Parts, spec: RunSpec, **options: Any) -> Result:
     """`train` the built parts with the spec's training settings and clipping; `options` are
-    train's keyword arguments (params, on_log, resume, on_checkpoint, stop_requested)."""
+    train's keyword arguments (params, callbacks, resume, stop_requested)."""
     check_inputs(parts, spec)
     return train(
         parts.model, parts.task, parts.optimizer, spec.train, clip=spec.optimizer.clip, **options
@@ -117,6 +126,7 @@ def summary(spec: RunSpec, result: Result) -> dict[str, Any]:
         "seconds": round(result.seconds, 4),
         "reached_target": result.reached_target,
         **result.metrics,
+        **({"stopped": result.stopped} if result.stopped is not None else {}),
     }
 
 

@@ -24,7 +24,7 @@ from seqnet.overrides import SHORTHANDS, apply_overrides, parse_override
 from seqnet.plots import matplotlib_or_fail, plot_run
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
-from seqnet.rundir import CHECKPOINT, SPEC, RunDir, RunDirError, default_folder, train_in
+from seqnet.rundir import CHECKPOINT, SPEC, RunDir, RunDirError, Which, default_folder, train_in
 from seqnet.runner import Parts, build, check_inputs, pin, raw_spec
 from seqnet.scoring import predict_file
 from seqnet.specs import RunSpec
@@ -46,9 +46,11 @@ class Run:
     """
 
     def __init__(self, folder: RunDir, registry: Registry, spec: RunSpec | None = None,
-                 parts: Parts | None = None) -> None:  # fmt: skip
+                 parts: Parts | None = None, checkpoint: Which = "kept") -> None:  # fmt: skip
         self.folder = folder
         self.registry = registry
+        self.reads: Which = checkpoint
+        self._model: tuple[Checkpoint, RunSpec] | None = None
         self._spec = spec
         self._parts = parts
         self._loaded: tuple[Checkpoint, RunSpec] | None = None
@@ -88,14 +90,23 @@ class Run:
         return cls(folder, registry, spec, parts)
 
     @classmethod
-    def open(cls, folder: str | Path, *, registry: Registry | None = None) -> Run:
-        """The run in `folder` (one `seqnet run` or `Run.create` made); nothing is read yet."""
+    def open(
+        cls, folder: str | Path, *, registry: Registry | None = None, checkpoint: Which = "kept"
+    ) -> Run:
+        """The run in `folder` (one `seqnet run` or `Run.create` made); nothing is read yet.
+
+        `checkpoint` is the one that `params`, `evaluate`, `predict` and `sample` read: `kept`
+        (the best with train.keep best, else the last), `last` or `best`
+        (checkpoint-best.npz, with train.keep best or both). Training always continues from
+        the last."""
         path = Path(folder)
         if not path.is_dir():
             raise RunDirError(f"run folder '{path}' not found")
         if not (path / CHECKPOINT).exists() and not (path / SPEC).exists():
             raise RunDirError(f"'{path}' has no {CHECKPOINT}; it is not a seqnet run folder")
-        return cls(RunDir(path), registry or default_registry())
+        if checkpoint not in ("kept", "last", "best"):
+            raise SpecError(f"checkpoint is kept, last or best (got {checkpoint!r})")
+        return cls(RunDir(path), registry or default_registry(), checkpoint=checkpoint)
 
     def __enter__(self) -> Run:
         self._holding = True
@@ -144,10 +155,23 @@ class Run:
             self._loaded = RunDir.open(self.path).load(self.registry)
         return self._loaded
 
+    def model_checkpoint(self) -> tuple[Checkpoint, RunSpec]:
+        """The checkpoint the run's model is read from (`checkpoint` of `Run.open`) and its
+        spec: the last unless train.keep (or the choice) says the best."""
+        if self._model is None:
+            self._model = RunDir.open(self.path).load(self.registry, self.reads)
+        return self._model
+
+    def reads_last(self) -> bool:
+        return self.reads == "last" or (self.reads == "kept" and self.spec.train.keep != "best")
+
     @property
     def params(self) -> Params:
-        """The trained parameters: the last training's, else the checkpoint's."""
-        return self._params if self._params is not None else self.loaded()[0].params
+        """The trained parameters: the last training's, else the checkpoint's (the best one's,
+        with train.keep best or `Run.open(..., checkpoint="best")`)."""
+        if self._params is not None and self.reads_last():
+            return self._params
+        return self.model_checkpoint()[0].params
 
     @property
     def history(self) -> list[dict[str, Any]]:
@@ -174,7 +198,9 @@ class Run:
         never stopped) to the end of its budget (`train.steps`) or its target.
 
         `steps=N` trains N more steps now; the budget stays unless N goes past it. A run that
-        reached its target, or spent its budget, trains on only with `steps`. Raises
+        reached its target, or spent its budget, trains on only with `steps`. `callbacks` are
+        objects with any of `seqnet.Callback`'s methods (`seqnet.ProgressBar()`,
+        `seqnet.EarlyStopping(...)`, your own), called after the folder's own log and saves. Raises
         `Interrupted` (with a checkpoint saved) when `stop_requested()` turns true between steps,
         and NonFiniteError (the last good checkpoint kept) on a non-finite loss or gradient.
         """
@@ -196,12 +222,12 @@ class Run:
                 spec,
                 registry=self.registry,
                 resume_from=resume_from,
-                on_log=watching(callbacks),
+                callbacks=callbacks,
                 stop_requested=stop_requested,
                 parts=built,
                 until=until,
             )
-        self._parts, self._params, self._loaded = parts, result.params, None
+        self._parts, self._params, self._loaded, self._model = parts, result.params, None, None
         return result
 
     def resume(
@@ -227,6 +253,12 @@ class Run:
                 f" {ckpt.step}; pass --steps N to train on (it stops at the next evaluation"
                 " that reaches the target)"
             )
+        if ckpt.loop.get("stopped") and steps is None:
+            raise RunDirError(
+                f"the run in {self.path} stopped early at step {ckpt.step}"
+                f" ({ckpt.loop['stopped']}); pass --steps N to train on (it stops at the next"
+                " evaluation that does not improve)"
+            )
         if steps is None and ckpt.step >= spec.train.steps:
             raise RunDirError(
                 f"the run's budget of {spec.train.steps} steps is spent; pass --steps N"
@@ -240,6 +272,7 @@ class Run:
         seed: int = 0,
         data: str | Path | None = None,
         settings: Iterable[str] = (),
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, Any]:
         """Score the trained model on data it has not seen, as `seqnet eval` does:
 
@@ -251,15 +284,18 @@ class Run:
         - `{"heldout": metrics, "sequences": n}` for a task without a length (charlm).
 
         `settings` change task options only (`"task.bits=16"` texts, as `--set`).
+        `on_progress(done, total)` follows the scoring at lengths, in sequence steps
+        (`seqnet.progress.OnProgress` makes one that draws a progress bar).
         """
-        ckpt, trained = self.loaded()
+        ckpt, trained = self.model_checkpoint()
         changes = [parse_override(text) for text in settings]
         for path, _ in changes:
             if not path.startswith("task.") or path == "task.name":
                 raise SpecError(f"eval can change task options only (task.<option>), not '{path}'")
         asked = checked_lengths(lengths)
         where = Path(data) if data is not None else None
-        return evaluate_run(ckpt, trained, changes, asked, samples, seed, where, self.registry)
+        return evaluate_run(ckpt, trained, changes, asked, samples, seed, where, self.registry,
+                            on_progress)  # fmt: skip
 
     def predict(self, inputs: str | Sequence[str]) -> list[str]:
         """The model's answer to your input, as the task writes it: `run.predict("12345 67890")`
@@ -321,17 +357,3 @@ def dotted(key: str) -> str:
         f"unknown setting '{key}': give a dotted path (model.hidden) or one of"
         f" {', '.join(SHORTHANDS)}"
     )
-
-
-def watching(callbacks: Sequence[object]) -> Callable[[Any], None] | None:
-    """The callbacks' `on_eval` methods as the one function the training loop calls."""
-    found = [getattr(obj, "on_eval", None) for obj in callbacks]
-    calls = [method for method in found if callable(method)]
-    if not calls:
-        return None
-
-    def on_log(record: Any) -> None:
-        for call in calls:
-            call(record)
-
-    return on_log

@@ -131,6 +131,29 @@ class OptimizerSection(Checked):
     )
 
 
+class EarlyStopSpec(Checked):
+    """`train.early_stop`: stop training once a metric has stopped improving (off while
+    `metric` is null)."""
+
+    model_config = ConfigDict(extra="forbid")
+    metric: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        None,
+        description="the metrics.jsonl column to watch (val_loss, exact_match, ...); null: no"
+        " early stopping",
+    )
+    patience: Annotated[int, Field(ge=1, le=MAX_STEPS)] = Field(
+        5, description="evaluations in a row without an improvement before training stops"
+    )
+    mode: Literal["auto", "min", "max"] = Field(
+        "auto",
+        description="whether lower (min) or higher (max) is better; auto: min for a loss, max"
+        " for the task's target metric",
+    )
+    min_delta: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = Field(
+        0.0, description="an improvement must beat the best so far by more than this"
+    )
+
+
 class TrainSpec(Checked):
     """`train`: the training loop's own settings."""
 
@@ -170,6 +193,26 @@ class TrainSpec(Checked):
         default_factory=list,
         description="also score eval_samples held-out sequences at each of these lengths (tasks"
         " with a length option) at every evaluation; target and margin must hold at all of them",
+    )
+    keep: Literal["last", "best", "both"] = Field(
+        "last",
+        description="checkpoints a run folder keeps: `last` (checkpoint.npz, the latest, where"
+        " resume continues from); `best` and `both` also keep the evaluation where best_metric"
+        " was best (checkpoint-best.npz), which eval, predict and sample read by default with"
+        " `best` and on request (--checkpoint best) with `both`",
+    )
+    best_metric: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        "val_loss",
+        description="the metrics.jsonl column that picks the best checkpoint (keep: best|both)",
+    )
+    best_mode: Literal["auto", "min", "max"] = Field(
+        "auto",
+        description="whether lower (min) or higher (max) best_metric is better; auto: min for a"
+        " loss, max for the task's target metric",
+    )
+    early_stop: EarlyStopSpec = Field(
+        default_factory=lambda: EarlyStopSpec(),
+        description="stop once a metric has stopped improving (seqnet.EarlyStopping)",
     )
 
 

@@ -1,7 +1,7 @@
 """The training loop: random streams from one seed, clipping, held-out evaluation, early stop.
 
-No printing and no files here: a caller watches through `on_log`, saves through `on_checkpoint`
-(seqnet.rundir), and resumes by passing the `LoopState` a checkpoint held.
+No printing and no files here: callers watch and save through callbacks (seqnet.callbacks; a
+run folder's are in seqnet.rundir), and resume by passing the `LoopState` a checkpoint held.
 """
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from seqnet.callbacks import Callbacks, Start
 from seqnet.errors import NonFiniteError, SeqnetError
 from seqnet.interfaces import Optimizer, Params, Task
 from seqnet.losses import get_loss
@@ -68,14 +69,18 @@ class LoopState:
     hits: int = 0
     reached: bool = False
     seconds: float = 0.0
+    stopped: str | None = None
+    """Why a callback stopped training at this step (None: it did not)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"hits": self.hits, "reached": self.reached, "seconds": self.seconds}
+        done = {"stopped": self.stopped} if self.stopped is not None else {}
+        return {"hits": self.hits, "reached": self.reached, "seconds": self.seconds, **done}
 
 
 @dataclass
 class Snapshot:
-    """What `on_checkpoint` receives at a step boundary; the arrays are live, copy to keep."""
+    """What a callback's `on_checkpoint` receives at a step boundary; the arrays are live, copy
+    to keep."""
 
     step: int
     params: Params
@@ -121,7 +126,8 @@ def heldout_name(metric: str) -> str:
 
 @dataclass
 class Result:
-    """What `train` returns: final parameters, held-out metrics on fresh data, the history."""
+    """What `train` returns: final parameters, held-out metrics on fresh data, the history;
+    `stopped` says why a callback stopped training early (None if none did)."""
 
     params: Params
     steps: int
@@ -130,6 +136,7 @@ class Result:
     history: list[Record]
     examples: list[str]
     reached_target: bool
+    stopped: str | None = None
 
 
 def global_norm(grads: Params) -> float:
@@ -161,23 +168,48 @@ def train(
     *,
     clip: float | None = 1.0,
     params: Params | None = None,
-    on_log: Callable[[Record], None] | None = None,
+    callbacks: Iterable[object] = (),
     examples: int = 5,
     resume: LoopState | None = None,
-    on_checkpoint: Callable[[Snapshot], None] | None = None,
     stop_requested: Callable[[], bool] | None = None,
 ) -> Result:
-    """Train `model` on `task` from `spec.seed` until the target is met or `spec.steps` run out.
+    """Train `model` on `task` from `spec.seed` until the target is met, `spec.steps` run out,
+    or a callback stops it.
 
-    To continue a run, pass its `params`, load its optimizer state into `optimizer`, and pass
-    its `resume` state: the steps that follow are the ones an unbroken run would have taken.
-    `on_checkpoint` is called at step 0 of a fresh run, after every evaluation, and before
-    raising `Interrupted` when `stop_requested()` turns true (checked between steps).
+    `callbacks` are objects with any of the methods of `seqnet.Callback` (on_start, on_step,
+    on_eval, on_checkpoint, on_end, on_error). To continue a run, pass its `params`, load its
+    optimizer state into `optimizer`, and pass its `resume` state: the steps that follow are
+    the ones an unbroken run would have taken. `stop_requested()` is checked between steps;
+    when it turns true, the loop offers a checkpoint and raises `Interrupted`.
 
     Raises NonFiniteError (naming the step and the parameter) before a non-finite gradient
     touches the parameters, so `params` always holds the last good values.
     """
     spec = spec or TrainSpec()
+    calls = Callbacks(callbacks)
+    try:
+        result = loop(model, task, optimizer, spec, clip, params, calls, examples, resume,
+                      stop_requested)  # fmt: skip
+    except BaseException as error:
+        calls.error(error)
+        raise
+    calls.end(result)
+    return result
+
+
+def loop(
+    model: Sequential,
+    task: Task,
+    optimizer: Optimizer,
+    spec: TrainSpec,
+    clip: float | None,
+    params: Params | None,
+    calls: Callbacks,
+    examples: int,
+    resume: LoopState | None,
+    stop_requested: Callable[[], bool] | None,
+) -> Result:
+    """`train`'s loop, with its arguments checked and its callbacks looked up."""
     # No process-wide settings here (malloc tuning belongs to the program: the seqnet command
     # and sweep workers call seqnet.keep_freed_memory()); BLAS threads are limited only inside.
     # Small matrices run fastest on one BLAS thread; a fixed count also keeps
@@ -190,21 +222,24 @@ def train(
         loss_fn = get_loss(task.loss)
         validation = Validation.draw(task, spec, streams.eval)
         state = resume or LoopState(0, {})
+        state.stopped = None
         if resume is not None:
             streams.restore(resume.streams)
         history: list[Record] = []
+        calls.start(Start(state.step, spec.steps, spec))  # before the clock: a bar's set-up
         start = time.perf_counter() - state.seconds
 
         def checkpoint(step: int) -> None:
-            if on_checkpoint is not None:
+            if calls.checkpoints:
                 state.step, state.streams = step, streams.state()
                 state.seconds = time.perf_counter() - start
-                on_checkpoint(Snapshot(step, params, optimizer, state))
+                calls.checkpoint(Snapshot(step, params, optimizer, state))
 
         if resume is None:
             checkpoint(0)
         step = state.step
         saved_at = step
+        stopped = None
         for step in range(state.step + 1, spec.steps + 1):
             batch = cast_batch(task.sample(streams.data, spec.batch), model.dtype)
             logits, _, cache = net.forward(params, batch.x, rng=streams.dropout)
@@ -218,19 +253,25 @@ def train(
             if clip is not None:
                 clip_gradients(grads, norm, clip)
             optimizer.step(params, grads)
+            if calls.steps:
+                stopped = calls.step(Record(step, loss, norm, time.perf_counter() - start))
+                state.stopped = stopped
 
             if step % spec.eval_every == 0 or step == spec.steps:
                 metrics, hit = validation.score(net, params, spec)
                 record = Record(step, loss, norm, time.perf_counter() - start, metrics)
                 history.append(record)
-                if on_log is not None:
-                    on_log(record)
                 state.hits = state.hits + 1 if hit else 0
                 state.reached = state.hits >= spec.patience
+                stopped = state.stopped = calls.eval(record) or stopped
                 checkpoint(step)
                 saved_at = step
                 if state.reached:
                     break
+            if stopped is not None:
+                if saved_at != step:
+                    checkpoint(step)
+                break
             if stop_requested is not None and stop_requested():
                 if saved_at != step:
                     checkpoint(step)
@@ -243,4 +284,4 @@ def train(
         test = final(scored, copy.deepcopy(streams.eval), spec.eval_samples)
         metrics, logits = evaluate(net, params, scored, test)
         shown = scored.examples(logits, cast_batch(test, model.dtype), examples) if examples else []
-        return Result(params, step, seconds, metrics, history, shown, state.reached)
+        return Result(params, step, seconds, metrics, history, shown, state.reached, stopped)

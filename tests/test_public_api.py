@@ -36,7 +36,10 @@ EXPECTED = {
     "RunSpec", "TaskSection", "ModelSection", "OptimizerSection", "TrainSpec", "load_spec",
     "resolve",
     # building and training
-    "Model", "build", "run", "train", "evaluate", "Record", "Result",
+    "Model", "build", "run", "train", "evaluate", "Record", "Result", "Snapshot",
+    # callbacks: the protocol, stopping, and the built-in watchers
+    "Callback", "Start", "StopTraining", "EarlyStopping", "KeepBest", "ProgressBar",
+    "CSVLogger", "TensorBoardLogger",
     # a run and its folder (seqnet.runs), a sweep and its folder; what the CLI calls
     "Run", "Sweep",
     # export to PyTorch and import from it (torch optional)

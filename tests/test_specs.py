@@ -158,8 +158,9 @@ def toml_text(data: dict[str, Any]) -> str:
 
 def toml_value(value: Any) -> str:
     """A TOML value: an inline table for a mapping (optimizer.schedule), else JSON's spelling."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, dict):  # TOML has no null: a null field is left to its default
+        shown = [f"{k} = {toml_value(v)}" for k, v in value.items() if v is not None]
+        return "{" + ", ".join(shown) + "}"
     return json.dumps(value)
 
 

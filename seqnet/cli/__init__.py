@@ -15,7 +15,7 @@ from seqnet.cli import train, runs, sample, sweep, bench, info
 
 # isort: on
 from seqnet.cli.app import app, show_warning
-from seqnet.cli.display import number
+from seqnet.progress import number
 
 __all__ = ["app", "bench", "info", "main", "number", "runs", "sample", "sweep", "train"]
 

@@ -53,3 +53,24 @@ DataOpt = Annotated[
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no examples.")]
+CheckpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--checkpoint",
+        metavar="last|best",
+        help="Which checkpoint to read: the last, or the best evaluation's (train.keep best or"
+        " both). Default: the best with train.keep best, else the last.",
+        show_default=False,
+    ),
+]
+
+
+def which_checkpoint(given: str | None) -> Any:
+    """--checkpoint's value as seqnet.rundir.RunDir.load's `which` (None: `kept`)."""
+    if given is None:
+        return "kept"
+    if given not in ("last", "best"):
+        from seqnet.errors import SpecError
+
+        raise SpecError(f"--checkpoint is last or best (got '{given}')")
+    return given

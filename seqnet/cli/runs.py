@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from seqnet.cli.app import app, fail, friendly
-from seqnet.cli.options import DataOpt, DirArg, JsonOpt, SetOpt
+from seqnet.cli.options import CheckpointOpt, DataOpt, DirArg, JsonOpt, SetOpt, which_checkpoint
 
 MAX_LENGTHS = 100_000
 """The most lengths one `--lengths` may name (ranges included)."""
@@ -61,15 +61,18 @@ def eval_command(
     data: DataOpt = None,
     set_: SetOpt = None,
     as_json: JsonOpt = False,
+    checkpoint: CheckpointOpt = None,
 ) -> None:
     """Score a trained run at other lengths on fresh data: each of the task's metrics (the mean
     over every sequence scored); or a data file (--data FILE; a run of a task that reads files
     scores its test part by default)."""
+    from seqnet.progress import OnProgress
     from seqnet.runs import Run
 
-    run = Run.open(folder)
+    run = Run.open(folder, checkpoint=which_checkpoint(checkpoint))
     asked = parse_lengths(lengths) if lengths else None
-    scores = run.evaluate(asked, samples, seed, data, set_ or [])
+    with OnProgress("evaluating") as on_progress:  # a bar on stderr, on a terminal only
+        scores = run.evaluate(asked, samples, seed, data, set_ or [], on_progress)
     if "data" in scores:
         show_scores(scores, as_json)
     elif "heldout" in scores:
@@ -138,12 +141,13 @@ def predict(
             show_default=False,
         ),
     ] = None,
+    checkpoint: CheckpointOpt = None,
 ) -> None:
     """Run a trained model on your own input: `seqnet predict DIR 12345 67890` prints 80235;
     `seqnet predict DIR --data FILE --out predictions.jsonl` predicts every line of a file."""
     from seqnet.runs import Run
 
-    run = Run.open(folder)
+    run = Run.open(folder, checkpoint=which_checkpoint(checkpoint))
     if data is not None or out is not None:
         if data is None or words:
             raise fail("--data FILE predicts a file's lines; give it (and no INPUT words)", 2)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from seqnet.cli.app import app, friendly
+from seqnet.cli.options import CheckpointOpt, which_checkpoint
 
 if TYPE_CHECKING:
     pass
@@ -40,8 +41,10 @@ def sample(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, metavar="N", help="Seed of the draws.")] = 0,
+    checkpoint: CheckpointOpt = None,
 ) -> None:
     """Write text with a trained character model: the prime, then what the model adds."""
     from seqnet.runs import Run
 
-    typer.echo(Run.open(folder).sample(chars, temperature, prime, seed))
+    run = Run.open(folder, checkpoint=which_checkpoint(checkpoint))
+    typer.echo(run.sample(chars, temperature, prime, seed))

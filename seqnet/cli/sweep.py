@@ -17,6 +17,7 @@ import typer
 
 from seqnet.cli.app import app, fail, friendly
 from seqnet.cli.options import SetOpt
+from seqnet.progress import Bar
 
 if TYPE_CHECKING:
     from seqnet.registry import Registry
@@ -193,39 +194,31 @@ def task_target(registry: Registry, task: str) -> str | None:
 
 
 class SweepProgress:
-    """Progress over runs on stderr: a rich bar on a terminal, plain lines otherwise."""
+    """Progress over runs on stderr: a bar (runs done, rate, time left, failed and running) on
+    a terminal or in a notebook, a line per finished run otherwise."""
 
     def __init__(self, total: int, todo: int, quiet: bool) -> None:
         self.total, self.todo, self.quiet = total, todo, quiet
         self.done = self.failed = self.running = 0
         self.before = total - todo
-        self.bar: Any = None
+        self.bar: Bar | None = None
 
     def __enter__(self) -> Any:
         if self.quiet:
             return None
-        if not sys.stderr.isatty():
+        self.bar = Bar("sweep", self.total, "runs", file=sys.stderr, completed=self.before)
+        if not self.bar.shown:
             typer.echo(f"{self.todo} of {self.total} runs to go", err=True)
             return self.plain
-        from rich import progress
-        from rich.console import Console
-
-        self.bar = progress.Progress(
-            progress.TextColumn("sweep"),
-            progress.BarColumn(),
-            progress.MofNCompleteColumn(),
-            progress.TextColumn("failed {task.fields[failed]}  running {task.fields[running]}"),
-            progress.TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
-        self.bar.start()
-        self.task_id = self.bar.add_task("runs", total=self.total, completed=self.before,
-                                         failed=0, running=0)  # fmt: skip
+        self.bar.update(self.before, self.status())
         return self.rich
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
-            self.bar.stop()
+            self.bar.close()
+
+    def status(self) -> str:
+        return f"failed {self.failed}  running {self.running}"
 
     def count(self, event: Event) -> None:
         if event.kind == "start":
@@ -246,8 +239,8 @@ class SweepProgress:
 
     def rich(self, event: Event) -> None:
         self.count(event)
-        self.bar.update(self.task_id, completed=self.before + self.done, failed=self.failed,
-                        running=self.running)  # fmt: skip
+        if self.bar is not None:
+            self.bar.update(self.before + self.done, self.status())
 
 
 def line(record: dict[str, Any]) -> str:

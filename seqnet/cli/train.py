@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from seqnet.cli.app import app, friendly
-from seqnet.cli.display import ProgressDisplay, summary_line
+from seqnet.cli.display import summary_line
 from seqnet.cli.options import DirArg, JsonOpt, QuietOpt, SetOpt, SpecArg, opt, overrides
 
 if TYPE_CHECKING:
@@ -95,11 +96,14 @@ def train_and_show(run: Run, steps: int | None, quiet: bool, as_json: bool) -> N
     """Train, show progress and the result; turn a stop into a saved checkpoint."""
     from seqnet import checkpoint
     from seqnet.errors import NonFiniteError
+    from seqnet.progress import ProgressBar
     from seqnet.rundir import quoted
     from seqnet.training import Interrupted
 
+    # with --json, stdout holds the JSON object alone: progress goes to stderr
+    shown = [] if quiet else [ProgressBar(sys.stderr if as_json else sys.stdout)]
     try:
-        with StopOnSignal() as stop, ProgressDisplay(run, quiet, as_json) as shown:
+        with StopOnSignal() as stop:
             result = run.train(steps, callbacks=shown, stop_requested=stop)
     except Interrupted as stopped:
         typer.echo(f"interrupted after step {stopped.step}; checkpoint saved in {run.path}",
