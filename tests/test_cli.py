@@ -70,7 +70,12 @@ def test_json_spec_file_and_flags(tmp_path: Path) -> None:
     printed = runner.invoke(app, ["spec", "binadd", "--json", "--set", "task.bits=4"])
     path = tmp_path / "s.json"
     path.write_text(printed.stdout)
-    assert json.loads(printed.stdout)["task"] == {"name": "binadd", "bits": 4, "bits_min": 1}
+    assert json.loads(printed.stdout)["task"] == {
+        "name": "binadd",
+        "bits": 4,
+        "bits_min": 1,
+        "propagate": 0,
+    }
     result = runner.invoke(
         app,
         ["run", str(path), "--json", "-q", "--hidden", "8", "--steps", "5", "--lr", "0.05",

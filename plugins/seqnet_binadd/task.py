@@ -89,6 +89,11 @@ class BinaryAdditionTask:
         bits_min: Annotated[int, Field(ge=0)] = Field(
             0, description="train on lengths drawn per batch from bits_min..bits (0: bits only)"
         )
+        propagate: Annotated[int, Field(ge=0)] = Field(
+            0,
+            description="give each sum one run of 1..propagate carry-propagate positions"
+            " (a_t != b_t), which random sums seldom hold (0: plain random sums)",
+        )
 
         @model_validator(mode="after")
         def ordered(self) -> BinaryAdditionTask.Spec:
@@ -130,6 +135,8 @@ class BinaryAdditionTask:
         if low:
             n = int(rng.integers(low, n + 1))
         words = rng.integers(0, 2, size=(n, batch, 2), dtype=np.uint8)  # (n, B, 2)
+        if self.spec.propagate:
+            words[..., 1] ^= self.propagate_run(rng, n, batch) & ~(words[..., 0] ^ words[..., 1])
         if n <= 62:  # a + b fits an int64: add all pairs at once (16 µs, not 260, at n = 8)
             weights = np.left_shift(1, np.arange(n, dtype=np.int64))  # (n,)
             total = weights @ words[..., 0] + weights @ words[..., 1]  # (B,)
@@ -140,6 +147,18 @@ class BinaryAdditionTask:
         x = np.zeros((n + 1, batch, 2))
         x[:n] = words
         return Batch(x, y[..., None].astype(np.float64), np.ones((n + 1, batch)))
+
+    def propagate_run(self, rng: np.random.Generator, n: int, batch: int) -> Array:
+        """(n, B) uint8: 1 on one run per sum of 1..`propagate` positions (at most n), at a
+        random place. Flipping b where a == b there makes every position of the run a
+        carry-propagate one: the carry into the run passes through it unchanged. A net that
+        drifts off its carry state over a long run (docs/binadd.md) then meets such runs in
+        training and in validation, not only at 10,000 bits."""
+        longest = min(self.spec.propagate, n)
+        length = rng.integers(1, longest + 1, size=batch)  # (B,)
+        start = rng.integers(0, n - length + 1)  # (B,)
+        t = np.arange(n)[:, None]  # (n, 1)
+        return ((t >= start) & (t < start + length)).astype(np.uint8)  # (n, B)
 
     def metrics(self, outputs: Array, batch: Batch) -> dict[str, float]:
         right = (outputs > 0.0) == (batch.y > 0.5)  # (T, B, 1)

@@ -84,3 +84,34 @@ def test_samples_are_true_sums_on_both_paths(bits: int) -> None:
     b = task.decode(batch.x[:, :, 1].astype(np.uint8))
     total = task.decode(batch.y[..., 0].astype(np.uint8))
     assert total == [p + q for p, q in zip(a, b, strict=True)]
+
+
+def longest_propagate_run(a: np.ndarray, b: np.ndarray) -> int:
+    """The longest stretch of positions where exactly one operand bit is 1."""
+    longest = run = 0
+    for p, q in zip(a, b, strict=True):
+        run = run + 1 if p != q else 0
+        longest = max(longest, run)
+    return longest
+
+
+@pytest.mark.parametrize("bits", [8, 100])
+def test_propagate_puts_a_long_carry_run_in_each_sum(bits: int) -> None:
+    task = BinaryAdditionTask(bits=bits, propagate=bits)
+    batch = task.sample(np.random.default_rng(0), 500)
+    a, b = batch.x[:-1, :, 0], batch.x[:-1, :, 1]
+    runs = [longest_propagate_run(a[:, i], b[:, i]) for i in range(500)]
+    plain = BinaryAdditionTask(bits=bits).sample(np.random.default_rng(0), 500)
+    plain_runs = [longest_propagate_run(plain.x[:-1, i, 0], plain.x[:-1, i, 1]) for i in range(500)]
+    # a run of 1..bits positions, at least as long as the random bits around it made
+    assert np.mean(runs) > np.mean(plain_runs) + bits / 4
+    assert max(runs) == bits  # some sums are one carry run from end to end
+    sums = task.decode(batch.y[..., 0].astype(np.uint8))
+    pairs = zip(task.decode(a.astype(np.uint8)), task.decode(b.astype(np.uint8)), strict=True)
+    assert sums == [p + q for p, q in pairs]  # still true sums
+
+
+def test_propagate_zero_leaves_the_samples_as_they_were() -> None:
+    one = BinaryAdditionTask(bits=16, bits_min=1).sample(np.random.default_rng(3), 32)
+    two = BinaryAdditionTask(bits=16, bits_min=1, propagate=0).sample(np.random.default_rng(3), 32)
+    assert np.array_equal(one.x, two.x) and np.array_equal(one.y, two.y)
