@@ -193,15 +193,23 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+SIGNALLED = {
+    "sweep": ["sweep", "binadd", "--set", "train.steps=10000000", "--set", "train.margin=1000",
+              "--set", "model.hidden=4", "--seeds", "0-3", "--workers", "2"],
+    # the benchmark runs through the same sweep machinery, under its own command
+    "bench chomsky": ["bench", "chomsky", "--tasks", "reverse_string", "--cells", "elman",
+                      "--steps", "20000", "--hidden", "4", "--seeds", "0-3", "--workers", "2"],
+}  # fmt: skip
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("command", list(SIGNALLED))
 @pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGINT, signal.SIGINT]])
 def test_a_signalled_sweep_says_so_and_leaves_no_workers(
-    tmp_path: Path, signals: list[int]
+    tmp_path: Path, signals: list[int], command: str
 ) -> None:
     folder = tmp_path / "S"
-    cmd = [sys.executable, "-m", "seqnet", "sweep", "binadd", "--set", "train.steps=10000000",
-           "--set", "train.margin=1000", "--set", "model.hidden=4", "--seeds", "0-3",
-           "--workers", "2", "--out", str(folder)]  # fmt: skip
+    cmd = [sys.executable, "-m", "seqnet", *SIGNALLED[command], "--out", str(folder)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
     try:
         deadline = time.monotonic() + 60
@@ -221,7 +229,7 @@ def test_a_signalled_sweep_says_so_and_leaves_no_workers(
     assert proc.returncode == 130, err
     lines = err.decode().strip().splitlines()
     assert "Traceback" not in err.decode()
-    assert lines[-1].startswith("error: interrupted") and "seqnet sweep --resume" in lines[-1]
+    assert lines[-1].startswith("error: interrupted") and f"seqnet {command} --resume" in lines[-1]
     time.sleep(0.5)
     assert not [pid for pid in workers if alive(pid)]
     assert json.loads((folder / "sweep.json").read_text())["runs"]

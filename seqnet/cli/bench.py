@@ -72,11 +72,12 @@ def chomsky(
     averaged over sequences, then over lengths. Ctrl-C stops; --resume DIR runs what is missing.
     """
     from seqnet import bench
-    from seqnet.cli.sweep import SweepProgress
+    from seqnet.cli.sweep import StopOnSignals, SweepProgress
     from seqnet.plugins import default_registry
-    from seqnet.rundir import unused_folder
+    from seqnet.rundir import quoted, unused_folder
     from seqnet.specs import validate
     from seqnet.sweep.plan import parse_seeds
+    from seqnet.sweep.runner import SweepInterrupted
     from seqnet.sweep.session import Sweep, make_engine
 
     registry = default_registry()
@@ -114,8 +115,16 @@ def chomsky(
             chosen = make_engine(registry, engine, workers, scheduler, [])
             bench_sweep.claim()
             todo = len(bench_sweep.missing())
-            with SweepProgress(len(bench_sweep.runs), todo, quiet) as on_event:
-                bench_sweep.run(chosen, on_event=on_event)
+            try:
+                with StopOnSignals(), SweepProgress(len(bench_sweep.runs), todo, quiet) as on:
+                    bench_sweep.run(chosen, on_event=on)
+            except SweepInterrupted:  # the same stop, with the command that resumes a benchmark
+                where = quoted(bench_sweep.folder.path)
+                raise SweepInterrupted(
+                    f"interrupted: {len(bench_sweep.results)} of {len(bench_sweep.runs)} runs"
+                    f" recorded in {where};"
+                    f" run the rest with: seqnet bench chomsky --resume {where}"
+                ) from None
         write_report(bench_sweep.folder)
 
 
