@@ -7,6 +7,7 @@ Each command group registers itself on `app` from its own module (seqnet.cli.tra
 from __future__ import annotations
 
 import functools
+import signal
 import warnings
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -141,3 +142,28 @@ def show_warning(message: Warning | str, category: type[Warning], *args: Any, **
 
 
 PYTHON_SHOWWARNING = warnings.showwarning
+
+
+class SignalScope:
+    """Inside a `with` block, SIGINT and SIGTERM go to `self.handle` (main thread only); after
+    it the previous handlers return, unless a signal came (`self.received`): the process is
+    then on its way out, and a late Ctrl-C must not cut the exit short with a traceback from
+    interpreter shutdown, so both stay ignored."""
+
+    received: object = None
+
+    def handle(self, signum: int, frame: Any) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        self.previous: dict[int, Any] = {}
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self.handle)
+        except ValueError:  # not the main thread: leave the signals alone
+            pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, signal.SIG_IGN if self.received else handler)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import threading
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from seqnet.cli.app import app, fail, friendly
+from seqnet.cli.app import SignalScope, app, fail, friendly
 from seqnet.cli.options import SetOpt
 from seqnet.progress import Bar
 
@@ -145,7 +144,7 @@ def sweep(
         show(summary, task_target(registry, sweep.folder.sweep.base["task"]["name"]))
 
 
-class StopOnSignals:
+class StopOnSignals(SignalScope):
     """Ctrl-C and SIGTERM stop a sweep the same way: the first raises KeyboardInterrupt (the
     engine stops its workers, finished runs stay recorded); later ones are ignored so that the
     cleanup is never cut short into a traceback, and a watchdog ends the process if the
@@ -155,7 +154,6 @@ class StopOnSignals:
 
     def __init__(self) -> None:
         self.received = False
-        self.previous: dict[int, Any] = {}
 
     def handle(self, signum: int, frame: Any) -> None:
         if self.received:
@@ -170,20 +168,6 @@ class StopOnSignals:
     def give_up() -> None:
         typer.echo("error: the sweep's workers did not stop in time; exiting", err=True)
         os._exit(130)
-
-    def __enter__(self) -> StopOnSignals:
-        try:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self.previous[sig] = signal.signal(sig, self.handle)
-        except ValueError:  # not the main thread: leave the signals alone
-            pass
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.previous.items():
-            # once stopping, the process is on its way out: a late Ctrl-C must not cut the
-            # exit short with a traceback from interpreter shutdown
-            signal.signal(sig, signal.SIG_IGN if self.received else handler)
 
 
 def task_target(registry: Registry, task: str) -> str | None:

@@ -4,14 +4,13 @@ loop they share (progress, Ctrl-C, the result lines)."""
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from seqnet.cli.app import app, friendly
+from seqnet.cli.app import SignalScope, app, friendly
 from seqnet.cli.display import summary_line
 from seqnet.cli.options import DirArg, JsonOpt, QuietOpt, SetOpt, SpecArg, opt, overrides
 
@@ -59,15 +58,12 @@ def run(
         train_and_show(made, None, quiet, as_json)
 
 
-class StopOnSignal:
+class StopOnSignal(SignalScope):
     """While training: the first Ctrl-C or SIGTERM asks the loop to stop after the current step
     (it saves a checkpoint first); a second one stops at once."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
     def __init__(self) -> None:
         self.received: int | None = None
-        self.previous: dict[int, Any] = {}
 
     def __call__(self) -> bool:
         return self.received is not None
@@ -76,20 +72,6 @@ class StopOnSignal:
         if self.received is not None:
             raise KeyboardInterrupt
         self.received = signum
-
-    def __enter__(self) -> StopOnSignal:
-        try:
-            for sig in self.SIGNALS:
-                self.previous[sig] = signal.signal(sig, self.handle)
-        except ValueError:  # not the main thread: leave the signals alone
-            pass
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.previous.items():
-            # once stopping, the process is on its way out: a late Ctrl-C must not cut the
-            # exit short with a traceback from interpreter shutdown
-            signal.signal(sig, signal.SIG_IGN if self.received else handler)
 
 
 def train_and_show(run: Run, steps: int | None, quiet: bool, as_json: bool) -> None:
