@@ -34,48 +34,38 @@ _INV_SQRT_PI = 0.5641895835477562869
 _INV_SQRT_2PI = 0.3989422804014326779
 
 
+def _rational(x: seqnet.Array, top: tuple[float, ...], bottom: tuple[float, ...]) -> seqnet.Array:
+    """Cody's ratio of polynomials in x, both evaluated by Horner's rule in place: top has one
+    coefficient more than bottom, whose leading coefficient is 1."""
+    k = len(bottom) - 1
+    num, den = top[k + 1] * x, x.copy()
+    for t, b in zip(top[:k], bottom[:k], strict=True):
+        num += t
+        num *= x
+        den += b
+        den *= x
+    num += top[k]
+    den += bottom[k]
+    num /= den
+    return num
+
+
 def _erf_small(z: seqnet.Array) -> seqnet.Array:
     """erf(z) for |z| ≤ 0.46875."""
-    zz = z * z
-    num, den = _A[4] * zz, zz.copy()
-    for a, b in zip(_A[:3], _B[:3], strict=True):
-        num += a
-        num *= zz
-        den += b
-        den *= zz
-    num += _A[3]
-    den += _B[3]
-    num /= den
+    num = _rational(z * z, _A, _B)
     num *= z
     return num
 
 
 def _erfc_mid(y: seqnet.Array) -> seqnet.Array:
     """erfc(y) · exp(y²) for 0.46875 < y ≤ 4."""
-    num, den = _C[8] * y, y.copy()
-    for c, d in zip(_C[:7], _D[:7], strict=True):
-        num += c
-        num *= y
-        den += d
-        den *= y
-    num += _C[7]
-    den += _D[7]
-    num /= den
-    return num
+    return _rational(y, _C, _D)
 
 
 def _erfc_far(y: seqnet.Array) -> seqnet.Array:
     """erfc(y) · exp(y²) for y > 4."""
     r = 1.0 / (y * y)
-    num, den = _P[5] * r, r.copy()
-    for p, q in zip(_P[:4], _Q[:4], strict=True):
-        num += p
-        num *= r
-        den += q
-        den *= r
-    num += _P[4]
-    den += _Q[4]
-    num /= den
+    num = _rational(r, _P, _Q)
     num *= r
     return (_INV_SQRT_PI - num) / y
 
