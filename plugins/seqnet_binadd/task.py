@@ -94,6 +94,11 @@ class BinaryAdditionTask:
             description="give each sum one run of 1..propagate carry-propagate positions"
             " (a_t != b_t), which random sums seldom hold (0: plain random sums)",
         )
+        heldout_runs: bool = Field(
+            False,
+            description="held-out sums (validation, final score) each hold one carry-propagate"
+            " run of 1..bits positions; training sums are unchanged",
+        )
 
         @model_validator(mode="after")
         def ordered(self) -> BinaryAdditionTask.Spec:
@@ -131,12 +136,28 @@ class BinaryAdditionTask:
 
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
         """`batch` random sums of `bits` bits, or of one length drawn from bits_min..bits."""
+        return self.sums(rng, batch, self.spec.propagate)
+
+    def heldout(self, rng: np.random.Generator, batch: int) -> Batch:
+        """Validation sums: as `sample`, or with `heldout_runs` each with one carry-propagate
+        run of 1..n positions (n the sum's length). A random sum holds a run of k such
+        positions at a given place with probability about 2^-k, so random validation sums
+        almost never test the carry held over 15 or more steps; these test it at every length
+        up to n, with carry in 0 and 1 (docs/binadd.md)."""
+        if self.spec.heldout_runs:
+            return self.sums(rng, batch, self.spec.bits)
+        return self.sample(rng, batch)
+
+    def sums(self, rng: np.random.Generator, batch: int, longest: int) -> Batch:
+        """`batch` sums of one length (`bits`, or drawn from bits_min..bits), each with one
+        carry-propagate run of 1..`longest` positions when `longest` is not 0."""
         low, n = self.spec.bits_min, self.spec.bits
         if low:
             n = int(rng.integers(low, n + 1))
         words = rng.integers(0, 2, size=(n, batch, 2), dtype=np.uint8)  # (n, B, 2)
-        if self.spec.propagate:
-            words[..., 1] ^= self.propagate_run(rng, n, batch) & ~(words[..., 0] ^ words[..., 1])
+        if longest:
+            run = self.propagate_run(rng, n, batch, longest)  # (n, B)
+            words[..., 1] ^= run & ~(words[..., 0] ^ words[..., 1])
         if n <= 62:  # a + b fits an int64: add all pairs at once (16 µs, not 260, at n = 8)
             weights = np.left_shift(1, np.arange(n, dtype=np.int64))  # (n,)
             total = weights @ words[..., 0] + weights @ words[..., 1]  # (B,)
@@ -148,13 +169,13 @@ class BinaryAdditionTask:
         x[:n] = words
         return Batch(x, y[..., None].astype(np.float64), np.ones((n + 1, batch)))
 
-    def propagate_run(self, rng: np.random.Generator, n: int, batch: int) -> Array:
-        """(n, B) uint8: 1 on one run per sum of 1..`propagate` positions (at most n), at a
+    def propagate_run(self, rng: np.random.Generator, n: int, batch: int, longest: int) -> Array:
+        """(n, B) uint8: 1 on one run per sum of 1..`longest` positions (at most n), at a
         random place. Flipping b where a == b there makes every position of the run a
         carry-propagate one: the carry into the run passes through it unchanged. A net that
         drifts off its carry state over a long run (docs/binadd.md) then meets such runs in
         training and in validation, not only at 10,000 bits."""
-        longest = min(self.spec.propagate, n)
+        longest = min(longest, n)
         length = rng.integers(1, longest + 1, size=batch)  # (B,)
         start = rng.integers(0, n - length + 1)  # (B,)
         t = np.arange(n)[:, None]  # (n, 1)

@@ -55,6 +55,11 @@ class ParityTask:
             0,
             description="train on lengths drawn per batch from length_min..length (0: length only)",
         )
+        heldout_runs: bool = Field(
+            False,
+            description="held-out streams (validation, final score) each hold one run of a"
+            " constant bit of 1..length steps; training streams are unchanged",
+        )
 
         @model_validator(mode="after")
         def ordered(self) -> ParityTask.Spec:
@@ -107,10 +112,30 @@ class ParityTask:
 
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
         """`batch` streams of `length` bits, or of one length drawn from length_min..length."""
+        return self.encode(self.bits(rng, batch))
+
+    def heldout(self, rng: np.random.Generator, batch: int) -> Batch:
+        """Validation streams: as `sample`, or with `heldout_runs` each with one run of 1..T
+        equal bits (0 or 1, each half the time) at a random place. The net must hold its state
+        through a run of 0s and flip it at every step of a run of 1s; a random stream holds a
+        run of k equal bits at a given place with probability 2^-k, so random validation
+        streams seldom test runs of 15 or more (docs/tasks/parity.md)."""
+        bits = self.bits(rng, batch)  # (T, B)
+        if self.spec.heldout_runs:
+            T = bits.shape[0]
+            length = rng.integers(1, T + 1, size=batch)  # (B,)
+            start = rng.integers(0, T - length + 1)  # (B,)
+            value = rng.integers(0, 2, size=batch, dtype=np.uint8)  # (B,)
+            t = np.arange(T)[:, None]  # (T, 1)
+            bits = np.where((t >= start) & (t < start + length), value, bits)  # (T, B)
+        return self.encode(bits)
+
+    def bits(self, rng: np.random.Generator, batch: int) -> Array:
+        """(T, B) random bits, T = `length` or drawn from length_min..length."""
         low, T = self.spec.length_min, self.spec.length
         if low:
             T = int(rng.integers(low, T + 1))
-        return self.encode(rng.integers(0, 2, size=(T, batch), dtype=np.uint8))
+        return rng.integers(0, 2, size=(T, batch), dtype=np.uint8)
 
     def metrics(self, outputs: Array, batch: Batch) -> dict[str, float]:
         scored = batch.mask > 0  # (T, B)

@@ -115,3 +115,27 @@ def test_propagate_zero_leaves_the_samples_as_they_were() -> None:
     one = BinaryAdditionTask(bits=16, bits_min=1).sample(np.random.default_rng(3), 32)
     two = BinaryAdditionTask(bits=16, bits_min=1, propagate=0).sample(np.random.default_rng(3), 32)
     assert np.array_equal(one.x, two.x) and np.array_equal(one.y, two.y)
+
+
+def test_heldout_runs_give_validation_sums_long_carry_runs_and_leave_training_alone() -> None:
+    task = BinaryAdditionTask(bits=256, heldout_runs=True)
+    held = task.heldout(np.random.default_rng(0), 400)
+    a, b = held.x[:-1, :, 0], held.x[:-1, :, 1]
+    runs = [longest_propagate_run(a[:, i], b[:, i]) for i in range(400)]
+    # one run of 1..256 propagate positions per sum: about half are longer than 100 steps,
+    # where 400 random sums of 256 bits have none longer than about 20
+    assert sum(r > 100 for r in runs) > 120
+    carry_in = task.step_rows(held)["carry in"]
+    ends = [int(np.argmax(np.convolve(a[:, i] != b[:, i], np.ones(r), "valid") == r))
+            for i, r in enumerate(runs)]  # fmt: skip
+    # the carry into the long runs is 0 in some sums and 1 in others
+    assert 0 < np.mean([carry_in[t, i] for i, t in enumerate(ends) if runs[i] > 100]) < 1
+    pairs = zip(task.decode(a.astype(np.uint8)), task.decode(b.astype(np.uint8)), strict=True)
+    assert task.decode(held.y[..., 0].astype(np.uint8)) == [p + q for p, q in pairs]
+    plain = BinaryAdditionTask(bits=256)
+    for rng_seed in (1, 2):  # training sums, and held-out ones without the option: unchanged
+        got = task.sample(np.random.default_rng(rng_seed), 8)
+        want = plain.sample(np.random.default_rng(rng_seed), 8)
+        assert np.array_equal(got.x, want.x)
+        off = plain.heldout(np.random.default_rng(rng_seed), 8)
+        assert np.array_equal(off.x, want.x)

@@ -93,3 +93,29 @@ def test_an_untrained_net_does_not_know_parity() -> None:
     parts = build(spec)
     result = train(parts.model, parts.task, parts.optimizer, spec.train, examples=0)
     assert result.metrics["exact_match"] < 0.1
+
+
+def longest_run(bits: np.ndarray) -> tuple[int, int]:
+    """The longest stretch of equal bits in a stream: (its length, its bit)."""
+    best, run, bit = (0, 0), 0, -1
+    for v in bits.astype(int):
+        run = run + 1 if v == bit else 1
+        bit = v
+        best = max(best, (run, v))
+    return best
+
+
+def test_heldout_runs_give_validation_streams_long_runs_of_0s_and_of_1s() -> None:
+    task = ParityTask(length=256, heldout_runs=True)
+    held = task.heldout(np.random.default_rng(0), 400)
+    runs = [longest_run(held.x[:, i, 0]) for i in range(400)]
+    # one run of 1..256 equal bits per stream: about half longer than 100 steps, of 0s and of
+    # 1s; 400 random streams of 256 bits have none longer than about 20
+    long = [bit for length, bit in runs if length > 100]
+    assert len(long) > 120 and 0.3 < np.mean(long) < 0.7
+    assert np.array_equal(held.y[..., 0], np.bitwise_xor.accumulate(held.x[..., 0].astype(int)))
+    plain = ParityTask(length=256)
+    for seed in (1, 2):  # training streams, and held-out ones without the option: unchanged
+        want = plain.sample(np.random.default_rng(seed), 8).x
+        assert np.array_equal(task.sample(np.random.default_rng(seed), 8).x, want)
+        assert np.array_equal(plain.heldout(np.random.default_rng(seed), 8).x, want)
