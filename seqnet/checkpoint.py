@@ -216,6 +216,8 @@ def manifest_problem(ckpt: Checkpoint) -> str:
         return "loop must hold hits, reached and seconds"
     if not isinstance(loop.get("stopped", ""), str):
         return "loop.stopped must be a text"
+    if any(type(loop.get(key, 0)) is not int or loop.get(key, 0) < 0 for key in ("grown", "near")):
+        return "loop.grown and loop.near must be whole numbers >= 0"
     return ""
 
 

@@ -63,6 +63,18 @@ def at_length(task: Task, length: int) -> Task:
     return cls(**options_at_length(cls, task_options(task), length))
 
 
+def up_to(task: Task, length: int) -> Task:
+    """The same task training on lengths up to `length`: drawn per batch from its
+    `<length_option>_min` (1 when that is 0) to `length`, or exactly `length` when the task has
+    no such option."""
+    cls = type(task)
+    options = {**task_options(task), length_option(cls): length}
+    low = range_option(cls)
+    if low is not None:
+        options[low] = options[low] or 1
+    return cls(**options)
+
+
 def fixed_length(task: Task) -> Task:
     """`task` itself, or, if it draws its training lengths from a range, the task at the top
     of the range: held-out sets are scored at one known length."""

@@ -411,7 +411,9 @@ def train_in(
             ) from None
         loop = resume_from.loop
         resume = LoopState(resume_from.step, resume_from.streams, int(loop["hits"]),
-                           bool(loop["reached"]), float(loop["seconds"]))  # fmt: skip
+                           bool(loop["reached"]), float(loop["seconds"]),
+                           grown=int(loop.get("grown", 0)),
+                           near=int(loop.get("near", 0)))  # fmt: skip
         folder.keep_records_until(resume_from.step)
     else:
         write_atomic(folder.path / METRICS, "")  # a fresh start: no lines from an earlier try

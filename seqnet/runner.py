@@ -127,6 +127,7 @@ def summary(spec: RunSpec, result: Result) -> dict[str, Any]:
         "reached_target": result.reached_target,
         **result.metrics,
         **({"stopped": result.stopped} if result.stopped is not None else {}),
+        **({"grown_to": result.grown} if result.grown else {}),
     }
 
 

@@ -194,6 +194,13 @@ class TrainSpec(Checked):
         description="also score eval_samples held-out sequences at each of these lengths (tasks"
         " with a length option) at every evaluation; target and margin must hold at all of them",
     )
+    grow: bool = Field(
+        False,
+        description="when, for `patience` evaluations in a row, the stop rule holds at every"
+        " length trained on but not at a longer validate_lengths entry, train from then on at"
+        " lengths up to the shortest such entry: what breaks only on long sequences is"
+        " invisible to a loss on short ones",
+    )
     keep: Literal["last", "best", "both"] = Field(
         "last",
         description="checkpoints a run folder keeps: `last` (checkpoint.npz, the latest, where"

@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 from seqnet.callbacks import Callbacks, Start
 from seqnet.errors import NonFiniteError, SeqnetError
 from seqnet.interfaces import Optimizer, Params, Task
+from seqnet.lengths import up_to
 from seqnet.losses import get_loss
 from seqnet.model import Sequential, cast_batch
 from seqnet.parallel import BatchParallel
@@ -71,10 +72,16 @@ class LoopState:
     seconds: float = 0.0
     stopped: str | None = None
     """Why a callback stopped training at this step (None: it did not)."""
+    grown: int = 0
+    """The length training grew to (`train.grow`; 0: it did not)."""
+    near: int = 0
+    """Evaluations in a row at which the sets trained on passed and a longer one did not."""
 
     def as_dict(self) -> dict[str, Any]:
         done = {"stopped": self.stopped} if self.stopped is not None else {}
-        return {"hits": self.hits, "reached": self.reached, "seconds": self.seconds, **done}
+        grow = {"grown": self.grown, "near": self.near} if self.grown or self.near else {}
+        return {"hits": self.hits, "reached": self.reached, "seconds": self.seconds, **done,
+                **grow}  # fmt: skip
 
 
 @dataclass
@@ -137,6 +144,8 @@ class Result:
     examples: list[str]
     reached_target: bool
     stopped: str | None = None
+    grown: int = 0
+    """The length training grew to (`train.grow`; 0: it did not)."""
 
 
 def global_norm(grads: Params) -> float:
@@ -225,6 +234,7 @@ def loop(
         state.stopped = None
         if resume is not None:
             streams.restore(resume.streams)
+        trained = up_to(task, state.grown) if state.grown else task
         history: list[Record] = []
         calls.start(Start(state.step, spec.steps, spec))  # before the clock: a bar's set-up
         start = time.perf_counter() - state.seconds
@@ -241,7 +251,7 @@ def loop(
         saved_at = step
         stopped = None
         for step in range(state.step + 1, spec.steps + 1):
-            batch = cast_batch(task.sample(streams.data, spec.batch), model.dtype)
+            batch = cast_batch(trained.sample(streams.data, spec.batch), model.dtype)
             logits, _, cache = net.forward(params, batch.x, rng=streams.dropout)
             loss, dlogits = loss_fn(logits, batch.y, batch.mask)
             if not math.isfinite(loss):
@@ -258,11 +268,17 @@ def loop(
                 state.stopped = stopped
 
             if step % spec.eval_every == 0 or step == spec.steps:
-                metrics, hit = validation.score(net, params, spec)
+                metrics, passed = validation.score(net, params, spec)
                 record = Record(step, loss, norm, time.perf_counter() - start, metrics)
                 history.append(record)
-                state.hits = state.hits + 1 if hit else 0
+                state.hits = state.hits + 1 if all(passed) else 0
                 state.reached = state.hits >= spec.patience
+                if spec.grow:
+                    longer = validation.longer(passed, state.grown or validation.main.length)
+                    state.near = state.near + 1 if longer else 0
+                    if state.near >= spec.patience:  # it would stop, if not for longer sequences
+                        state.grown, state.near = longer, 0
+                        trained = up_to(task, longer)
                 stopped = state.stopped = calls.eval(record) or stopped
                 checkpoint(step)
                 saved_at = step
@@ -284,4 +300,5 @@ def loop(
         test = final(scored, copy.deepcopy(streams.eval), spec.eval_samples)
         metrics, logits = evaluate(net, params, scored, test)
         shown = scored.examples(logits, cast_batch(test, model.dtype), examples) if examples else []
-        return Result(params, step, seconds, metrics, history, shown, state.reached, stopped)
+        return Result(params, step, seconds, metrics, history, shown, state.reached, stopped,
+                      state.grown)  # fmt: skip

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from seqnet.interfaces import Array, Batch, Params, Task
-from seqnet.lengths import ELEMENTS, at_length, fixed_length, forward_chunked
+from seqnet.lengths import ELEMENTS, at_length, fixed_length, forward_chunked, task_options
 from seqnet.losses import get_loss
 from seqnet.model import cast_batch
 from seqnet.parallel import BatchParallel
@@ -87,11 +87,13 @@ def evaluate_long(
 
 @dataclass
 class HeldOut:
-    """One validation set: its metrics are reported as `name + suffix` (`exact_match@64`)."""
+    """One validation set: its metrics are reported as `name + suffix` (`exact_match@64`);
+    `length` is its sequence length (0 for a task without a length option)."""
 
     suffix: str
     task: Task
     batch: Batch
+    length: int = 0
 
 
 @dataclass
@@ -106,12 +108,14 @@ class Validation:
         resumed run redraws the same); the set at each other length comes from its own
         generator, derived from the run's seed and that length."""
         main = fixed_length(task)
-        sets = [HeldOut("", main, heldout(main, rng, spec.eval_samples))]
+        option = getattr(type(task), "length_option", None)
+        trained = int(task_options(main)[option]) if isinstance(option, str) else 0
+        sets = [HeldOut("", main, heldout(main, rng, spec.eval_samples), trained)]
         for length in spec.validate_lengths:
             other = at_length(task, length)
             seq = np.random.SeedSequence(spec.seed, spawn_key=(LENGTHS_STREAM, length))
             draw = heldout(other, np.random.default_rng(seq), spec.eval_samples)
-            sets.append(HeldOut(f"@{length}", other, draw))
+            sets.append(HeldOut(f"@{length}", other, draw, length))
         return cls(sets)
 
     @property
@@ -120,11 +124,11 @@ class Validation:
 
     def score(
         self, net: BatchParallel, params: Params, spec: TrainSpec
-    ) -> tuple[dict[str, float], bool]:
-        """Every set's metrics (and margin, where the loss has one), and whether the target
-        metric reaches `spec.target` and the margin `spec.margin` on every set."""
+    ) -> tuple[dict[str, float], list[bool]]:
+        """Every set's metrics (and margin, where the loss has one), and, set by set, whether
+        the target metric reaches `spec.target` and the margin `spec.margin` there."""
         metrics: dict[str, float] = {}
-        hit = True
+        passed = []
         for held in self.sets:
             if held.suffix:
                 found, smallest = evaluate_long(net, params, held.task, held.batch)
@@ -134,6 +138,15 @@ class Validation:
             if math.isfinite(smallest):
                 found["margin"] = smallest
             reached = found[held.task.target_metric] >= spec.target and smallest >= spec.margin
-            hit = hit and reached
+            passed.append(reached)
             metrics.update({name + held.suffix: value for name, value in found.items()})
-        return metrics, hit
+        return metrics, passed
+
+    def longer(self, passed: list[bool], trained: int) -> int:
+        """The length to grow training to (`train.grow`): the shortest failing set longer than
+        `trained`, if every set at most `trained` long passes; else 0."""
+        if any(not ok for held, ok in zip(self.sets, passed, strict=True)
+               if held.length <= trained):  # fmt: skip
+            return 0
+        failing = [held.length for held, ok in zip(self.sets, passed, strict=True) if not ok]
+        return min(failing, default=0)

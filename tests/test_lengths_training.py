@@ -155,3 +155,54 @@ def test_a_run_on_a_range_of_lengths_is_validated_at_the_longest() -> None:
     spec = TrainSpec(seed=0, eval_samples=30, validate_lengths=[40])
     validation = Validation.draw(task, spec, Streams.from_seed(0).eval)
     assert [held.batch.x.shape[:2] for held in validation.sets] == [(11, 30), (41, 30)]
+
+
+class CountedEcho(EchoThenNoise):
+    """EchoThenNoise that records the length of every training batch (32 sequences; the
+    validation sets hold 200)."""
+
+    drawn: ClassVar[list[int]] = []
+
+    def sample(self, rng: np.random.Generator, batch: int) -> Batch:
+        if batch == 32:
+            CountedEcho.drawn.append(self.spec.length)
+        return super().sample(rng, batch)
+
+
+def test_grow_trains_on_the_longer_length_once_only_that_one_fails() -> None:
+    task = CountedEcho()
+    model = Model(ElmanCell(hidden=4), task.input_size, task.output_size)
+    spec = TrainSpec(steps=400, seed=0, eval_every=20, eval_samples=200, margin=1.0,
+                     patience=2, validate_lengths=[64, 256])  # fmt: skip
+    CountedEcho.drawn.clear()
+    plain = train(model, task, Adam(lr=0.05), spec)
+    assert set(CountedEcho.drawn) == {SEEN} and plain.grown == 0
+    CountedEcho.drawn.clear()
+    grown = train(model, task, Adam(lr=0.05), spec.model_copy(update={"grow": True}))
+    assert grown.grown == 64 and not grown.reached_target  # coin flips past step 8: never exact
+    # exact at 8 by a margin of 1, twice in a row, while 64 is not: from the next step on, it
+    # trains on 64 steps (the shortest failing length), never on 256
+    passing = [r.step for r in plain.history
+               if r.metrics["exact_match"] == 1.0 and r.metrics["margin"] >= 1.0]  # fmt: skip
+    second = next(s for s in passing if s - spec.eval_every in passing)
+    assert CountedEcho.drawn == [SEEN] * second + [64] * (400 - second)
+    assert grown.history[0].metrics == plain.history[0].metrics  # the same run until it grows
+
+
+def test_a_grown_run_resumes_exactly(tmp_path: Path) -> None:
+    quick = ["task.length=3", "model.hidden=8", "train.eval_every=10", "train.eval_samples=50",
+             "train.batch=8", "train.margin=1", "train.validate_lengths=[40]",
+             "train.grow=true", "train.patience=1", "optimizer.lr=0.05"]  # fmt: skip
+    straight_spec = load_spec("parity", [*quick, "train.steps=160"])
+    straight = RunDir.create(tmp_path / "straight", straight_spec)
+    whole, summary, _ = train_in(straight, straight_spec)
+    assert whole.grown == 40 and summary["grown_to"] == 40  # grown (at step 90), then solved
+    first = load_spec("parity", [*quick, "train.steps=120"])
+    split = RunDir.create(tmp_path / "split", first)
+    train_in(split, first)
+    ckpt, _ = split.load()
+    assert ckpt.loop["grown"] == 40
+    again, _, _ = train_in(split, straight_spec, resume_from=ckpt)
+    rows = [{k: v for k, v in r.items() if k != "seconds"} for r in straight.records()]
+    assert rows == [{k: v for k, v in r.items() if k != "seconds"} for r in split.records()]
+    assert again.grown == 40 and again.reached_target
