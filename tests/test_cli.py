@@ -75,6 +75,7 @@ def test_json_spec_file_and_flags(tmp_path: Path) -> None:
         "bits": 4,
         "bits_min": 1,
         "propagate": 0,
+        "heldout_runs": True,
     }
     result = runner.invoke(
         app,

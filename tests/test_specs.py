@@ -24,7 +24,12 @@ def binadd_raw(registry: Registry) -> dict[str, Any]:
 
 def test_default_spec_fills_every_plugin_default(registry: Registry) -> None:
     spec = specs.resolve(binadd_raw(registry), registry)
-    assert spec.options("task") == {"bits": 16, "bits_min": 1, "propagate": 0}
+    assert spec.options("task") == {
+        "bits": 16,
+        "bits_min": 1,
+        "propagate": 0,
+        "heldout_runs": True,
+    }
     assert spec.options("model")["activation"] == "tanh"
     assert spec.optimizer.name == "adam"
     assert spec.options("optimizer")["lr"] == 0.01

@@ -152,7 +152,13 @@ def test_spec_file_sweep_section_under_command_line(tmp_path: Path, registry: Re
     )
     sweep = plan(str(path), [], {"grid": {"optimizer.lr": [0.1, 0.2]}, "repeats": 2}, registry)
     # the file goes over binadd's defaults, as `seqnet run binadd --set task.bits=4` would
-    assert sweep.base["task"] == {"name": "binadd", "bits": 4, "bits_min": 1, "propagate": 0}
+    assert sweep.base["task"] == {
+        "name": "binadd",
+        "bits": 4,
+        "bits_min": 1,
+        "propagate": 0,
+        "heldout_runs": True,
+    }
     assert [r.setting for r in sweep.runs[::2]] == [
         {"model.hidden": h, "optimizer.lr": lr} for h in (4, 8) for lr in (0.1, 0.2)
     ]
