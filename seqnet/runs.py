@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from seqnet import specs
+from seqnet import spec_files, specs
 from seqnet.atomic import write_atomic
 from seqnet.checkpoint import Checkpoint
 from seqnet.errors import SpecError
@@ -213,7 +213,7 @@ class Run:
             if until > spec.train.steps:
                 train = spec.train.model_copy(update={"steps": until})
                 spec = spec.model_copy(update={"train": train})
-                write_atomic(self.path / SPEC, specs.dump(spec, "yaml"))
+                write_atomic(self.path / SPEC, spec_files.dump(spec, "yaml"))
             self._spec = spec
             # parts built by `create` are used once, by the first training, as `seqnet run` does
             built, self._parts = (self._parts if resume_from is None else None), None
