@@ -49,6 +49,8 @@ _EXPORTS: dict[str, str] = {
     "RunSpec": "seqnet.specs",
     "TaskSection": "seqnet.specs",
     "ModelSection": "seqnet.specs",
+    "StackSection": "seqnet.specs",
+    "LayerListSection": "seqnet.specs",
     "OptimizerSection": "seqnet.specs",
     "TrainSpec": "seqnet.trainspec",
     "load_spec": "seqnet.runner",
@@ -151,9 +153,11 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.runs import Run as Run
     from seqnet.signatures import spec_init as spec_init
     from seqnet.spec_errors import format_validation_error as format_validation_error
+    from seqnet.specs import LayerListSection as LayerListSection
     from seqnet.specs import ModelSection as ModelSection
     from seqnet.specs import OptimizerSection as OptimizerSection
     from seqnet.specs import RunSpec as RunSpec
+    from seqnet.specs import StackSection as StackSection
     from seqnet.specs import TaskSection as TaskSection
     from seqnet.specs import resolve as resolve
     from seqnet.sweep.session import Sweep as Sweep

@@ -37,6 +37,13 @@ SHORTHANDS = {
 """Common settings by a short name (the `seqnet run` flags, `Run.create` keywords)."""
 
 
+def plugins_first(paths: Iterable[str]) -> list[str]:
+    """Dotted paths with those that choose a plugin (`model.cell`, `optimizer.name`) first, so
+    that a shorthand's order (`--lr 0.5 --optimizer sgd`) never drops the option given with it."""
+    chooses = {f"{name}.{base.key}" for name, base in SECTIONS.items()}
+    return sorted(paths, key=lambda path: path.partition("=")[0] not in chooses)
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """`model.hidden=32` -> ("model.hidden", 32); values are read as YAML (32, 0.1, true, lstm)."""
     path, sep, value = text.partition("=")

@@ -20,7 +20,7 @@ from seqnet.generate import sample_text
 from seqnet.interfaces import FileData, Params, Predicting, Task
 from seqnet.lengths import forward_chunked
 from seqnet.model import Sequential, cast_batch
-from seqnet.overrides import SHORTHANDS, apply_overrides, parse_override
+from seqnet.overrides import SHORTHANDS, apply_overrides, parse_override, plugins_first
 from seqnet.plots import matplotlib_or_fail, plot_run
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
@@ -80,7 +80,8 @@ class Run:
         """
         registry = registry or default_registry()
         raw = raw_spec(task_or_spec, registry)
-        pairs = [(dotted(key), value) for key, value in overrides.items()]
+        given = {dotted(key): value for key, value in overrides.items()}
+        pairs = [(path, given[path]) for path in plugins_first(given)]
         pairs += [parse_override(text) for text in settings]
         spec = specs.resolve(apply_overrides(raw, pairs, registry), registry)
         parts = build(spec, registry)  # what cannot be built (a bad text file) fails first

@@ -250,3 +250,16 @@ def test_reference_plugins_come_from_entry_points(registry: Registry) -> None:
     entry = registry.get("task", "binadd")
     assert (entry.plugin, entry.distribution) == ("binadd", "seqnet")
     assert load_registry(eps=[]).names("task") == []
+
+
+def test_a_flag_given_with_the_plugin_it_belongs_to_is_kept(tmp_path: Path) -> None:
+    from seqnet.cli.options import overrides
+    from seqnet.runs import Run
+
+    # --lr comes before --optimizer among the flags; choosing sgd must not drop it
+    flags = {"cell": None, "hidden": "8", "lr": "0.5", "optimizer": "sgd"}
+    spec = load_spec("binadd", overrides(flags, None))
+    assert (spec.optimizer.name, spec.options("optimizer")["lr"]) == ("sgd", 0.5)
+    with Run.create("binadd", tmp_path / "run", hidden=8, lr=0.5, optimizer="sgd") as run:
+        assert run.spec.options("optimizer")["lr"] == 0.5
+    assert load_spec("binadd", ["optimizer.name=sgd"]).options("optimizer")["lr"] == 0.1  # sgd's
