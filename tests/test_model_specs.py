@@ -57,8 +57,9 @@ def test_a_bad_model_section_is_one_line(model: dict[str, Any], message: str) ->
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("task", ["binadd", "parity", "adding", "copy", "charlm"])
+@pytest.mark.parametrize("task", REGISTRY.names("task"))
 def test_a_file_that_names_only_a_task_gets_its_defaults(tmp_path: Path, task: str) -> None:
+    # exactly what `seqnet run TASK` resolves, for every registered task
     from_file = load_spec(write(tmp_path, {"task": {"name": task}}))
     assert from_file == load_spec(task)
 
