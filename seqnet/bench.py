@@ -9,7 +9,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -97,7 +97,9 @@ class Protocol(BaseModel):
     test_min: Annotated[int, Field(ge=1, le=10_000)] = 41
     test_max: Annotated[int, Field(ge=1, le=10_000)] = 500
     samples: Annotated[int, Field(ge=1, le=10_000)] = 4
-    dtype: str = "float64"
+    dtype: Literal["float32", "float64"] = "float32"
+    """float32, the paper's precision: a step costs 2-3x less than in float64 at 256 units
+    (docs/chomsky.md, Compute)."""
     tape_computation: Annotated[int, Field(ge=0, le=4)] = 0
     """k: tape_rnn runs get k·ℓ computation steps before the outputs (the paper tries 0, 1, 2
     for its Tape-RNN); the other cells none."""

@@ -16,6 +16,7 @@ from seqnet.atomic import write_atomic
 from seqnet.checkpoint import Checkpoint
 from seqnet.errors import SpecError
 from seqnet.evaluation import checked_lengths, evaluate_run
+from seqnet.folder_training import train_in
 from seqnet.generate import sample_text
 from seqnet.interfaces import FileData, Params, Predicting, Task
 from seqnet.lengths import forward_chunked
@@ -24,7 +25,7 @@ from seqnet.overrides import SHORTHANDS, apply_overrides, parse_override, plugin
 from seqnet.plots import matplotlib_or_fail, plot_run
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
-from seqnet.rundir import CHECKPOINT, SPEC, RunDir, RunDirError, Which, default_folder, train_in
+from seqnet.rundir import CHECKPOINT, SPEC, RunDir, RunDirError, Which, default_folder
 from seqnet.runner import Parts, build, check_inputs, pin, raw_spec
 from seqnet.scoring import predict_file
 from seqnet.specs import RunSpec

@@ -65,6 +65,10 @@ def test_the_protocol_is_the_papers_width_and_tape_computation_steps_only_for_th
     assert tape.task.model_dump()["computation_steps"] == 1
     assert stack.task.model_dump()["computation_steps"] == 0
     assert tape.model.hidden == 256
+    assert tape.model.dtype == "float32"  # the paper's precision
+    doubled = bench.plan(["duplicate_string"], ["tape_rnn"], [0],
+                         bench.Protocol(steps=1, dtype="float64"), registry)  # fmt: skip
+    assert doubled.run_spec(doubled.runs[0], registry).model.dtype == "float64"
 
 
 def test_a_cells_score_is_its_best_seed(tmp_path: Path, registry: Registry) -> None:
@@ -98,6 +102,7 @@ def test_a_cells_score_is_its_best_seed(tmp_path: Path, registry: Registry) -> N
         (["--steps", "0"], "bench.steps"),
         (["--hidden", "100000"], "bench.hidden"),
         (["--tape-computation", "5"], "bench.tape_computation"),
+        (["--dtype", "float16"], "bench.dtype"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], words: str) -> None:

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from seqnet.cli import app
 from seqnet.errors import SpecError
-from seqnet.rundir import RunDir, train_in
+from seqnet.folder_training import train_in
+from seqnet.rundir import RunDir
 from seqnet.runner import build, load_spec
 from seqnet.specs import RunSpec
 

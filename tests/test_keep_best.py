@@ -15,7 +15,8 @@ import seqnet
 from seqnet.checkpoint import CheckpointError
 from seqnet.cli import app
 from seqnet.errors import SpecError
-from seqnet.rundir import BEST, RunDir, RunDirError, train_in
+from seqnet.folder_training import train_in
+from seqnet.rundir import BEST, RunDir, RunDirError
 from seqnet.runner import build, load_spec
 from seqnet.specs import RunSpec
 

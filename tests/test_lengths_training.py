@@ -10,11 +10,12 @@ import pytest
 from pydantic import Field
 
 from seqnet.errors import SpecError
+from seqnet.folder_training import train_in
 from seqnet.interfaces import Array, Batch, LossName, PluginSpec
 from seqnet.lengths import options_at_length
 from seqnet.model import Model
 from seqnet.registry import Registry
-from seqnet.rundir import RunDir, train_in
+from seqnet.rundir import RunDir
 from seqnet.runner import load_spec
 from seqnet.specs import resolve
 from seqnet.training import Streams, train

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from seqnet.folder_training import train_in
 from seqnet.plugins import default_registry
-from seqnet.rundir import RunDir, train_in
+from seqnet.rundir import RunDir
 from seqnet.runner import load_spec
 from seqnet.specs import RunSpec
 from seqnet.training import Interrupted

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seqnet.rundir import RunDir, RunDirError, default_folder, train_in
+from seqnet.folder_training import train_in
+from seqnet.rundir import RunDir, RunDirError, default_folder
 from seqnet.runner import load_spec
 
 SPEC = ["task.bits=4", "model.hidden=6", "train.steps=20", "train.eval_every=10",

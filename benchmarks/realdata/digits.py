@@ -1,25 +1,50 @@
 """Handwritten digits (scikit-learn), 8 steps of 8 pixels: seqnet's LSTM and GRU against a
-logistic regression on the same split and the same LSTM in PyTorch (same size, optimizer, clip,
-batch and steps), for several seeds. Needs the files of `export.py`.
+logistic regression on the same split and the same LSTM in PyTorch (same size, init, dtype,
+optimizer, clip, batch and steps), for several seeds. Needs the files of `export.py`.
 
-    python benchmarks/realdata/digits.py DATA [--seeds 0,1,2] [--steps 2000] > results.jsonl
+    python benchmarks/realdata/digits.py DATA --tune [--seeds 0,1,2] > tuning.jsonl
+    python benchmarks/realdata/digits.py DATA [--seeds 0,1,2] [--steps N] > results.jsonl
 
-One BLAS thread for every model; wall times are the training loops only.
+`--tune` trains both LSTMs under every setup of GRID and scores each on the validation file
+every 1,000 steps (the test file is not read); the setup with the best mean validation
+accuracy over both libraries and the seeds given is SETUP, which the comparison uses.
+Every model trains in a process of its own on one BLAS thread; each row gives the training
+loop's wall time (`seconds`) and the whole process's wall and CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-HIDDEN, LR, BATCH, CLIP = 64, 0.005, 32, 1.0
+
+@dataclass(frozen=True)
+class Setup:
+    hidden: int = 64
+    lr: float = 0.005
+    batch: int = 32
+    clip: float = 1.0
+    steps: int = 2000
+    dtype: str = "float32"
+    forget_bias: float | None = 1.0
+    """The forget gate's input bias at the start (its recurrent bias 0); None: the uniform draw."""
+
+
+SETUP = Setup()
+GRID = [Setup(lr=lr, forget_bias=fb, steps=4000)
+        for lr, fb in itertools.product((0.002, 0.005, 0.01), (1.0, None))]  # fmt: skip
+EVERY = 1000
 
 
 def load(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -28,52 +53,109 @@ def load(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return x, np.array([r["label"] for r in rows])
 
 
-def seqnet_run(data: Path, cell: str, seed: int, steps: int, out: Path) -> dict[str, object]:
+def timed(command: list[str]) -> tuple[dict[str, Any], float, float]:
+    """The last JSON line a command prints, with its process's wall and CPU seconds."""
+    before = os.times()
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - start
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    return json.loads(done.stdout.splitlines()[-1]), wall, cpu
+
+
+def seqnet_run(data: Path, cell: str, seed: int, setup: Setup, out: Path,
+               scored: str = "test") -> dict[str, Any]:  # fmt: skip
+    """`seqnet run`; scored="validation" puts the validation file in the test part's place
+    and evaluates every EVERY steps."""
+    every = EVERY if scored == "validation" else setup.steps
+    fb = "null" if setup.forget_bias is None else str(setup.forget_bias)
     command = [
-        "seqnet", "run", "sequences", "--cell", cell, "--hidden", str(HIDDEN), "--lr", str(LR),
-        "--batch", str(BATCH), "--steps", str(steps), "--seed", str(seed),
+        "seqnet", "run", "sequences", "--cell", cell, "--hidden", str(setup.hidden),
+        "--lr", str(setup.lr), "--batch", str(setup.batch), "--steps", str(setup.steps),
+        "--seed", str(seed),
         "--set", f"task.train={data / 'train.jsonl'}",
         "--set", f"task.validation={data / 'validation.jsonl'}",
-        "--set", f"task.test={data / 'test.jsonl'}",
-        "--set", f"train.eval_every={steps}", "--set", "optimizer.clip=1.0",
+        "--set", f"task.test={data / (scored + '.jsonl')}",
+        "--set", f"train.eval_every={every}", "--set", f"optimizer.clip={setup.clip}",
+        "--set", f"model.dtype={setup.dtype}",
+        *(["--set", f"model.forget_bias={fb}"] if cell == "lstm" else []),
         "--json", "-q", "--out", str(out),
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    summary = json.loads(done.stdout.splitlines()[-1])
-    return {"model": f"seqnet {cell}", "seed": seed, "steps": steps,
-            "accuracy": summary["accuracy"], "seconds": summary["seconds"]}  # fmt: skip
+    summary, wall, cpu = timed(command)
+    row: dict[str, Any] = {"model": f"seqnet {cell}", "seed": seed, **asdict(setup)}
+    if scored == "validation":
+        history = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        row["validation"] = {h["step"]: h["accuracy"] for h in history}
+    else:
+        row["accuracy"] = summary["accuracy"]
+    return {**row, "seconds": summary["seconds"], "process_wall": round(wall, 4),
+            "process_cpu": round(cpu, 4)}  # fmt: skip
 
 
-def torch_lstm(data: Path, seed: int, steps: int) -> dict[str, object]:
+def torch_lstm(data: Path, seed: int, setup: Setup, scored: str) -> dict[str, Any]:
+    """The same LSTM in PyTorch, in this process; scored on the file named, at the end or
+    (validation) every EVERY steps, outside the timed loop."""
     import torch
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     x, y = load(data / "train.jsonl")
-    tx, ty = load(data / "test.jsonl")
-    lstm, head = torch.nn.LSTM(8, HIDDEN), torch.nn.Linear(HIDDEN, 10)
+    sx, sy = load(data / f"{scored}.jsonl")
+    dtype = getattr(torch, setup.dtype)
+    lstm = torch.nn.LSTM(8, setup.hidden, dtype=dtype)
+    head = torch.nn.Linear(setup.hidden, 10, dtype=dtype)
+    if setup.forget_bias is not None:  # gates [i | f | g | o], as seqnet's
+        H = setup.hidden
+        with torch.no_grad():
+            lstm.bias_ih_l0[H : 2 * H] = setup.forget_bias
+            lstm.bias_hh_l0[H : 2 * H] = 0.0
     params = [*lstm.parameters(), *head.parameters()]
-    opt = torch.optim.Adam(params, lr=LR)
-    xs, ys = torch.from_numpy(x).transpose(0, 1), torch.from_numpy(y)  # (8, N, 8)
+    opt = torch.optim.Adam(params, lr=setup.lr)
+    xs = torch.from_numpy(x).to(dtype).transpose(0, 1)  # (8, N, 8)
+    ys, sxs = torch.from_numpy(y), torch.from_numpy(sx).to(dtype).transpose(0, 1)
+
+    def accuracy() -> float:
+        with torch.no_grad():
+            out, _ = lstm(sxs)
+            return float((head(out[-1]).argmax(-1).numpy() == sy).mean())
+
     rng = np.random.default_rng(seed)
+    validation: dict[int, float] = {}
+    seconds = 0.0
     start = time.perf_counter()
-    for _ in range(steps):
-        pick = torch.from_numpy(rng.integers(len(y), size=BATCH))
+    for step in range(1, setup.steps + 1):
+        pick = torch.from_numpy(rng.integers(len(y), size=setup.batch))
         out, _ = lstm(xs[:, pick])
         loss = torch.nn.functional.cross_entropy(head(out[-1]), ys[pick])
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, CLIP)
+        torch.nn.utils.clip_grad_norm_(params, setup.clip)
         opt.step()
-    seconds = time.perf_counter() - start
-    with torch.no_grad():
-        out, _ = lstm(torch.from_numpy(tx).transpose(0, 1))
-        accuracy = float((head(out[-1]).argmax(-1).numpy() == ty).mean())
-    return {"model": "pytorch lstm", "seed": seed, "steps": steps, "accuracy": accuracy,
-            "seconds": round(seconds, 4)}  # fmt: skip
+        if scored == "validation" and step % EVERY == 0:
+            seconds += time.perf_counter() - start
+            validation[step] = accuracy()
+            start = time.perf_counter()
+    seconds += time.perf_counter() - start
+    row: dict[str, Any] = {"model": "pytorch lstm", "seed": seed, **asdict(setup)}
+    if scored == "validation":
+        row["validation"] = validation
+    else:
+        row["accuracy"] = accuracy()
+    return {**row, "seconds": round(seconds, 4)}
 
 
-def logistic(data: Path) -> dict[str, object]:
+def torch_run(data: Path, seed: int, setup: Setup, scored: str = "test") -> dict[str, Any]:
+    """torch_lstm in a process of its own, as each seqnet run is."""
+    command = [sys.executable, __file__, str(data.parent), "--torch-worker",
+               json.dumps({"seed": seed, "setup": asdict(setup), "scored": scored})]  # fmt: skip
+    row, wall, cpu = timed(command)
+    return {**row, "process_wall": round(wall, 4), "process_cpu": round(cpu, 4)}
+
+
+def logistic(data: Path) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
     x, y = load(data / "train.jsonl")
@@ -82,24 +164,53 @@ def logistic(data: Path) -> dict[str, object]:
     model = LogisticRegression(max_iter=5000).fit(x.reshape(len(x), -1), y)
     seconds = time.perf_counter() - start
     accuracy = float(model.score(tx.reshape(len(tx), -1), ty))
-    return {"model": "logistic regression", "seed": None, "steps": None, "accuracy": accuracy,
+    return {"model": "logistic regression", "seed": None, "accuracy": accuracy,
             "seconds": round(seconds, 4)}  # fmt: skip
+
+
+def tune(digits: Path, seeds: list[int], scratch: Path) -> None:
+    """Every setup of GRID, both LSTMs, scored on the validation file; then the best setup."""
+    means = []
+    for i, setup in enumerate(GRID):
+        scores: dict[int, list[float]] = {}
+        for seed in seeds:
+            rows = [seqnet_run(digits, "lstm", seed, setup, scratch / f"t{i}-{seed}", "validation"),
+                    torch_run(digits, seed, setup, "validation")]  # fmt: skip
+            for row in rows:
+                print(json.dumps(row), flush=True)
+                for step, value in row["validation"].items():
+                    scores.setdefault(int(step), []).append(value)
+        means += [(float(np.mean(v)), replace(setup, steps=s)) for s, v in scores.items()]
+    best, setup = max(means, key=lambda m: m[0])  # the first of equals: GRID's order
+    print(json.dumps({"best": asdict(setup), "mean_validation_accuracy": best}), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("data", type=Path)
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=SETUP.steps)
+    parser.add_argument("--tune", action="store_true")
+    parser.add_argument("--torch-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     digits = args.data / "digits"
-    print(json.dumps(logistic(digits)), flush=True)
+    if args.torch_worker:
+        job = json.loads(args.torch_worker)
+        setup = Setup(**job["setup"])
+        print(json.dumps(torch_lstm(digits, job["seed"], setup, job["scored"])), flush=True)
+        return
+    seeds = [int(s) for s in args.seeds.split(",")]
     with tempfile.TemporaryDirectory() as scratch:
-        for seed in map(int, args.seeds.split(",")):
+        if args.tune:
+            tune(digits, seeds, Path(scratch))
+            return
+        print(json.dumps(logistic(digits)), flush=True)
+        setup = replace(SETUP, steps=args.steps)
+        for seed in seeds:
             for cell in ("lstm", "gru"):
                 out = Path(scratch) / f"{cell}-{seed}"
-                print(json.dumps(seqnet_run(digits, cell, seed, args.steps, out)), flush=True)
-            print(json.dumps(torch_lstm(digits, seed, args.steps)), flush=True)
+                print(json.dumps(seqnet_run(digits, cell, seed, setup, out)), flush=True)
+            print(json.dumps(torch_run(digits, seed, setup)), flush=True)
 
 
 if __name__ == "__main__":

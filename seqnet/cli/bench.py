@@ -47,6 +47,9 @@ def chomsky(
         str | None, opt("Test lengths, LOW-HIGH (default 41-500).", "LOW-HIGH")
     ] = None,
     samples: Annotated[int | None, opt("Test sequences per length (default 4).", "N")] = None,
+    dtype: Annotated[
+        str | None, opt("Precision: float32 (the default, the paper's) or float64.", "NAME")
+    ] = None,
     out: Annotated[
         str | None, opt("Benchmark folder (default sweeps/chomsky-<time>).", "DIR")
     ] = None,
@@ -82,7 +85,7 @@ def chomsky(
 
     registry = default_registry()
     planning = [tasks, cells, seeds, steps, batch, hidden, lr, tape_computation, lengths, samples,
-                out]  # fmt: skip
+                dtype, out]  # fmt: skip
     if resume is not None or report is not None:
         if any(v is not None for v in planning) or (resume is not None and report is not None):
             raise fail("--resume DIR and --report DIR take no planning options", 2)
@@ -91,7 +94,7 @@ def chomsky(
             raise fail(f"'{opened.path}' is a sweep, not a Chomsky benchmark", 2)
     else:
         given: dict[str, Any] = {"steps": steps, "batch": batch, "hidden": hidden, "lr": lr,
-                                 "samples": samples,
+                                 "samples": samples, "dtype": dtype,
                                  "tape_computation": tape_computation}  # fmt: skip
         if lengths is not None:
             low, sep, high = lengths.partition("-")
