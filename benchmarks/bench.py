@@ -78,6 +78,21 @@ class Worker:
         self.proc.wait()
 
 
+def machine(seqnet: Worker) -> dict[str, str]:
+    """The CPU (lscpu), numpy's BLAS kernels in seqnet's worker, and the load average now."""
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    fields = {
+        k.strip(): v.strip()
+        for k, v in (ln.split(":", 1) for ln in lscpu.splitlines() if ":" in ln)
+    }
+    return {
+        "cpu": f"{fields.get('Model name', '?')} (family {fields.get('CPU family', '?')}, "
+        f"model {fields.get('Model', '?')}), {fields.get('CPU(s)', '?')} CPUs",
+        "seqnet_blas": seqnet.ask(op="about", threads=1)["blas"],
+        "load": Path("/proc/loadavg").read_text().strip(),
+    }
+
+
 def best_threads(by_threads: dict[int, list[float]]) -> int:
     return max(by_threads, key=lambda n: statistics.median(by_threads[n]))
 
@@ -207,11 +222,13 @@ def main() -> None:
     if has_torch:
         workers["torch"] = Worker("torch")
     rows = []
+    about = {"machine": machine(workers["seqnet"])}
     try:
         for point in points:
             row = measure_point(workers, point, threads, args.rounds, args.seconds, args.roof_size)
             rows.append(row)
             print(f"done: {point.label}", file=sys.stderr, flush=True)
+        about["load_after"] = Path("/proc/loadavg").read_text().strip()
     finally:
         for worker in workers.values():
             worker.close()
@@ -221,13 +238,14 @@ def main() -> None:
         big = Point("lstm", 256, 512, 64, args.dtype)
         mem = {"memory": big.label, **memory(big, list(workers))}
     if args.json:
+        print(json.dumps(about))
         for row in rows:
             print(json.dumps(row))
         print(json.dumps({"roof_gflops_median": roofs}))
         if mem is not None:
             print(json.dumps(mem))
     else:
-        report(rows, roofs, mem, has_torch)
+        report(rows, roofs, mem, has_torch, about)
 
 
 def report(
@@ -235,7 +253,12 @@ def report(
     roofs: dict[int, float],
     mem: dict[str, Any] | None,
     has_torch: bool,
+    about: dict[str, Any] | None = None,
 ) -> None:
+    if about is not None:  # runs from before this line was written lack it
+        m = about["machine"]
+        print(f"{m['cpu']}; numpy: {m['seqnet_blas']}")
+        print(f"load average before: {m['load']}; after: {about.get('load_after', '?')}")
     print_table(rows, roofs, has_torch)
     if mem is not None:
         print(f"\nmemory at {mem['memory']} (fresh process per side, two steps):")
@@ -250,18 +273,20 @@ def report(
 
 def table_from(path: Path) -> None:
     """Print the table from the lines a `--json` run wrote."""
-    rows, roofs, mem = [], {}, None
+    rows, roofs, mem, about = [], {}, None, None
     for line in path.read_text().splitlines():
         if not line.startswith("{"):
             continue
         obj = json.loads(line)
-        if "roof_gflops_median" in obj:
+        if "machine" in obj:
+            about = obj
+        elif "roof_gflops_median" in obj:
             roofs = {int(n): g for n, g in obj["roof_gflops_median"].items()}
         elif "memory" in obj:
             mem = obj
         else:
             rows.append(obj)
-    report(rows, roofs, mem, any("ratio" in row for row in rows))
+    report(rows, roofs, mem, any("ratio" in row for row in rows), about)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ other's timings (and seqnet's process never imports torch, as for a real user).
 Requests on stdin, one JSON object a line; one JSON reply a line on stdout:
   {"op": "steps", "point": {...}, "threads": n, "seconds": s} -> {"steps_per_s": ..., "loss": ...}
   {"op": "roof", "threads": n, "size": N} -> {"gflops": ...}   (numpy float32 N³ matmul)
+  {"op": "about", "threads": n} -> {"blas": ...}   (numpy's BLAS and the kernels it runs)
 `python worker.py SIDE --memory POINT_JSON` instead runs two steps in a fresh process and
 prints the resident memory before the first step and the peak after, in MiB.
 """
@@ -83,6 +84,25 @@ def roof(size: int) -> float:
     return 2.0 * size**3 / best / 1e9
 
 
+def blas_kernels() -> str:
+    """numpy's BLAS, its version and the CPU kernels it runs: OpenBLAS takes them from the CPU
+    unless $OPENBLAS_CORETYPE names them (Haswell's AVX2 ones where AVX-512 is there run GEMMs
+    at about half the speed)."""
+    import os
+
+    import numpy  # noqa: F401 -- loads the BLAS that threadpoolctl then reports
+    from threadpoolctl import threadpool_info
+
+    blas = next((i for i in threadpool_info() if i["user_api"] == "blas"), None)
+    if blas is None:
+        return "none found"
+    setting = os.environ.get("OPENBLAS_CORETYPE", "unset")
+    return (
+        f"{blas['internal_api']} {blas['version']}, {blas.get('architecture', '?')} kernels"
+        f" (OPENBLAS_CORETYPE {setting})"
+    )
+
+
 def serve(side: str) -> None:
     steps: dict[Point, Callable[[int], float]] = {}
     for line in sys.stdin:
@@ -90,6 +110,8 @@ def serve(side: str) -> None:
         with thread_limit(side, request["threads"]):
             if request["op"] == "roof":
                 reply: dict[str, Any] = {"gflops": roof(request["size"])}
+            elif request["op"] == "about":
+                reply = {"blas": blas_kernels()}
             else:
                 point = Point(**request["point"])
                 if point not in steps:
