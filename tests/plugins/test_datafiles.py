@@ -253,6 +253,11 @@ BAD_DATA = {
     "NaN": ("d.jsonl", GOOD + '{"input": [NaN], "label": 0}\n', "line 21: NaN is not a number"),
     "infinity": ("d.jsonl", GOOD + '{"input": [1e999], "label": 0}\n', "line 21: 'input' holds"
                  " NaN or infinity"),
+    "an Infinity literal": ("d.jsonl", GOOD + '{"input": [1, Infinity], "label": 0}\n',
+                            "line 21: Infinity is not a number seqnet can use"),
+    "infinity in a target": ("d.jsonl", '{"input": [1], "target": [0.5]}\n' * 20
+                             + '{"input": [1], "target": [1e999]}\n',
+                             "line 21: 'target' holds NaN or infinity"),
     "empty file": ("d.jsonl", "", "the file is empty"),
     "empty split": ("d.jsonl", "".join(GOOD.splitlines(keepends=True)[:2]),
                     "2 lines leave the validation part empty"),
@@ -260,6 +265,10 @@ BAD_DATA = {
     "not UTF-8": ("d.jsonl", GOOD.encode() + b'{"input": ["\xff"], "label": 0}\n',
                   "line 21: not UTF-8"),
     "non-numeric CSV column": ("s.csv", "a,b\n1,2\n3,x\n", "line 3: column 'b' is not a number"),
+    "NaN in a CSV column": ("s.csv", "a,b\n1,2\n3,nan\n", "line 3: column 'b' is NaN or"
+                            " infinity ('nan')"),
+    "binary CSV": ("s.csv", b"a,b\n\x00\x01\n", "a binary file"),
+    "binary TSV": ("t.tsv", b"json\tx\n\x00\x01\n", "a binary file"),
     "window longer than the series": ("s.csv", "a,b\n" + "1,2\n" * 20, "the series has 20 rows,"
                                       " but task.window=24 and task.horizon=1 need at least 25"),
     "CSV without a header": ("s.csv", "1,2\n3,4\n", "line 1: the first line must be a header"),
