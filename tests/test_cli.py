@@ -162,6 +162,7 @@ def test_schema() -> None:
                 "--cell",
                 "--hidden",
                 "--layers",
+                "--dropout",
                 "--steps",
                 "--batch",
                 "--lr",
