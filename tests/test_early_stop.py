@@ -19,7 +19,8 @@ from seqnet.specs import RunSpec
 
 QUICK = ["task.bits=4", "task.bits_min=0", "model.hidden=6", "train.eval_every=5",
          "train.eval_samples=100", "train.batch=8", "train.seed=3",
-         "train.validate_lengths=[]", "train.margin=0", "train.patience=1"]  # fmt: skip
+         "train.validate_lengths=[]", "train.margin=0", "train.patience=1",
+         "task.heldout_runs=false"]  # fmt: skip
 STOP = ["train.early_stop.metric=bit_accuracy", "train.early_stop.mode=max",
         "train.early_stop.patience=3"]  # fmt: skip
 
