@@ -79,6 +79,10 @@ def measure(intel_libs: str | None) -> dict[str, dict[str, float]]:
             # row-major C = A B; the pointers and sizes as the C interfaces want them
             args = (M, N, K, 1.0, A.ctypes.data, K, B.ctypes.data, N, 0.0, C.ctypes.data, N)
             fns: dict[str, Callable[[], Any]] = {numpy_name: partial(np.dot, A, B, out=C)}
+            # the same product with B stored column by column (the LSTM's float64 W_h)
+            fns[f"{numpy_name}, B column by column"] = partial(
+                np.dot, A, np.asfortranarray(B), out=C
+            )
             if libs:
                 gemm = libs["mkl"].cblas_sgemm if dtype == "float32" else libs["mkl"].cblas_dgemm
                 fns["mkl (cblas, ctypes)"] = partial(gemm, 101, 111, 111, *args)
