@@ -357,6 +357,22 @@ def test_eval_data_with_an_unseen_class_is_one_line(tmp_path: Path) -> None:
     assert not predicted.exists()  # no half-written predictions
 
 
+def test_predict_out_in_no_folder_or_on_a_folder_is_one_line(tmp_path: Path) -> None:
+    data = jsonl(tmp_path / "d.jsonl", classified(60))
+    out = tmp_path / "run"
+    ran = run_cli("run", "sequences", "--set", f"task.path={data}", "--steps", "2", "--out",
+                  str(out), "-q")  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    nowhere = tmp_path / "missing" / "p.jsonl"
+    result = run_cli("predict", str(out), "--data", str(data), "--out", str(nowhere))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: --out {nowhere}: no folder {nowhere.parent} to write it in\n"
+    result = run_cli("predict", str(out), "--data", str(data), "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: --out {tmp_path}: is a folder; give the file to write\n"
+    assert not nowhere.parent.exists()
+
+
 def test_the_three_tasks_are_registered() -> None:
     names = load_registry().names("task")
     assert {"sequences", "timeseries", "textlines"} <= set(names)
