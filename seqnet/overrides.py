@@ -28,6 +28,7 @@ SHORTHANDS = {
     "cell": "model.cell",
     "hidden": "model.hidden",
     "layers": "model.layers",
+    "dropout": "model.dropout",
     "steps": "train.steps",
     "batch": "train.batch",
     "lr": "optimizer.lr",

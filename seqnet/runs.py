@@ -73,7 +73,7 @@ class Run:
         TASK` applies them), a spec file, a spec mapping, or a resolved RunSpec.
 
         `overrides` set spec fields: by shorthand (`hidden=32`, `cell="gru"`, `steps`, `batch`,
-        `lr`, `optimizer`, `seed`, `layers`, as the `seqnet run` flags) or by dotted path
+        `lr`, `optimizer`, `seed`, `layers`, `dropout`, as the `seqnet run` flags) or by dotted path
         through a dict (`**{"train.steps": 500}`); `settings` are `--set` texts
         (`"task.bits=16"`), applied last. `out` is the folder (it must not hold a run); None
         makes `runs/<task>-<cell>-<timestamp>` under the current folder, as `seqnet run` does.

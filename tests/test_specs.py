@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
+import yaml
 
 from seqnet import defaults, overrides, spec_files, specs
 from seqnet.errors import PluginError, SpecError
@@ -263,3 +264,18 @@ def test_a_flag_given_with_the_plugin_it_belongs_to_is_kept(tmp_path: Path) -> N
     with Run.create("binadd", tmp_path / "run", hidden=8, lr=0.5, optimizer="sgd") as run:
         assert run.spec.options("optimizer")["lr"] == 0.5
     assert load_spec("binadd", ["optimizer.name=sgd"]).options("optimizer")["lr"] == 0.1  # sgd's
+
+
+def test_the_dropout_flag_sets_the_shorthands_dropout(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from seqnet.cli import app
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", "binadd", "--layers", "2", "--dropout", "0.2",
+                                      "--steps", "2", "-q", "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = yaml.safe_load((out / "spec.yaml").read_text())
+    assert (written["model"]["layers"], written["model"]["dropout"]) == (2, 0.2)
+    same = load_spec("binadd", ["model.layers=2", "model.dropout=0.2", "train.steps=2"])
+    assert written == same.model_dump(mode="json")
