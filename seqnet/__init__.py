@@ -32,7 +32,7 @@ _EXPORTS: dict[str, str] = {
     "orthogonal": "seqnet.init",
     "params_from_torch": "seqnet.torch_layout",
     "params_to_torch": "seqnet.torch_layout",
-    "format_validation_error": "seqnet.specs",
+    "format_validation_error": "seqnet.spec_errors",
     "spec_init": "seqnet.signatures",
     "torch_loaded": "seqnet.torch_export",
     "torch_weights": "seqnet.torch_export",
@@ -49,8 +49,10 @@ _EXPORTS: dict[str, str] = {
     "RunSpec": "seqnet.specs",
     "TaskSection": "seqnet.specs",
     "ModelSection": "seqnet.specs",
+    "StackSection": "seqnet.specs",
+    "LayerListSection": "seqnet.specs",
     "OptimizerSection": "seqnet.specs",
-    "TrainSpec": "seqnet.specs",
+    "TrainSpec": "seqnet.trainspec",
     "load_spec": "seqnet.runner",
     "resolve": "seqnet.specs",
     # building and training
@@ -150,12 +152,13 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.runner import run as run
     from seqnet.runs import Run as Run
     from seqnet.signatures import spec_init as spec_init
+    from seqnet.spec_errors import format_validation_error as format_validation_error
+    from seqnet.specs import LayerListSection as LayerListSection
     from seqnet.specs import ModelSection as ModelSection
     from seqnet.specs import OptimizerSection as OptimizerSection
     from seqnet.specs import RunSpec as RunSpec
+    from seqnet.specs import StackSection as StackSection
     from seqnet.specs import TaskSection as TaskSection
-    from seqnet.specs import TrainSpec as TrainSpec
-    from seqnet.specs import format_validation_error as format_validation_error
     from seqnet.specs import resolve as resolve
     from seqnet.sweep.session import Sweep as Sweep
     from seqnet.torch_export import from_torch as from_torch
@@ -172,6 +175,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time __getattr__ loads
     from seqnet.training import Snapshot as Snapshot
     from seqnet.training import evaluate as evaluate
     from seqnet.training import train as train
+    from seqnet.trainspec import TrainSpec as TrainSpec
 
 
 def __getattr__(name: str) -> Any:

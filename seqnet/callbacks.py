@@ -14,8 +14,8 @@ from seqnet.errors import SeqnetError, SpecError
 
 if TYPE_CHECKING:
     from seqnet.interfaces import Params
-    from seqnet.specs import TrainSpec
     from seqnet.training import Record, Result, Snapshot
+    from seqnet.trainspec import TrainSpec
 
 HOOKS = ("on_start", "on_step", "on_eval", "on_checkpoint", "on_end", "on_error")
 

@@ -83,10 +83,10 @@ def seqnet_register_cells(register: Register) -> None:
     """Register recurrent cell classes: call ``register(cls)`` once for each.
 
     Called once per plugin when the registry is built. A cell class needs a unique ``name``, a
-    nested ``Spec`` (a :class:`seqnet.PluginSpec`) with a ``hidden`` field (the engine passes
-    ``model.hidden``, and the other ``model`` options it does not own, e.g.
-    ``model.activation``), a constructor made by :func:`seqnet.spec_init` that sets
-    ``self.hidden`` (``ElmanCell(hidden=16)``), and the
+    nested ``Spec`` (a :class:`seqnet.PluginSpec`) with a ``hidden`` field (every field of it is
+    a ``model`` option of the shorthand, ``model.hidden``, ``model.activation``, validated by
+    this Spec alone; choosing another cell keeps ``hidden``), a constructor made by
+    :func:`seqnet.spec_init` that sets ``self.hidden`` (``ElmanCell(hidden=16)``), and the
     methods of :class:`seqnet.Cell`: ``init``, ``initial_carry``, ``step``,
     ``step_backward``; optionally whole-sequence ``forward`` and ``backward`` for speed. Check it
     with :func:`seqnet.testing.check_cell_gradients` and

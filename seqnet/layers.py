@@ -18,6 +18,7 @@ from seqnet.interfaces import Layer
 from seqnet.recurrent import CellLayer
 from seqnet.registry import Entry, Kind, Registry
 from seqnet.signatures import from_spec
+from seqnet.spec_errors import validate
 
 _resolving: ContextVar[Registry | None] = ContextVar("seqnet_resolving", default=None)
 
@@ -66,7 +67,12 @@ def variant(cls: type[Any], kind: Kind) -> type[BaseModel]:
     }
     if kind == "cell":
         fields["reverse"] = (bool, Field(False, description="read the sequence from its end"))
-    made = create_model(f"{cls.__name__}Layer", __base__=cls.Spec, **fields)
+    made = create_model(
+        f"{cls.__name__}Layer",
+        __base__=cls.Spec,
+        __cls_kwargs__={"title": f"layer ({cls.name})"},
+        **fields,
+    )
     _variants[cls, kind] = made
     return made
 
@@ -88,8 +94,6 @@ def layer_spec(
     An unknown type or option is a SpecError with one line naming it (after `where`, the
     section's path, e.g. ("model", "layers", "2")).
     """
-    from seqnet.specs import validate  # specs imports this module
-
     registry = active_registry(registry)
     if not isinstance(data, Mapping) or not isinstance(data.get("type"), str):
         at = ".".join(where) + ": " if where else ""

@@ -15,7 +15,7 @@ import numpy as np
 from seqnet.errors import SpecError
 from seqnet.interfaces import Array, Carry, Params, Task
 from seqnet.model import Sequential, cast_batch
-from seqnet.specs import validate
+from seqnet.spec_errors import validate
 
 ELEMENTS = 2_000_000
 """Sequences are drawn in groups of about ELEMENTS / T, so a batch stays near 100 MB."""

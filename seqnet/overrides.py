@@ -14,25 +14,21 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from seqnet.defaults import chosen, switched
 from seqnet.errors import SpecError
 from seqnet.layers import layer_entry
 from seqnet.layers import variant as layer_variant
 from seqnet.registry import Registry
-from seqnet.specs import (
-    ENGINE_FIELDS,
-    MAX_VALUE_CHARS,
-    PLUGIN_SECTIONS,
-    ModelSection,
-    OptimizerSection,
-    TaskSection,
-    TrainSpec,
-    shown,
-)
+from seqnet.spec_errors import shown
+from seqnet.spec_files import MAX_VALUE_CHARS
+from seqnet.specs import SECTIONS, variant
+from seqnet.trainspec import TrainSpec
 
 SHORTHANDS = {
     "cell": "model.cell",
     "hidden": "model.hidden",
     "layers": "model.layers",
+    "dropout": "model.dropout",
     "steps": "train.steps",
     "batch": "train.batch",
     "lr": "optimizer.lr",
@@ -40,6 +36,13 @@ SHORTHANDS = {
     "seed": "train.seed",
 }
 """Common settings by a short name (the `seqnet run` flags, `Run.create` keywords)."""
+
+
+def plugins_first(paths: Iterable[str]) -> list[str]:
+    """Dotted paths with those that choose a plugin (`model.cell`, `optimizer.name`) first, so
+    that a shorthand's order (`--lr 0.5 --optimizer sgd`) never drops the option given with it."""
+    chooses = {f"{name}.{base.key}" for name, base in SECTIONS.items()}
+    return sorted(paths, key=lambda path: path.partition("=")[0] not in chooses)
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -82,8 +85,8 @@ def apply_overrides(
     """Set each dotted path; a path no section declares is an error, found before the spec is
     validated (once, afterwards, by `resolve`).
 
-    Choosing another plugin (`model.cell=lstm`) drops the old plugin's options and takes the
-    new one's defaults, so `--cell lstm` works whatever cell the spec named before.
+    Choosing another plugin (`model.cell=lstm`) drops the old plugin's options, but those the
+    new one requires (`hidden`), and takes the new one's defaults (defaults.switched).
     """
     data = copy.deepcopy(dict(raw))
     for path, value in overrides:
@@ -95,11 +98,11 @@ def apply_overrides(
             raise SpecError(f"'{keys[0]}' must be a mapping")
         if not declares(data, keys, registry):
             raise SpecError(f"unknown setting '{path}'")
-        chooses_plugin = PLUGIN_SECTIONS.get(keys[0], ("", ""))[1] == keys[-1]
-        if len(keys) == 2 and chooses_plugin and value != chosen(section, keys[0]):
-            for field in list(section):
-                if field not in ENGINE_FIELDS[keys[0]] and field != "hidden":
-                    del section[field]
+        names_plugin = keys[0] in SECTIONS and keys[1:] == [SECTIONS[keys[0]].key]
+        if names_plugin and value != chosen(section, keys[0]):
+            section = data[keys[0]] = switched(section, keys[0], value, registry)
+        if keys == ["model", "layers"] and isinstance(value, list):  # as a file's list does
+            section = data["model"] = {k: v for k, v in section.items() if k == "dtype"}
         target: Any = section
         for key in keys[1:-1]:
             target = target[int(key)] if isinstance(target, list) else target.setdefault(key, {})
@@ -110,36 +113,22 @@ def apply_overrides(
     return data
 
 
-ENGINE_SECTIONS: dict[str, type[BaseModel]] = {
-    "task": TaskSection,
-    "model": ModelSection,
-    "optimizer": OptimizerSection,
-    "train": TrainSpec,
-}
-
-
-def chosen(section: Mapping[str, Any], name: str) -> Any:
-    """The plugin a section names (`model.cell`), or the engine's default for it."""
-    key = PLUGIN_SECTIONS[name][1]
-    return section.get(key, ENGINE_SECTIONS[name].model_fields[key].default)
-
-
 def declares(data: Mapping[str, Any], keys: list[str], registry: Registry) -> bool:
     """Whether `keys` (`["model", "hidden"]`) is a field the spec's sections declare: the
     engine's, or those of the plugin the section names (the cell, for the model shorthand).
     Inside a list of layers, `model.layers.N.option` is checked against that layer's type."""
-    engine = ENGINE_SECTIONS.get(keys[0])
-    if engine is None:
-        return False
-    fields = dict(engine.model_fields)
-    section = data.get(keys[0]) or {}
-    if keys[0] in PLUGIN_SECTIONS:
-        kind, key = PLUGIN_SECTIONS[keys[0]]
-        name = section.get(key, engine.model_fields[key].default)
+    if keys[0] == "train":
+        fields = dict(TrainSpec.model_fields)
+    elif keys[0] in SECTIONS:
+        base, section = SECTIONS[keys[0]], data.get(keys[0]) or {}
         if keys[0] == "model" and isinstance(section.get("layers"), list):
             return declares_layer(section["layers"], keys[2:], registry)
-        if isinstance(name, str) and name in registry.entries[kind]:  # type: ignore[index]
-            fields |= registry.get(kind, name).cls.Spec.model_fields
+        fields = dict(base.model_fields)
+        name = chosen(section, keys[0])
+        if isinstance(name, str) and name in registry.entries[base.kind]:
+            fields |= variant(base, registry.entries[base.kind][name].cls).model_fields
+    else:
+        return False
     if keys[1] not in fields:
         return False
     return nested_declares(fields[keys[1]].annotation, keys[2:])

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from seqnet import checkpoint, specs
+from seqnet import checkpoint, spec_files, specs
 from seqnet.atomic import remove_leftovers, write_atomic
 from seqnet.checkpoint import Checkpoint, CheckpointError
 from seqnet.errors import SeqnetError
@@ -24,7 +24,7 @@ from seqnet.lock import LOCK, FolderLock
 from seqnet.plugins import default_registry
 from seqnet.registry import KINDS, Registry
 from seqnet.runner import build
-from seqnet.specs import RunSpec
+from seqnet.specs import LayerListSection, RunSpec, StackSection
 from seqnet.training import Snapshot
 
 SPEC = "spec.yaml"
@@ -68,7 +68,7 @@ def plugin_versions(spec: RunSpec, registry: Registry) -> dict[str, dict[str, st
     """{what: {name, kind, plugin, distribution, version}} for the task, the optimizer, and the
     cell (shorthand) or each layer of the list (`layers.0`, ...)."""
     used = [("task", "task", spec.task.name), ("optimizer", "optimizer", spec.optimizer.name)]
-    if isinstance(spec.model.layers, list):
+    if isinstance(spec.model, LayerListSection):
         for i, section in enumerate(spec.model.layers):
             entry = layer_entry(str(getattr(section, "type", "")), registry)
             used.append((f"layers.{i}", entry.kind, entry.name))
@@ -117,7 +117,7 @@ class RunDir:
             if (path / SPEC).exists():
                 raise RunDirError(folder.unstarted())
             remove_leftovers(path)
-            write_atomic(path / SPEC, specs.dump(spec, "yaml"))
+            write_atomic(path / SPEC, spec_files.dump(spec, "yaml"))
             write_atomic(path / METRICS, "")
         except BaseException:
             folder.release()
@@ -217,7 +217,8 @@ class RunDir:
                 f" budget of {spec.train.steps} steps"
             )
         if any(name.startswith("cells.") for name in ckpt.params):  # written before layer lists
-            stride = 2 if spec.model.dropout > 0.0 else 1
+            dropout = isinstance(spec.model, StackSection) and spec.model.dropout > 0.0
+            stride = 2 if dropout else 1
             ckpt.params = checkpoint.renamed_old_layers(ckpt.params, stride)
             ckpt.optimizer = checkpoint.renamed_old_layers(ckpt.optimizer, stride)
         expected = build(spec, registry).model.init(np.random.default_rng(0))
@@ -226,7 +227,7 @@ class RunDir:
 
     def spec_file(self, registry: Registry | None = None) -> RunSpec:
         """spec.yaml, resolved (what a run that has no checkpoint yet starts from)."""
-        return specs.resolve(specs.load_file(self.path / SPEC), registry or default_registry())
+        return specs.resolve(spec_files.load_file(self.path / SPEC), registry or default_registry())
 
     def check_spec_file(self, spec: RunSpec, registry: Registry | None = None) -> RunSpec:
         """`spec` (the checkpoint's), with spec.yaml's train.steps if that was raised by hand.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seqnet import memory, specs
+from seqnet import defaults, memory, spec_files, specs
 from seqnet.callbacks import metric_mode
 from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Layer, Optimizer, Task
@@ -21,7 +21,7 @@ from seqnet.overrides import apply_overrides, parse_override
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.signatures import from_spec
-from seqnet.specs import RunSpec
+from seqnet.specs import LayerListSection, RunSpec, StackSection
 from seqnet.training import Result, train
 
 SPEC_SUFFIXES = {".yaml", ".yml", ".json", ".toml"}
@@ -43,10 +43,10 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
     if isinstance(seed_option, str) and getattr(task_spec, seed_option, None) is None:
         task_spec = task_spec.model_copy(update={seed_option: spec.train.seed})
     task = from_spec(task_cls, task_spec)
-    if not spec.model.is_list:  # the shorthand's sizes, checked before anything is allocated
+    if isinstance(spec.model, StackSection):  # its sizes, checked before anything is allocated
         memory.check(spec, task, registry.get("cell", spec.model.cell).cls)
     layers = model_layers(spec, registry)
-    if spec.model.is_list:  # the list's sizes, checked before anything is allocated
+    if isinstance(spec.model, LayerListSection):  # the sizes, checked before allocation
         sizes = [task.input_size]
         for layer in layers:
             sizes.append(layer.output_size(sizes[-1]))
@@ -65,7 +65,7 @@ def build(spec: RunSpec, registry: Registry | None = None) -> Parts:
 
 def model_layers(spec: RunSpec, registry: Registry) -> list[Layer]:
     """The layers a resolved spec's model section describes: its list, or the shorthand's stack."""
-    if isinstance(spec.model.layers, list):
+    if isinstance(spec.model, LayerListSection):
         return [build_layer(section, registry) for section in spec.model.layers]
     cell_cls = registry.get("cell", spec.model.cell).cls
     cell = from_spec(cell_cls, spec.plugin_spec("model", cell_cls))
@@ -155,11 +155,11 @@ def raw_spec(
     if isinstance(source, RunSpec):
         return source.model_dump(mode="json")
     if isinstance(source, Mapping):
-        return specs.with_task_defaults(source, registry)
+        return defaults.with_task_defaults(source, registry)
     if isinstance(source, Path) or names_a_file(source):
-        return specs.with_task_defaults(specs.load_file(Path(source)), registry)
+        return defaults.with_task_defaults(spec_files.load_file(Path(source)), registry)
     if source not in registry.names("task") and Path(source).is_file():
         raise SpecError(
             f"'{source}' is not a task name; a spec file needs a .yaml, .json or .toml suffix"
         )
-    return specs.default_raw(source, registry)
+    return defaults.default_raw(source, registry)

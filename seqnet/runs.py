@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from seqnet import specs
+from seqnet import spec_files, specs
 from seqnet.atomic import write_atomic
 from seqnet.checkpoint import Checkpoint
 from seqnet.errors import SpecError
@@ -21,7 +21,7 @@ from seqnet.generate import sample_text
 from seqnet.interfaces import FileData, Params, Predicting, Task
 from seqnet.lengths import forward_chunked
 from seqnet.model import Sequential, cast_batch
-from seqnet.overrides import SHORTHANDS, apply_overrides, parse_override
+from seqnet.overrides import SHORTHANDS, apply_overrides, parse_override, plugins_first
 from seqnet.plots import matplotlib_or_fail, plot_run
 from seqnet.plugins import default_registry
 from seqnet.registry import Registry
@@ -73,7 +73,7 @@ class Run:
         TASK` applies them), a spec file, a spec mapping, or a resolved RunSpec.
 
         `overrides` set spec fields: by shorthand (`hidden=32`, `cell="gru"`, `steps`, `batch`,
-        `lr`, `optimizer`, `seed`, `layers`, as the `seqnet run` flags) or by dotted path
+        `lr`, `optimizer`, `seed`, `layers`, `dropout`, as the `seqnet run` flags) or by dotted path
         through a dict (`**{"train.steps": 500}`); `settings` are `--set` texts
         (`"task.bits=16"`), applied last. `out` is the folder (it must not hold a run); None
         makes `runs/<task>-<cell>-<timestamp>` under the current folder, as `seqnet run` does.
@@ -81,7 +81,8 @@ class Run:
         """
         registry = registry or default_registry()
         raw = raw_spec(task_or_spec, registry)
-        pairs = [(dotted(key), value) for key, value in overrides.items()]
+        given = {dotted(key): value for key, value in overrides.items()}
+        pairs = [(path, given[path]) for path in plugins_first(given)]
         pairs += [parse_override(text) for text in settings]
         spec = specs.resolve(apply_overrides(raw, pairs, registry), registry)
         parts = build(spec, registry)  # what cannot be built (a bad text file) fails first
@@ -214,7 +215,7 @@ class Run:
             if until > spec.train.steps:
                 train = spec.train.model_copy(update={"steps": until})
                 spec = spec.model_copy(update={"train": train})
-                write_atomic(self.path / SPEC, specs.dump(spec, "yaml"))
+                write_atomic(self.path / SPEC, spec_files.dump(spec, "yaml"))
             self._spec = spec
             # parts built by `create` are used once, by the first training, as `seqnet run` does
             built, self._parts = (self._parts if resume_from is None else None), None

@@ -14,6 +14,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 from pydantic import BaseModel, ValidationError
 
 from seqnet.errors import SpecError
+from seqnet.spec_errors import format_validation_error
 
 P = ParamSpec("P")
 S = TypeVar("S", bound=BaseModel)
@@ -90,8 +91,6 @@ def validated(spec: type[BaseModel], options: dict[str, Any], owner: str) -> Bas
     try:
         return spec.model_validate(options)
     except ValidationError as error:
-        from seqnet.specs import format_validation_error  # specs imports much: only on failure
-
         raise SpecError(format_validation_error(error, (owner,))) from None
 
 

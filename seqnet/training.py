@@ -22,7 +22,7 @@ from seqnet.interfaces import Optimizer, Params, Task
 from seqnet.losses import get_loss
 from seqnet.model import Sequential, cast_batch
 from seqnet.parallel import BatchParallel
-from seqnet.specs import TrainSpec
+from seqnet.trainspec import TrainSpec
 from seqnet.validation import Validation, evaluate, final, heldout, margin
 
 __all__ = [  # evaluate, heldout, margin and cast_batch live in seqnet.validation and seqnet.model

@@ -15,7 +15,7 @@ from seqnet.lengths import ELEMENTS, at_length, fixed_length, forward_chunked
 from seqnet.losses import get_loss
 from seqnet.model import cast_batch
 from seqnet.parallel import BatchParallel
-from seqnet.specs import TrainSpec
+from seqnet.trainspec import TrainSpec
 
 LENGTHS_STREAM = 4
 """Spawn key of the sets at other lengths, after the run's four streams (seqnet.training)."""

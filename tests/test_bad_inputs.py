@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from seqnet import memory, specs
 from seqnet.cli import app, number
 from seqnet.plugins import load_registry
+from seqnet.trainspec import TrainSpec
 
 runner = CliRunner()
 TINY = ["--hidden", "4", "--steps", "20", "--set", "task.bits=3", "--set", "train.eval_every=10",
@@ -100,7 +101,7 @@ def numeric_options() -> list[tuple[list[str], str, type]]:
     """(leading --set overrides that choose the plugin, dotted path, int or float) for every
     numeric field of the engine's sections and of every registered plugin's Spec."""
     out: list[tuple[list[str], str, type]] = []
-    for section, model in (("model", specs.ModelSection), ("train", specs.TrainSpec),
+    for section, model in (("model", specs.StackSection), ("train", TrainSpec),
                            ("optimizer", specs.OptimizerSection)):  # fmt: skip
         for name, field in model.model_fields.items():
             kinds = {t for t, _ in __import__("seqnet.bounds").bounds._members(field.annotation)}

@@ -15,8 +15,8 @@ import seqnet
 from seqnet.callbacks import Start
 from seqnet.errors import SeqnetError, SpecError
 from seqnet.model import Model
-from seqnet.specs import TrainSpec
 from seqnet.training import Record, Result, Snapshot
+from seqnet.trainspec import TrainSpec
 from seqnet_binadd import BinaryAdditionTask
 from seqnet_elman import ElmanCell
 from seqnet_optim import Adam

@@ -161,6 +161,7 @@ def test_schema() -> None:
                 "--cell",
                 "--hidden",
                 "--layers",
+                "--dropout",
                 "--steps",
                 "--batch",
                 "--lr",

@@ -17,8 +17,9 @@ from seqnet.model import Model
 from seqnet.registry import Registry
 from seqnet.rundir import RunDir
 from seqnet.runner import load_spec
-from seqnet.specs import TrainSpec, resolve
+from seqnet.specs import resolve
 from seqnet.training import Streams, train
+from seqnet.trainspec import TrainSpec
 from seqnet.validation import Validation
 from seqnet_binadd import BinaryAdditionTask
 from seqnet_elman import ElmanCell

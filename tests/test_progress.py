@@ -15,7 +15,7 @@ import seqnet
 from seqnet.cli import app
 from seqnet.lengths import evaluate_lengths
 from seqnet.model import Model
-from seqnet.specs import TrainSpec
+from seqnet.trainspec import TrainSpec
 from seqnet_binadd import BinaryAdditionTask
 from seqnet_elman import ElmanCell
 from seqnet_optim import Adam

@@ -33,8 +33,8 @@ EXPECTED = {
     # plugins
     "hookimpl", "Register", "load_registry", "Registry", "PluginWarning",
     # specs
-    "RunSpec", "TaskSection", "ModelSection", "OptimizerSection", "TrainSpec", "load_spec",
-    "resolve",
+    "RunSpec", "TaskSection", "ModelSection", "StackSection", "LayerListSection",
+    "OptimizerSection", "TrainSpec", "load_spec", "resolve",
     # building and training
     "Model", "build", "run", "train", "evaluate", "Record", "Result", "Snapshot",
     # callbacks: the protocol, stopping, and the built-in watchers

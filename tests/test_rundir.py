@@ -29,7 +29,7 @@ def test_a_run_writes_spec_metrics_checkpoint_and_summary(tmp_path: Path) -> Non
     for key in ("step", "loss", "grad_norm", "val_loss", "bit_accuracy", "exact_match", "lr",
                 "seconds"):  # fmt: skip
         assert key in rows[0]
-    assert rows[0]["lr"] == spec.optimizer.model_extra["lr"]  # type: ignore[index]
+    assert rows[0]["lr"] == spec.options("optimizer")["lr"]
     assert folder.load()[0].step == 20
 
 

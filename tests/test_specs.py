@@ -8,8 +8,9 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
+import yaml
 
-from seqnet import overrides, specs
+from seqnet import defaults, overrides, spec_files, specs
 from seqnet.errors import PluginError, SpecError
 from seqnet.interfaces import PluginSpec
 from seqnet.plugins import Source, hookimpl, load_registry
@@ -19,7 +20,7 @@ from seqnet_elman import ElmanCell
 
 
 def binadd_raw(registry: Registry) -> dict[str, Any]:
-    return specs.default_raw("binadd", registry)
+    return defaults.default_raw("binadd", registry)
 
 
 def test_default_spec_fills_every_plugin_default(registry: Registry) -> None:
@@ -127,10 +128,10 @@ def two_cells() -> Registry:
 def test_choosing_another_plugin_drops_the_old_ones_options(two_cells: Registry) -> None:
     spec = load_spec("binadd", ["model.activation=relu", "model.cell=tiny"], two_cells)
     assert spec.model.cell == "tiny"
-    assert spec.options("model") == {"width": 2}
-    assert spec.model.hidden == 16  # engine fields stay
+    # hidden stays: every cell requires it (no default to take); activation was Elman's
+    assert spec.options("model") == {"hidden": 16, "width": 2}
     back = load_spec("binadd", ["model.cell=tiny", "model.width=5", "model.cell=elman"], two_cells)
-    assert back.options("model") == {"activation": "tanh", "init": "uniform"}
+    assert back.options("model") == {"hidden": 16, "activation": "tanh", "init": "uniform"}
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json", ".toml"])
@@ -140,7 +141,7 @@ def test_spec_files_round_trip(registry: Registry, tmp_path: Path, suffix: str) 
     data["optimizer"].pop("clip")  # TOML has no null; leave it to its default
     path = tmp_path / f"run{suffix}"
     if suffix == ".yaml":
-        path.write_text(specs.dump(spec))
+        path.write_text(spec_files.dump(spec))
     elif suffix == ".json":
         path.write_text(json.dumps(data))
     else:
@@ -186,7 +187,7 @@ def test_bad_spec_files(
     elif content is not None:
         path.write_text(content)
     with pytest.raises(SpecError, match=message) as caught:
-        specs.load_file(path)
+        spec_files.load_file(path)
     assert "\n" not in str(caught.value)
 
 
@@ -195,15 +196,54 @@ def test_missing_task_section_is_named(registry: Registry) -> None:
         specs.resolve({"model": {"hidden": 4}}, registry)
 
 
-def test_schema_shows_each_plugins_options(registry: Registry) -> None:
+def union_variants(schema: dict[str, Any], union: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """plugin name -> its variant, for a union the schema discriminates by the plugin's name."""
+    key = union["discriminator"]["propertyName"]
+    found = [schema["$defs"][ref["$ref"].rsplit("/", 1)[1]] for ref in union["oneOf"]]
+    return {variant["properties"][key]["const"]: variant for variant in found}
+
+
+def test_the_schema_has_one_union_per_section_discriminated_by_plugin_name(
+    registry: Registry,
+) -> None:
     schema = specs.json_schema(registry)
-    tasks = schema["$defs"]["TaskSection"]["oneOf"]
-    binadd = next(v for v in tasks if v["properties"]["name"]["const"] == "binadd")
-    assert "bits" in binadd["properties"]
-    assert binadd["additionalProperties"] is False
-    cells = schema["$defs"]["ModelSection"]["oneOf"]
-    elman = next(v for v in cells if v["properties"]["cell"]["const"] == "elman")
-    assert {"hidden", "layers", "activation", "init"} <= set(elman["properties"])
+    sections = schema["properties"]
+    tasks = union_variants(schema, sections["task"])
+    assert set(tasks) == set(registry.names("task"))
+    assert {"name", "bits", "bits_min"} <= set(tasks["binadd"]["properties"])
+    assert tasks["binadd"]["additionalProperties"] is False
+    optimizers = union_variants(schema, sections["optimizer"])
+    assert set(optimizers) == set(registry.names("optimizer"))
+    assert {"name", "clip", "lr", "beta2"} <= set(optimizers["adam"]["properties"])
+    stack, layer_list = sections["model"]["oneOf"]  # the shorthand, or a list of layers
+    cells = union_variants(schema, stack)
+    assert set(cells) == set(registry.names("cell"))
+    assert {"cell", "hidden", "layers", "dropout", "activation", "init"} <= set(
+        cells["elman"]["properties"]
+    )
+    listed = schema["$defs"][layer_list["$ref"].rsplit("/", 1)[1]]
+    layers = union_variants(schema, listed["properties"]["layers"]["items"])
+    assert set(layers) == {*registry.names("layer"), *registry.names("cell")}
+    assert {"units", "activation"} <= set(layers["dense"]["properties"])
+    assert "reverse" in layers["lstm"]["properties"]  # a cell as a layer
+    every = [*tasks.values(), *optimizers.values(), *cells.values(), *layers.values()]
+    assert all(variant["additionalProperties"] is False for variant in every)
+
+
+def test_specs_check_against_the_schema(registry: Registry) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = specs.json_schema(registry)
+    layers = [{"type": "embedding", "dim": 4}, {"type": "lstm", "hidden": 8, "reverse": True}]
+    for spec in (
+        load_spec("binadd", [], registry),
+        load_spec("charlm", ["model.cell=gru", "optimizer.name=sgd"], registry),
+        load_spec("charlm", [f"model.layers={layers}"], registry),
+    ):
+        jsonschema.validate(spec.model_dump(mode="json"), schema)
+    data = load_spec("charlm", [f"model.layers={layers}"], registry).model_dump(mode="json")
+    data["model"]["layers"][0]["units"] = 3  # not an embedding's option
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)
 
 
 def test_reference_plugins_come_from_entry_points(registry: Registry) -> None:
@@ -211,3 +251,31 @@ def test_reference_plugins_come_from_entry_points(registry: Registry) -> None:
     entry = registry.get("task", "binadd")
     assert (entry.plugin, entry.distribution) == ("binadd", "seqnet")
     assert load_registry(eps=[]).names("task") == []
+
+
+def test_a_flag_given_with_the_plugin_it_belongs_to_is_kept(tmp_path: Path) -> None:
+    from seqnet.cli.options import overrides
+    from seqnet.runs import Run
+
+    # --lr comes before --optimizer among the flags; choosing sgd must not drop it
+    flags = {"cell": None, "hidden": "8", "lr": "0.5", "optimizer": "sgd"}
+    spec = load_spec("binadd", overrides(flags, None))
+    assert (spec.optimizer.name, spec.options("optimizer")["lr"]) == ("sgd", 0.5)
+    with Run.create("binadd", tmp_path / "run", hidden=8, lr=0.5, optimizer="sgd") as run:
+        assert run.spec.options("optimizer")["lr"] == 0.5
+    assert load_spec("binadd", ["optimizer.name=sgd"]).options("optimizer")["lr"] == 0.1  # sgd's
+
+
+def test_the_dropout_flag_sets_the_shorthands_dropout(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from seqnet.cli import app
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", "binadd", "--layers", "2", "--dropout", "0.2",
+                                      "--steps", "2", "-q", "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = yaml.safe_load((out / "spec.yaml").read_text())
+    assert (written["model"]["layers"], written["model"]["dropout"]) == (2, 0.2)
+    same = load_spec("binadd", ["model.layers=2", "model.dropout=0.2", "train.steps=2"])
+    assert written == same.model_dump(mode="json")

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from seqnet import specs
 from seqnet.cli import app
 from seqnet.errors import SpecError
+from seqnet.plugins import default_registry
 from seqnet.registry import Registry
 from seqnet.rundir import RunDir
 from seqnet.runner import load_spec, run
@@ -383,7 +384,7 @@ def test_the_spec_of_every_run_is_in_its_folder(tmp_path: Path) -> None:
               "--out", str(tmp_path))  # fmt: skip
     for line in comparable(tmp_path).values():
         text = (tmp_path / "runs" / line["run"] / "spec.yaml").read_text()
-        data = specs.validate(specs.RunSpec, yaml.safe_load(text))
+        data = specs.resolve(yaml.safe_load(text), default_registry())
         assert data.model.cell == line["setting"]["model.cell"]
 
 

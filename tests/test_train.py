@@ -11,8 +11,8 @@ from seqnet.errors import NonFiniteError
 from seqnet.interfaces import Array, Params
 from seqnet.model import Model
 from seqnet.parallel import BatchParallel
-from seqnet.specs import TrainSpec
 from seqnet.training import Streams, train
+from seqnet.trainspec import TrainSpec
 from seqnet_binadd import BinaryAdditionTask
 from seqnet_elman import ElmanCell
 from seqnet_optim import SGD, Adam

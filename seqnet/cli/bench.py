@@ -78,7 +78,7 @@ def chomsky(
     from seqnet.cli.sweep import StopOnSignals, SweepProgress
     from seqnet.plugins import default_registry
     from seqnet.rundir import quoted, unused_folder
-    from seqnet.specs import validate
+    from seqnet.spec_errors import validate
     from seqnet.sweep.plan import parse_seeds
     from seqnet.sweep.runner import SweepInterrupted
     from seqnet.sweep.session import Sweep, make_engine

@@ -29,7 +29,7 @@ def spec_command(
     ] = False,
 ) -> None:
     """Print a task's default spec (or a spec file, resolved) as YAML, or the spec schema."""
-    from seqnet import specs
+    from seqnet import spec_files, specs
     from seqnet.plugins import default_registry
     from seqnet.runner import load_spec
 
@@ -39,7 +39,7 @@ def spec_command(
     if spec is None:
         raise fail("name a task or a spec file, or pass --schema", 2)
     resolved = load_spec(spec, set_ or [])
-    typer.echo(specs.dump(resolved, "json" if as_json else "yaml"), nl=as_json)
+    typer.echo(spec_files.dump(resolved, "json" if as_json else "yaml"), nl=as_json)
 
 
 @app.command()

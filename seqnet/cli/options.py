@@ -32,12 +32,13 @@ def opt(help_text: str, metavar: str) -> Any:
 
 
 def overrides(flags: dict[str, str | None], sets: list[str] | None) -> list[str]:
-    """Flags first, each a shorthand for one --set (seqnet.overrides.SHORTHANDS), validated by
-    the same spec models; then --set in the order given (so --set wins over a flag)."""
-    from seqnet.overrides import SHORTHANDS
+    """Flags first (those choosing a plugin before the rest), each a shorthand for one --set
+    (seqnet.overrides.SHORTHANDS), validated by the same spec models; then --set in the order
+    given (so --set wins over a flag)."""
+    from seqnet.overrides import SHORTHANDS, plugins_first
 
     given = [f"{SHORTHANDS[name]}={value}" for name, value in flags.items() if value is not None]
-    return given + list(sets or [])
+    return plugins_first(given) + list(sets or [])
 
 
 DirArg = Annotated[

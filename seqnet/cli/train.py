@@ -25,6 +25,9 @@ def run(
     cell: Annotated[str | None, opt("Recurrent cell (model.cell), e.g. elman.", "NAME")] = None,
     hidden: Annotated[str | None, opt("Hidden units per layer (model.hidden).", "N")] = None,
     layers: Annotated[str | None, opt("Stacked recurrent layers (model.layers).", "N")] = None,
+    dropout: Annotated[
+        str | None, opt("Dropout between stacked layers (model.dropout), e.g. 0.2.", "P")
+    ] = None,
     steps: Annotated[str | None, opt("Maximum training steps (train.steps).", "N")] = None,
     batch: Annotated[str | None, opt("Sequences per step (train.batch).", "N")] = None,
     lr: Annotated[str | None, opt("Learning rate (optimizer.lr).", "RATE")] = None,
@@ -52,8 +55,8 @@ def run(
     """
     from seqnet.runs import Run
 
-    flags = {"cell": cell, "hidden": hidden, "layers": layers, "steps": steps, "batch": batch,
-             "lr": lr, "optimizer": optimizer, "seed": seed}  # fmt: skip
+    flags = {"cell": cell, "hidden": hidden, "layers": layers, "dropout": dropout, "steps": steps,
+             "batch": batch, "lr": lr, "optimizer": optimizer, "seed": seed}  # fmt: skip
     with Run.create(spec, out or None, settings=overrides(flags, set_)) as made:
         train_and_show(made, None, quiet, as_json)
 

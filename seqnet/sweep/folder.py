@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seqnet import specs
+from seqnet import spec_files
 from seqnet.atomic import write_atomic
 from seqnet.errors import SeqnetError
 from seqnet.specs import RunSpec
@@ -36,7 +36,7 @@ def write_run(folder: Path, spec: RunSpec | None, outcome: dict[str, Any] | None
     (seqnet.rundir) the worker trained in, so `seqnet resume`, `eval` and `predict` work on it."""
     folder.mkdir(parents=True, exist_ok=True)
     if spec is not None:
-        write_atomic(folder / "spec.yaml", specs.dump(spec, "yaml"))
+        write_atomic(folder / "spec.yaml", spec_files.dump(spec, "yaml"))
     for name, data in (outcome or {}).get("files", {}).items():
         write_atomic(folder / Path(name).name, data)
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from seqnet import overrides, specs
+from seqnet import defaults, overrides, spec_errors, spec_files, specs
 from seqnet.bounds import Checked
 from seqnet.errors import SpecError
 from seqnet.registry import Registry
@@ -199,9 +199,9 @@ class Sweep:
 def parse_seeds(text: str | int) -> list[int]:
     """`0-9` -> 0..9; `0,3,7`; `0-4,10` -> 0..4 and 10. Duplicates are dropped."""
     seeds: list[int] = []
-    if len(str(text)) > specs.MAX_VALUE_CHARS:
+    if len(str(text)) > spec_files.MAX_VALUE_CHARS:
         raise SpecError(f"seeds are {len(str(text)):,} characters long; at most"
-                        f" {specs.MAX_VALUE_CHARS:,}")  # fmt: skip
+                        f" {spec_files.MAX_VALUE_CHARS:,}")  # fmt: skip
     for part in str(text).split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if match is None:
@@ -304,12 +304,12 @@ def load_source(source: str, registry: Registry) -> tuple[dict[str, Any], SweepS
     """The raw spec of `source` (a task name or a spec file) and its `sweep:` section, which
     a run spec does not have and so is taken out before resolving."""
     if names_a_file(source):
-        raw = specs.load_file(Path(source))
+        raw = spec_files.load_file(Path(source))
         section = raw.pop("sweep", None) or {}
-        return specs.with_task_defaults(raw, registry), specs.validate(
+        return defaults.with_task_defaults(raw, registry), spec_errors.validate(
             SweepSpec, section, ("sweep",)
         )
-    return specs.default_raw(source, registry), SweepSpec()
+    return defaults.default_raw(source, registry), SweepSpec()
 
 
 def merge(base: SweepSpec, given: Mapping[str, Any]) -> SweepSpec:
@@ -326,7 +326,7 @@ def merge(base: SweepSpec, given: Mapping[str, Any]) -> SweepSpec:
         data.pop("repeats", None)
     if given.get("repeats") is not None:
         data.pop("seeds", None)
-    return specs.validate(SweepSpec, data, ("sweep",))  # type: ignore[no-any-return]
+    return spec_errors.validate(SweepSpec, data, ("sweep",))  # type: ignore[no-any-return]
 
 
 def plan(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from seqnet import overrides, specs
+from seqnet import overrides, spec_errors
 from seqnet.atomic import write_atomic
 from seqnet.errors import SeqnetError
 from seqnet.lock import FolderLock
@@ -209,5 +209,5 @@ def make_engine(
         options["workers"] = workers
     if scheduler is not None:
         options["scheduler"] = scheduler
-    checked = specs.validate(cls.Spec, options, ("engine",))
+    checked = spec_errors.validate(cls.Spec, options, ("engine",))
     return from_spec(cls, checked)  # type: ignore[no-any-return]

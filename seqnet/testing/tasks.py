@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from seqnet import specs
+from seqnet import defaults, specs
 from seqnet.errors import SeqnetError
 from seqnet.interfaces import Array, Batch, Task
 from seqnet.losses import get_loss
@@ -214,6 +214,6 @@ def _check_defaults(task: Task, who: str, registry: Registry | None) -> None:
     own = Registry({kind: dict(known) for kind, known in registry.entries.items()})
     own.entries["task"][cls.name] = Entry("task", cls.name, cls, "?", "?", "")
     try:
-        specs.resolve(specs.default_raw(cls.name, own), own)
+        specs.resolve(defaults.default_raw(cls.name, own), own)
     except SeqnetError as error:
         raise AssertionError(f"{who}: its default spec does not resolve: {error}") from None
