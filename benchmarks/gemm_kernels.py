@@ -1,4 +1,5 @@
-"""The small LSTM's matrix products under each BLAS on hand: CPU µs per call, one thread.
+"""The small LSTM's matrix products under each BLAS on hand (numpy's OpenBLAS, scipy's, the BLIS
+wheel when installed, MKL and oneDNN when given): CPU µs per call, one thread.
 
     python benchmarks/gemm_kernels.py                          # as the environment says, and auto
     python benchmarks/gemm_kernels.py --cores env Haswell SkylakeX
@@ -46,18 +47,32 @@ def cpu_us(fn: Callable[[], Any], calls: int) -> float:
     return 1e6 * best
 
 
-def measure(intel_libs: str | None) -> dict[str, dict[str, float]]:
-    """{library: {shape/dtype: µs}} in this process (numpy loaded with its environment)."""
+def measure(others: bool, intel_libs: str | None) -> dict[str, dict[str, float]]:
+    """{library: {shape/dtype: µs}} in this process (numpy loaded with its environment); with
+    `others`, also the libraries that ignore OPENBLAS_CORETYPE (BLIS; MKL, oneDNN if given)."""
     import numpy as np
     from threadpoolctl import threadpool_info, threadpool_limits
 
+    libs: dict[str, Any] = {}
+    try:  # before the thread limit, so that it reaches scipy's own OpenBLAS too
+        from scipy.linalg import blas as scipy_blas
+
+        libs["scipy"] = scipy_blas
+    except ImportError:
+        pass
+    try:  # the BLIS wheel (pip install blis)
+        import blis.py
+
+        if others:
+            libs["blis"] = blis.py
+    except ImportError:
+        pass
     threadpool_limits(1)
-    blas = next((i for i in threadpool_info() if i["user_api"] == "blas"), {})
+    blas = next((i for i in threadpool_info() if "numpy" in i["filepath"]), {})
     numpy_name = (
         f"numpy ({blas.get('internal_api')} {blas.get('version')} {blas.get('architecture')})"
     )
-    libs: dict[str, Any] = {}
-    if intel_libs:
+    if others and intel_libs:
         folder = Path(intel_libs)
         mkl = ctypes.CDLL(str(next(folder.glob("libmkl_rt.so*"))))
         mkl.MKL_Set_Num_Threads(1)
@@ -68,7 +83,7 @@ def measure(intel_libs: str | None) -> dict[str, dict[str, float]]:
         i64, f32 = ctypes.c_int64, ctypes.c_float
         dnnl.dnnl_sgemm.argtypes = [ctypes.c_char] * 2 + [i64] * 3 + [f32, ptr, i64, ptr, i64]
         dnnl.dnnl_sgemm.argtypes += [f32, ptr, i64]
-        libs = {"mkl": mkl, "onednn": dnnl}
+        libs.update(mkl=mkl, onednn=dnnl)
     out: dict[str, dict[str, float]] = {}
     for dtype in ("float32", "float64"):
         for label, (M, K, N) in SHAPES.items():
@@ -79,7 +94,16 @@ def measure(intel_libs: str | None) -> dict[str, dict[str, float]]:
             # row-major C = A B; the pointers and sizes as the C interfaces want them
             args = (M, N, K, 1.0, A.ctypes.data, K, B.ctypes.data, N, 0.0, C.ctypes.data, N)
             fns: dict[str, Callable[[], Any]] = {numpy_name: partial(np.dot, A, B, out=C)}
-            if libs:
+            # the same product with B stored column by column (the LSTM's float64 W_h)
+            fns[f"{numpy_name}, B column by column"] = partial(
+                np.dot, A, np.asfortranarray(B), out=C
+            )
+            if "scipy" in libs:  # its own OpenBLAS; Fortran order: C = A B is Cᵀ = Bᵀ Aᵀ
+                gemm_f = libs["scipy"].sgemm if dtype == "float32" else libs["scipy"].dgemm
+                fns["scipy.linalg.blas"] = partial(gemm_f, 1.0, B.T, A.T, 0.0, C.T, overwrite_c=1)
+            if "blis" in libs:
+                fns["blis (blis.py.gemm)"] = partial(libs["blis"].gemm, A, B, out=C, beta=0.0)
+            if "mkl" in libs:
                 gemm = libs["mkl"].cblas_sgemm if dtype == "float32" else libs["mkl"].cblas_dgemm
                 fns["mkl (cblas, ctypes)"] = partial(gemm, 101, 111, 111, *args)
                 if dtype == "float32":  # oneDNN has no double-precision GEMM
@@ -103,9 +127,10 @@ def main() -> None:
     )
     parser.add_argument("--intel-libs", help="folder holding libmkl_rt.so.N and libdnnl.so.N")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--others", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.intel_libs)))
+        print(json.dumps(measure(args.others, args.intel_libs)))
         return
     rows: dict[str, dict[str, float]] = {}
     for k, core in enumerate(args.cores):
@@ -117,11 +142,12 @@ def main() -> None:
         if args.intel_libs:
             env["LD_LIBRARY_PATH"] = args.intel_libs  # their own dependencies (tbb, ...)
         cmd = [sys.executable, __file__, "--child"]
-        if args.intel_libs and k == 0:  # the Intel libraries once: they ignore OpenBLAS's core
-            cmd += ["--intel-libs", args.intel_libs]
+        if k == 0:  # once: BLIS and the Intel libraries ignore OPENBLAS_CORETYPE
+            cmd += ["--others"] + (["--intel-libs", args.intel_libs] if args.intel_libs else [])
         reply = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
         for name, times in json.loads(reply.stdout).items():
-            setting = env.get("OPENBLAS_CORETYPE", "unset") if name.startswith("numpy") else ""
+            openblas = name.startswith(("numpy", "scipy"))  # both read OPENBLAS_CORETYPE
+            setting = env.get("OPENBLAS_CORETYPE", "unset") if openblas else ""
             label = f"{name}, OPENBLAS_CORETYPE {setting}" if setting else name
             rows[label] = times
     columns = [f"{d} {s}" for d in ("float32", "float64") for s in SHAPES]

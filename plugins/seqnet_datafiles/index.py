@@ -101,11 +101,21 @@ class Scan:
             yield (i, *self.store.row(row, self.kinds))
 
 
+KEEP_BYTES = 2**26
+"""A store up to this size (its bytes plus KEPT_OVERHEAD a line) keeps each line it has read,
+decoded: a small model on a small file spent a seventh of its time reading (the digits, LSTM
+64, float32: 0.14 ms of CPU to sample a batch of 32 beside a 0.8 ms step; 0.05 ms kept)."""
+KEPT_OVERHEAD = 512
+"""Bytes of Python objects around one kept line (the Encoded and its two arrays), about."""
+
+
 class Reader:
     """A scan's stored lines under a schema: scan ids become the schema's ids."""
 
     def __init__(self, scan: Scan, schema: Schema) -> None:
         self.scan = scan
+        size = scan.store.starts[-1] + KEPT_OVERHEAD * len(scan.store)
+        self.kept: dict[int, Encoded] | None = {} if size <= KEEP_BYTES else None
         vocabulary = {s: i + 1 for i, s in enumerate(schema.vocabulary)}
         classes = {c: i for i, c in enumerate(schema.classes)}
         # a dict's order is the order of its ids
@@ -122,15 +132,22 @@ class Reader:
             self.kinds.targets == "classes",
         )
         out = []
-        for i in index:
-            inputs, targets = scan.store.row(int(lines.rows[i]), self.kinds)
+        kept = self.kept
+        for i, row in zip(index, lines.rows[index].tolist(), strict=True):
+            if kept is not None and row in kept:
+                out.append(kept[row])
+                continue
+            inputs, targets = scan.store.row(row, self.kinds)
             if symbols:
                 inputs = self.symbols[inputs]
             if classes:
                 targets = self.classes[targets]
                 if self.unknown and (targets < 0).any():
                     raise unseen(lines.path, int(lines.numbers[i]), self.name(lines, i))
-            out.append(Encoded(inputs, targets, len(targets) if self.writes else 0))
+            line = Encoded(inputs, targets, len(targets) if self.writes else 0)
+            if kept is not None:
+                kept[row] = line
+            out.append(line)
         return out
 
     def name(self, lines: Lines, i: int) -> Any:

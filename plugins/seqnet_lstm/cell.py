@@ -76,12 +76,13 @@ def gate_affine(H: int, dtype: np.dtype[Any]) -> tuple[Array, Array]:
 
 def per_step_operand(W: Array, rows: int) -> Array:
     """W (K, N) as the right operand of a time step's product (rows, K) @ W, in the memory order
-    numpy's OpenBLAS multiplies it fastest. float64: column by column; under OpenBLAS's Haswell
-    kernels (which $OPENBLAS_CORETYPE selects on this project's machines) (32, 128) @ (128, 512)
-    took 110 -> 77 µs and (32, 512) @ (512, 128) 104 -> 77 µs, under its SkylakeX ones ~5 % more.
-    float32: row by row (column order gains ~4 % under Haswell, loses ~40 % under SkylakeX).
-    Under Haswell the sums are the very same once rows > 1; one row is a matrix-vector product,
-    whose transposed form sums in another order, so it keeps the row order.
+    numpy's OpenBLAS multiplies it fastest (`python benchmarks/gemm_kernels.py`). float64:
+    column by column; under OpenBLAS's Haswell kernels (which $OPENBLAS_CORETYPE selects on this
+    project's machines) (32, 128) @ (128, 512) took 109 -> 77 µs and (32, 512) @ (512, 128)
+    102 -> 76 µs; under its SkylakeX ones 5-15 % more. float32: row by row (column order gains
+    0-5 % under Haswell and costs ~50 % under SkylakeX). Under Haswell the sums are the very
+    same once rows > 1; one row is a matrix-vector product, whose transposed form sums in
+    another order, so it keeps the row order.
     """
     if W.dtype == np.float64 and rows > 1:
         return np.asfortranarray(W)

@@ -151,6 +151,10 @@ def predict(
     if data is not None or out is not None:
         if data is None or words:
             raise fail("--data FILE predicts a file's lines; give it (and no INPUT words)", 2)
+        if out is not None and out.is_dir():
+            raise fail(f"--out {out}: is a folder; give the file to write", 2)
+        if out is not None and not out.parent.is_dir():  # before any line is predicted
+            raise fail(f"--out {out}: no folder {out.parent} to write it in", 2)
         rows = run.predict_file(data)
         if out is None:
             for row in rows:

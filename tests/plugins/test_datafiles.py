@@ -19,7 +19,7 @@ from seqnet.cli import app
 from seqnet.plugins import load_registry
 from seqnet.registry import Registry
 from seqnet.testing import check_task
-from seqnet_datafiles import SequencesTask, TextlinesTask, TimeseriesTask, store, table
+from seqnet_datafiles import SequencesTask, TextlinesTask, TimeseriesTask, index, store, table
 from seqnet_datafiles.encode import MAX_PADDING, Buckets, bucket_starts, padding
 
 runner = CliRunner()
@@ -116,13 +116,21 @@ TEXTS = {form: "".join(json.dumps(r) + "\n" for r in rows) for form, rows in FOR
 TEXTS["textlines"] = "".join(f"{'xy'[i % 2]}\tab{'c' * (i % 5)} é\n" for i in range(40))
 
 
+@pytest.mark.parametrize("keep", [True, False], ids=["lines-kept", "store-only"])
 @pytest.mark.parametrize("form", TEXTS)
-def test_the_binary_copy_gives_the_batches_of_the_parsed_lines(tmp_path: Path, form: str) -> None:
-    """Training and scoring read the values the scan stored, not the text: the same batches."""
+def test_the_binary_copy_gives_the_batches_of_the_parsed_lines(
+    tmp_path: Path, form: str, keep: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Training and scoring read the values the scan stored, not the text: the same batches,
+    whether a small store keeps the lines it read, decoded, or reads each one again."""
+    if not keep:
+        monkeypatch.setattr(index, "KEEP_BYTES", 0)
     cls = TextlinesTask if form == "textlines" else SequencesTask
     files = {part: tmp_path / f"{part}.txt" for part in ("train", "validation", "test")}
-    for path in files.values():
-        path.write_text(TEXTS[form], encoding="utf-8")
+    lines = TEXTS[form].splitlines(keepends=True)
+    # the test part in reverse, so that no part's line can stand in for another's
+    for part, path in files.items():
+        path.write_text("".join(lines[::-1] if part == "test" else lines), encoding="utf-8")
     task = cls(**files)
     kinds, encoder = task.kinds(), task.encoder
 
@@ -138,9 +146,10 @@ def test_the_binary_copy_gives_the_batches_of_the_parsed_lines(tmp_path: Path, f
 
     same(next(task.read(None, 100)), parsed(files["test"], list(range(40))))
     buckets, drawn, again = Buckets(task.parts()[0].steps), rng(4), rng(4)
-    for _ in range(5):
+    for _ in range(30):  # 180 draws of 40 lines: most are drawn again
         batch = task.sample(drawn, 6)
         same(batch, parsed(files["train"], buckets.draw(again, 6).tolist()))
+    assert bool(task._reader and task._reader.kept) == keep
 
 
 def run_cli(*args: str) -> Any:
@@ -355,6 +364,22 @@ def test_eval_data_with_an_unseen_class_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "line 2: 'input' must be a list" in result.stderr
     assert not predicted.exists()  # no half-written predictions
+
+
+def test_predict_out_in_no_folder_or_on_a_folder_is_one_line(tmp_path: Path) -> None:
+    data = jsonl(tmp_path / "d.jsonl", classified(60))
+    out = tmp_path / "run"
+    ran = run_cli("run", "sequences", "--set", f"task.path={data}", "--steps", "2", "--out",
+                  str(out), "-q")  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    nowhere = tmp_path / "missing" / "p.jsonl"
+    result = run_cli("predict", str(out), "--data", str(data), "--out", str(nowhere))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: --out {nowhere}: no folder {nowhere.parent} to write it in\n"
+    result = run_cli("predict", str(out), "--data", str(data), "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: --out {tmp_path}: is a folder; give the file to write\n"
+    assert not nowhere.parent.exists()
 
 
 def test_the_three_tasks_are_registered() -> None:
