@@ -282,12 +282,17 @@ def run_spec_model(registry: Registry) -> type[RunSpec]:
     )
     forms = (Annotated[stacks, Tag("<stack>")], Annotated[layer_list, Tag("<list>")])
     model = Annotated[Union[forms], Discriminator(stack_or_list)]  # type: ignore[valid-type]  # noqa: UP007
+    # plain values, not expressions, in create_model's field tuples: newer pydantic types them
+    # as TypeForm, where mypy reads the string arguments of a call as string annotations
+    task: Any = union(of("task", TaskSection), "name", "task") or TaskSection
+    optimizer: Any = union(of("optimizer", OptimizerSection), "name", "optimizer", "adam")
+    optimizer = optimizer or OptimizerSection
     made: type[RunSpec] = create_model(
         "RunSpec",
         __base__=RunSpec,
         __module__=__name__,
         task=(
-            union(of("task", TaskSection), "name", "task") or TaskSection,
+            task,
             Field(description="the task plugin (`name`), then its own options"),
         ),
         model=(
@@ -300,8 +305,7 @@ def run_spec_model(registry: Registry) -> type[RunSpec]:
             ),
         ),
         optimizer=(
-            union(of("optimizer", OptimizerSection), "name", "optimizer", "adam")
-            or OptimizerSection,
+            optimizer,
             Field(
                 default_factory=lambda: dict(DEFAULT_OPTIMIZER),
                 validate_default=True,
