@@ -25,13 +25,22 @@ class FolderBusy(SeqnetError):
     exit_code = 2
 
 
-def holder(folder: Path) -> str:
-    """Who holds `folder`'s lock, as the lock file says: `pid 123 on host, since 12:00:01`."""
-    try:
-        data = json.loads((folder / LOCK).read_text(encoding="utf-8"))
-        return f"pid {int(data['pid'])} on {data['host']}, {data['command']}, since {data['since']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "another process"
+def holder(folder: Path, wait: float = 1.0) -> str:
+    """Who holds `folder`'s lock, as the lock file says: `pid 123 on host, since 12:00:01`.
+
+    A holder writes its note just after taking the lock, so a reader that lost a race by
+    microseconds may find the file empty: it reads again for up to `wait` seconds.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            data = json.loads((folder / LOCK).read_text(encoding="utf-8"))
+            return (f"pid {int(data['pid'])} on {data['host']}, {data['command']},"
+                    f" since {data['since']}")  # fmt: skip
+        except (OSError, ValueError, KeyError, TypeError):
+            if time.monotonic() >= deadline:
+                return "another process"
+            time.sleep(0.02)
 
 
 class FolderLock:
@@ -63,9 +72,11 @@ class FolderLock:
         command = " ".join(["seqnet", what, *sys.argv[2:3]])[:200]
         note = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
                 "since": since}  # fmt: skip
-        # written in place (the lock is on this file): a reader sees it whole or sees the last
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, (json.dumps(note) + "\n").encode("utf-8"), 0)
+        # written in place (the lock is on this file), then cut to its length: the file is never
+        # empty while a note is being replaced
+        data = (json.dumps(note) + "\n").encode("utf-8")
+        os.pwrite(self.fd, data, 0)
+        os.ftruncate(self.fd, len(data))
 
     @property
     def held(self) -> bool:

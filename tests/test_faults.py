@@ -225,7 +225,7 @@ def test_a_signalled_sweep_says_so_and_leaves_no_workers(
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+        proc.communicate(timeout=30)  # reaps it and closes its pipes
     assert proc.returncode == 130, err
     lines = err.decode().strip().splitlines()
     assert "Traceback" not in err.decode()

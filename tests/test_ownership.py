@@ -11,6 +11,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -22,7 +23,7 @@ from typer.testing import CliRunner
 
 from seqnet import checkpoint
 from seqnet.cli import app
-from seqnet.lock import LOCK, FolderLock
+from seqnet.lock import LOCK, FolderLock, holder
 from seqnet.rundir import RunDir
 
 runner = CliRunner()
@@ -84,7 +85,7 @@ def test_two_runs_started_together_into_one_folder_exactly_one_wins(tmp_path: Pa
         for p in procs:
             if p.poll() is None:
                 p.kill()
-                p.wait()
+            p.communicate(timeout=30)  # reaps it and closes its pipes
     steps = [
         json.loads(line)["step"] for line in (folder / "metrics.jsonl").read_text().splitlines()
     ]
@@ -106,7 +107,7 @@ def test_a_killed_owner_leaves_no_stale_lock_and_no_temp_files(tmp_path: Path) -
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+        proc.communicate(timeout=30)  # reaps it and closes its pipes
     (folder / ".checkpoint.npz.abc123.tmp").write_bytes(b"half a checkpoint")
     with open(folder / "metrics.jsonl", "a") as f:
         f.write('{"step": 99999, "loss"')  # torn mid-append
@@ -115,6 +116,24 @@ def test_a_killed_owner_leaves_no_stale_lock_and_no_temp_files(tmp_path: Path) -
     assert not list(folder.glob("*.tmp")) and (folder / LOCK).exists()
     rows = RunDir(folder).records()
     assert [r["step"] for r in rows] == sorted({r["step"] for r in rows})
+
+
+def test_a_reader_that_wins_the_race_to_an_unwritten_note_still_names_the_holder(
+    tmp_path: Path,
+) -> None:
+    """Two runs start together: the loser may read the lock file before the winner writes it."""
+    (tmp_path / LOCK).write_text("")
+    note = {"pid": 4242, "host": "h", "command": "seqnet run binadd", "since": "12:00:01"}
+    writer = threading.Timer(0.2, lambda: (tmp_path / LOCK).write_text(json.dumps(note)))
+    writer.start()
+    try:
+        assert holder(tmp_path).startswith("pid 4242 on h")
+    finally:
+        writer.join()
+    (tmp_path / LOCK).write_text("")
+    assert (
+        holder(tmp_path, wait=0.05) == "another process"
+    )  # an empty note is not waited on forever
 
 
 def test_a_held_folder_is_refused_by_every_writer_with_one_line(done: Path, tmp_path: Path) -> None:
@@ -273,7 +292,7 @@ def test_the_printed_resume_command_quotes_the_folder(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+        proc.communicate(timeout=30)  # reaps it and closes its pipes
     command = err.decode().splitlines()[-1].removeprefix("resume with: ")
     assert command == "seqnet resume " + "'" + str(folder).replace("'", "'\"'\"'") + "'"
     assert shlex.split(command)[2] == str(folder)
