@@ -15,7 +15,7 @@ import numpy as np
 
 from seqnet.errors import SpecError
 from seqnet.head import Head
-from seqnet.interfaces import Array, Batch, Carry, Cell, Layer, Params, SizedCarry
+from seqnet.interfaces import Array, Batch, Carry, Cell, Layer, Params, sized_carry
 from seqnet.recurrent import CellLayer, zeros_like_carry
 
 
@@ -86,7 +86,7 @@ class Sequential:
         """Zero carries; a layer with `initial_carry_for` (SizedCarry) sizes its for `steps`."""
         return [
             layer.initial_carry_for(batch, self.dtype, steps)
-            if steps is not None and isinstance(layer, SizedCarry)
+            if steps is not None and sized_carry(layer)
             else layer.initial_carry(batch, self.dtype)
             for layer in self.layers
         ]

@@ -12,7 +12,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from seqnet.interfaces import Array, Cache, Carry, Cell, Params, SizedCarry
+from seqnet.interfaces import Array, Cache, Carry, Cell, Params, sized_carry
 
 
 def has_sequence_methods(cell: Any) -> bool:
@@ -124,7 +124,7 @@ class CellLayer:
 
     def initial_carry_for(self, batch: int, dtype: np.dtype[Any], steps: int) -> Carry:
         """A carry sized for `steps` when the cell's memory grows with the input (SizedCarry)."""
-        if isinstance(self.cell, SizedCarry):
+        if sized_carry(self.cell):
             return self.cell.initial_carry_for(batch, dtype, steps)
         return self.cell.initial_carry(batch, dtype)
 
