@@ -5,6 +5,7 @@ table beside the paper's scores, and the figure. The CLI is seqnet.cli.bench.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -272,8 +273,23 @@ def markdown(data: dict[str, Any], cells: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+SMOOTH = 21  # lengths in the figure's running mean (centred; fewer at the two ends)
+
+
+def running_mean(ys: list[float], window: int) -> list[float]:
+    """Each value's mean with its neighbours, `window // 2` on each side where they exist."""
+    half = window // 2
+    sums = [0.0, *itertools.accumulate(ys)]
+    out = []
+    for i in range(len(ys)):
+        lo, hi = max(0, i - half), min(len(ys), i + half + 1)
+        out.append((sums[hi] - sums[lo]) / (hi - lo))
+    return out
+
+
 def figure(folder: SweepFolder, path: Path) -> None:
-    """Accuracy against test length, a panel per task, a line per cell (its best seed)."""
+    """Accuracy against test length, a panel per task, a line per cell (its best seed): each
+    length faint, and a running mean over `SMOOTH` lengths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -295,7 +311,10 @@ def figure(folder: SweepFolder, path: Path) -> None:
             xs = sorted(int(k) for k in best["by_length"])
             ys = [100.0 * best["by_length"][str(x)] for x in xs]
             color = f"C{list(CELLS).index(cell)}"  # one colour per cell in every panel
-            ax.plot(xs, ys, label=cell, linewidth=1.0, color=color)
+            # faint: each length's score; solid: its running mean over SMOOTH lengths, which
+            # makes the one-output tasks (each length 0, 25, 50, 75 or 100 %) readable
+            ax.plot(xs, ys, linewidth=0.5, color=color, alpha=0.3)
+            ax.plot(xs, running_mean(ys, SMOOTH), label=cell, linewidth=1.2, color=color)
         ax.set_title(f"{task} ({TASKS[task]})", fontsize=9)
         ax.set_ylim(0, 102)
         ax.axhline(SOLVED, color="grey", linewidth=0.5, linestyle=":")

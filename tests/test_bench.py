@@ -122,3 +122,16 @@ def test_resume_refuses_a_folder_that_is_not_a_benchmark(tmp_path: Path) -> None
         assert "is a sweep, not a Chomsky benchmark" in result.output
     result = runner.invoke(app, ["bench", "chomsky", "--resume", str(tmp_path / "none")])
     assert result.exit_code == 2 and "not a sweep folder" in result.output
+
+
+def test_the_figures_running_mean_averages_the_neighbours_that_exist() -> None:
+    """A one-output task scores each length 0, 25, 50, 75 or 100 %: the figure draws a mean."""
+    assert bench.running_mean([0.0, 100.0, 0.0, 100.0, 50.0], 3) == [
+        50.0,
+        100 / 3,
+        200 / 3,
+        50.0,
+        75.0,
+    ]
+    assert bench.running_mean([25.0, 75.0], 21) == [50.0, 50.0]
+    assert bench.running_mean([40.0], 1) == [40.0]
