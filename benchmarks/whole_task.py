@@ -50,10 +50,11 @@ def run_seqnet(spec: RunSpec) -> dict[str, Any]:
     warm_up(parts)
     cpu: list[float] = []  # process CPU time at the start of the loop and at each evaluation
 
-    def mark(snapshot: Snapshot) -> None:
-        cpu.append(time.process_time())
+    class Marks:  # a seqnet callback: on_checkpoint runs at step 0 and after every evaluation
+        def on_checkpoint(self, snapshot: Snapshot) -> None:
+            cpu.append(time.process_time())
 
-    result = train_parts(parts, spec, on_checkpoint=mark)
+    result = train_parts(parts, spec, callbacks=[Marks()])
     cells = [getattr(layer, "cell", None) for layer in parts.model.layers]
     kernels = {str(getattr(cell, "kernel", "")) for cell in cells}
     return {
