@@ -108,6 +108,15 @@ def test_draws_agree_with_the_answers(task: type[LayoutTask]) -> None:
         np.testing.assert_array_equal(t.answer(tokens), want, err_msg=f"length {length}")
 
 
+def test_missing_duplicates_answer_is_the_parity_of_the_bits_shown() -> None:
+    """The regular shortcut the docs name: why an Elman net can score 100 on this CS task."""
+    t = chomsky.MissingDuplicateTask()
+    for length in (2, 3, 7, 40, 500):
+        tokens, want = t.draw(np.random.default_rng(length), 64, length)
+        shown = np.where(tokens == 1, 1, 0).sum(axis=0) % 2  # `?` and the `_` pad count 0
+        np.testing.assert_array_equal(want[0], shown, err_msg=f"length {length}")
+
+
 def test_long_binary_numbers_are_exact() -> None:
     """At ℓ = 300 the operands pass 2^62: the sum and product are Python's, bit for bit."""
     t = chomsky.BinaryMultiplicationTask()

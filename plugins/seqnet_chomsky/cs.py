@@ -74,7 +74,8 @@ class MissingDuplicateTask(LayoutTask):
     Inputs `01?_`: w is ⌊ℓ/2⌋ uniform bits, one position of ww (uniform) is replaced by `?`
     (id 2), and an odd ℓ gets one padding `_` (id 3) at the end. One output, the hidden bit.
     ℓ = 1: the code's placeholder, input `1` and answer 1. Follows
-    tasks/cs/missing_duplicate_string.py.
+    tasks/cs/missing_duplicate_string.py. With two symbols the answer is also the parity of the
+    bits shown (ww has an even number of 1s): a regular shortcut, open to any RNN.
     """
 
     name: ClassVar[str] = "missing_duplicate"
