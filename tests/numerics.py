@@ -40,7 +40,8 @@ def fingerprint() -> dict[str, Any]:
     SIMD groups numpy's own loops may dispatch to."""
     blas = [(i["internal_api"], i.get("architecture")) for i in threadpool_info()
             if i.get("user_api") == "blas"]  # fmt: skip
-    features = getattr(np._core._multiarray_umath, "__cpu_features__", {})
+    core = getattr(np, "_core", None) or np.core  # numpy 2 / numpy 1.26
+    features = getattr(core._multiarray_umath, "__cpu_features__", {})
     return {
         "machine": platform.machine(),
         "blas": [f"{api} {arch}" for api, arch in blas],
