@@ -16,7 +16,7 @@ from seqnet import specs
 from seqnet.checkpoint import Checkpoint
 from seqnet.errors import SpecError
 from seqnet.interfaces import FileData, Params
-from seqnet.lengths import evaluate_lengths, forward_chunked, length_option
+from seqnet.lengths import evaluate_lengths, forward_chunked, length_option, length_option_of
 from seqnet.losses import get_loss
 from seqnet.model import cast_batch
 from seqnet.overrides import apply_overrides
@@ -83,7 +83,7 @@ def evaluate_run(
             with threadpool_limits(1):
                 scores = score_file(parts.model, ckpt.params, parts.task, data)
             return {"data": str(data) if data is not None else "the test part", **scores}
-        if getattr(type(parts.task), "length_option", None) is None and data is None:
+        if length_option_of(type(parts.task)) is None and data is None:
             return score_heldout(parts, ckpt.params, samples, seed)
     if data is not None:
         raise SpecError(f"task '{spec.task.name}' does not read data files; --data is for those")

@@ -26,9 +26,16 @@ TIME_CHUNK = 4096
 """The model runs this many steps at a time, carrying its state across chunks."""
 
 
-def length_option(task_cls: type[Any]) -> str:
+def length_option_of(task_cls: type[Any]) -> str | None:
+    """The option that sets a task's sequence length (`bits`), or None if it has none."""
     name = getattr(task_cls, "length_option", None)
-    if not isinstance(name, str):
+    return name if isinstance(name, str) else None
+
+
+def length_option(task_cls: type[Any]) -> str:
+    """As `length_option_of`, for a task that must have one: a SpecError naming it if not."""
+    name = length_option_of(task_cls)
+    if name is None:
         raise SpecError(f"task '{task_cls.name}' does not say which option is its length")
     return name
 

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from seqnet.interfaces import Array, Batch, Params, Task
-from seqnet.lengths import ELEMENTS, at_length, fixed_length, forward_chunked, task_options
+from seqnet.lengths import (
+    ELEMENTS,
+    at_length,
+    fixed_length,
+    forward_chunked,
+    length_option_of,
+    task_options,
+)
 from seqnet.losses import get_loss
 from seqnet.model import cast_batch
 from seqnet.parallel import BatchParallel
@@ -108,8 +115,8 @@ class Validation:
         resumed run redraws the same); the set at each other length comes from its own
         generator, derived from the run's seed and that length."""
         main = fixed_length(task)
-        option = getattr(type(task), "length_option", None)
-        trained = int(task_options(main)[option]) if isinstance(option, str) else 0
+        option = length_option_of(type(task))
+        trained = int(task_options(main)[option]) if option is not None else 0
         sets = [HeldOut("", main, heldout(main, rng, spec.eval_samples), trained)]
         for length in spec.validate_lengths:
             other = at_length(task, length)
