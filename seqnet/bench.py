@@ -276,6 +276,12 @@ def markdown(data: dict[str, Any], cells: list[str]) -> str:
 SMOOTH = 21  # lengths in the figure's running mean (centred; fewer at the two ends)
 
 
+def smoothing(lengths: int) -> int:
+    """The running mean's window for a figure of `lengths` test lengths: SMOOTH over the
+    paper's 460, narrower over fewer (1, none, below 40), so a short range keeps its shape."""
+    return min(SMOOTH, 2 * (lengths // 40) + 1)
+
+
 def running_mean(ys: list[float], window: int) -> list[float]:
     """Each value's mean with its neighbours, `window // 2` on each side where they exist."""
     half = window // 2
@@ -314,7 +320,9 @@ def figure(folder: SweepFolder, path: Path) -> None:
             # faint: each length's score; solid: its running mean over SMOOTH lengths, which
             # makes the one-output tasks (each length 0, 25, 50, 75 or 100 %) readable
             ax.plot(xs, ys, linewidth=0.5, color=color, alpha=0.3)
-            ax.plot(xs, running_mean(ys, SMOOTH), label=cell, linewidth=1.2, color=color)
+            ax.plot(
+                xs, running_mean(ys, smoothing(len(xs))), label=cell, linewidth=1.2, color=color
+            )
         ax.set_title(f"{task} ({TASKS[task]})", fontsize=9)
         ax.set_ylim(0, 102)
         ax.axhline(SOLVED, color="grey", linewidth=0.5, linestyle=":")

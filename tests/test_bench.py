@@ -135,3 +135,4 @@ def test_the_figures_running_mean_averages_the_neighbours_that_exist() -> None:
     ]
     assert bench.running_mean([25.0, 75.0], 21) == [50.0, 50.0]
     assert bench.running_mean([40.0], 1) == [40.0]
+    assert (bench.smoothing(460), bench.smoothing(100), bench.smoothing(20)) == (21, 5, 1)
