@@ -11,8 +11,8 @@ statsmodels are needed here only, never by seqnet): `python benchmarks/realdata/
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import sysconfig
 from pathlib import Path
 
@@ -77,7 +77,9 @@ def stdlib(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "data")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", nargs="?", type=Path, default=Path("data"), help="folder to write")
+    target = parser.parse_args().out
     target.mkdir(parents=True, exist_ok=True)
     digits(target)
     sunspots(target)
