@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from seqnet.interfaces import Batch
-from seqnet.lengths import ELEMENTS, evaluate_lengths, forward_chunked
+from seqnet.lengths import eval_groups, evaluate_lengths, forward_chunked
 from seqnet.rundir import RunDir
 from seqnet.runner import build
 from seqnet_binadd.task import to_bits
@@ -136,9 +136,8 @@ def long_sums(parts: Any, params: Any, task: Any, samples: int) -> None:
     """Every wrong output on `samples` long sums: position, (a, b, carry in), the run of
     carry-propagate steps before it. Drawn in the groups `seqnet eval` uses, so the same sums."""
     rng = np.random.default_rng([0, task.spec.bits])
-    done, group, wrong = 0, 1, 0
-    while done < samples:
-        batch = task.sample(rng, min(group, samples - done))
+    done, wrong = 0, 0
+    for batch in eval_groups(parts.model, task, samples, rng):
         z = forward_chunked(parts.model, params, batch.x)[..., 0]  # (T, B)
         signed = (2.0 * batch.y[..., 0] - 1.0) * z
         rows = task.step_rows(batch)
@@ -152,7 +151,6 @@ def long_sums(parts: Any, params: Any, task: Any, samples: int) -> None:
                   f" after {run} propagate steps, margin {signed[t, i]:.2f}")  # fmt: skip
             wrong += 1
         done += batch.x.shape[1]
-        group = max(1, ELEMENTS // batch.x.shape[0])
     print(f"{wrong} wrong outputs in {samples} sums of {task.spec.bits} bits")
 
 

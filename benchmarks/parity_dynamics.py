@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from seqnet.lengths import ELEMENTS, forward_chunked
+from seqnet.lengths import eval_groups, forward_chunked
 from seqnet.rundir import RunDir
 from seqnet.runner import build
 
@@ -87,9 +87,8 @@ def main() -> None:
 def long_streams(parts: Any, params: Any, task: Any, samples: int) -> None:
     """Each wrong stream among `samples`: its first wrong step and the bits before it."""
     rng = np.random.default_rng([0, task.spec.length])
-    done, group, wrong = 0, 1, 0
-    while done < samples:
-        batch = task.sample(rng, min(group, samples - done))
+    done, wrong = 0, 0
+    for batch in eval_groups(parts.model, task, samples, rng):
         z = forward_chunked(parts.model, params, batch.x)[..., 0]  # (T, B)
         signed = (2.0 * batch.y[..., 0] - 1.0) * z
         x = batch.x[..., 0].astype(int)
@@ -101,7 +100,6 @@ def long_streams(parts: Any, params: Any, task: Any, samples: int) -> None:
                   f" margin {signed[t, i]:.2f}; {count} wrong outputs")  # fmt: skip
             wrong += 1
         done += batch.x.shape[1]
-        group = max(1, ELEMENTS // batch.x.shape[0])
     print(f"{wrong} wrong streams in {samples} of {task.spec.length} bits")
 
 

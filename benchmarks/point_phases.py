@@ -14,28 +14,20 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sides import OUTPUTS, Point, batch_data
+from sides import Point, seqnet_parts
 
 
 def phases(point: Point, steps: int, warmup: int = 200) -> dict[str, float]:
     from seqnet.losses import mse
-    from seqnet.model import Model
     from seqnet.parallel import BatchParallel
-    from seqnet.plugins import load_registry
 
-    registry = load_registry()
-    cell = registry.get("cell", point.cell).cls(hidden=point.H)
-    model = Model(cell, point.D, OUTPUTS, dtype=point.dtype)
-    params = model.init(np.random.default_rng(0))
-    optimizer = registry.get("optimizer", "adam").cls(lr=1e-3)
-    x, y = batch_data(point, 0)
-    mask = np.ones((point.T, point.B), dtype=point.dtype)
-    net = BatchParallel(model, 1)
+    parts = seqnet_parts(point)
+    params, optimizer, x, y, mask = parts.params, parts.optimizer, parts.x, parts.y, parts.mask
+    net = BatchParallel(parts.model, 1)
     spent = dict.fromkeys(("forward", "loss", "backward", "optimizer"), 0.0)
     for i in range(warmup + steps):
         a = time.perf_counter()

@@ -80,19 +80,25 @@ def batch_data(point: Point, seed: int = 0) -> tuple[np.ndarray[Any, Any], np.nd
     return x, y
 
 
-def seqnet_step(point: Point, seed: int = 0) -> Callable[[int], float]:
-    """One seqnet training step as a closure of the thread count returning the loss.
+@dataclass
+class SeqnetParts:
+    """What one seqnet training step at a point works on: the model, its parameters, Adam, and
+    the batch (x, y and a mask of ones)."""
 
-    As in `seqnet.train`: BLAS on that many threads, or a large batch split between them.
-    """
-    from seqnet.allocator import keep_freed_memory
+    model: Any
+    params: Any
+    optimizer: Any
+    x: np.ndarray[Any, Any]
+    y: np.ndarray[Any, Any]
+    mask: np.ndarray[Any, Any]
+
+
+def seqnet_parts(point: Point, seed: int = 0) -> SeqnetParts:
+    """The point's model (a cell's, or a composed one), fresh parameters, Adam and a batch."""
     from seqnet.layers import build_layer
-    from seqnet.losses import mse
     from seqnet.model import Model, Sequential
-    from seqnet.parallel import BatchParallel
     from seqnet.plugins import load_registry
 
-    keep_freed_memory()  # as the seqnet command does
     registry = load_registry()
     model: Sequential
     if point.cell in COMPOSED:
@@ -102,11 +108,25 @@ def seqnet_step(point: Point, seed: int = 0) -> Callable[[int], float]:
     else:
         cell = registry.get("cell", point.cell).cls(hidden=point.H)
         model = Model(cell, point.D, OUTPUTS, dtype=point.dtype)
-    params = model.init(np.random.default_rng(seed))
     optimizer = registry.get("optimizer", "adam").cls(lr=1e-3)
     x, y = batch_data(point, seed)
     mask = np.ones((point.T, point.B), dtype=point.dtype)
+    return SeqnetParts(model, model.init(np.random.default_rng(seed)), optimizer, x, y, mask)
 
+
+def seqnet_step(point: Point, seed: int = 0) -> Callable[[int], float]:
+    """One seqnet training step as a closure of the thread count returning the loss.
+
+    As in `seqnet.train`: BLAS on that many threads, or a large batch split between them.
+    """
+    from seqnet.allocator import keep_freed_memory
+    from seqnet.losses import mse
+    from seqnet.parallel import BatchParallel
+
+    keep_freed_memory()  # as the seqnet command does
+    parts = seqnet_parts(point, seed)
+    model, params, optimizer, x, y, mask = (parts.model, parts.params, parts.optimizer, parts.x,
+                                            parts.y, parts.mask)  # fmt: skip
     nets: dict[int, BatchParallel] = {}
 
     def step(threads: int) -> float:

@@ -7,13 +7,13 @@ per batch from a range.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from seqnet.errors import SpecError
-from seqnet.interfaces import Array, Carry, Params, Task
+from seqnet.interfaces import Array, Batch, Carry, Params, Task
 from seqnet.model import Sequential, cast_batch
 from seqnet.spec_errors import validate
 
@@ -121,9 +121,8 @@ def evaluate_length(
     (exact for metrics that are means over sequences of equal scored length). `on_group(n)`
     is called after each group of n sequences."""
     totals: dict[str, float] = {}
-    done, group = 0, 1  # one sequence first, to learn T; then groups of about ELEMENTS / T
-    while done < samples:
-        batch = cast_batch(task.sample(rng, min(group, samples - done)), model.dtype)
+    done = 0
+    for batch in eval_groups(model, task, samples, rng):
         n = batch.x.shape[1]
         logits = forward_chunked(model, params, batch.x)
         for name, value in task.metrics(logits, batch).items():
@@ -131,9 +130,23 @@ def evaluate_length(
         done += n
         if on_group is not None:
             on_group(n)
+    return {name: total / done for name, total in totals.items()}
+
+
+def eval_groups(
+    model: Sequential, task: Task, samples: int, rng: np.random.Generator
+) -> Iterator[Batch]:
+    """`samples` fresh sequences of `task` in the model's precision, in the groups `seqnet eval`
+    draws them: one sequence first, to learn T, then about ELEMENTS / T at a time (fewer for a
+    wide model, NUMBERS / (T × width)). The group sizes decide which sequences a generator
+    gives, so whoever wants `seqnet eval`'s sequences draws them here."""
+    done, group = 0, 1
+    while done < samples:
+        batch = cast_batch(task.sample(rng, min(group, samples - done)), model.dtype)
+        yield batch
+        done += batch.x.shape[1]
         T = batch.x.shape[0]
         group = max(1, min(ELEMENTS // T, NUMBERS // (T * max(model.width, 1))))
-    return {name: total / done for name, total in totals.items()}
 
 
 def evaluate_lengths(
