@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 BLOCK = 32 * 2**20
+SEQNET = [sys.executable, "-m", "seqnet"]  # the seqnet of this interpreter, PATH or not
 MODEL = ["--cell", "lstm", "--hidden", "64", "--batch", "32"]
 
 
@@ -149,11 +150,11 @@ def main() -> None:
             report["bytes"] = data.stat().st_size
             report["generate_seconds"] = round(time.perf_counter() - start, 1)
             run = work / "run"
-            report["run"] = measured(["seqnet", "run", "sequences", "--set", f"task.path={data}",
+            report["run"] = measured([*SEQNET, "run", "sequences", "--set", f"task.path={data}",
                                       *MODEL, "--steps", str(args.steps), "--set",
                                       f"train.eval_every={args.steps}", "--out", str(run), "-q",
                                       "--json"])  # fmt: skip
-            report["eval"] = measured(["seqnet", "eval", str(run), "--json"])
+            report["eval"] = measured([*SEQNET, "eval", str(run), "--json"])
             data.unlink()
         if args.speed_mib > 0:  # 0: memory only
             small = work / "speed.jsonl"

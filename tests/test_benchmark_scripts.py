@@ -55,3 +55,18 @@ def test_bench_measures_a_point_without_torch() -> None:
     points = [row for row in rows if "seqnet_steps_per_s" in row]
     assert [(p["cell"], p["B"], p["H"], p["T"]) for p in points] == [("elman", 1, 16, 8)]
     assert points[0]["seqnet_steps_per_s"] > 0
+
+
+def test_streaming_measures_run_eval_and_the_file_against_memory(tmp_path: Path) -> None:
+    out = tmp_path / "streaming.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "streaming.py"), "--gib", "0.0002", "--steps", "3",
+         "--speed-mib", "1", "--repeats", "1", "--dir", str(tmp_path), "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    assert report["lines"] > 0 and report["run"]["peak_rss_mib"] > 0
+    assert report["eval"]["peak_rss_mib"] > 0
+    assert len(report["steps_per_second"]["pairs"]) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["streaming.json"]  # its work folder is gone
