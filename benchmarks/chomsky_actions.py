@@ -1,6 +1,7 @@
 """How sharp a trained stack_rnn or tape_rnn run's memory actions are at one test length: the
-mean action probabilities while it reads the input and while it answers, and where the errors
-begin. `python benchmarks/chomsky_actions.py RUN_DIR [LENGTH] [SEQUENCES]` (default 500, 8).
+mean action probabilities while it reads the input and while it answers, where the errors
+begin, and the accuracy in each quarter of the answer.
+`python benchmarks/chomsky_actions.py RUN_DIR [LENGTH] [SEQUENCES]` (default 500, 8).
 
 A stack that reverses ℓ tokens must push ℓ times: a pop probability ε at each push blurs the
 bottom of the stack, and the answer fails about where ℓ·ε stops being small.
@@ -40,6 +41,8 @@ def main(folder: Path, length: int, sequences: int) -> None:
     wrong = np.flatnonzero(~outputs.all(axis=1))
     first = f"output {wrong[0]} of {outputs.shape[0]}" if wrong.size else "none"
     print(f"accuracy {outputs.mean():.4f} at length {length}; first error at {first}")
+    quarters = np.array_split(outputs, 4)  # where in the answer the errors are
+    print("by quarter of the answer: " + ", ".join(f"{q.mean():.4f}" for q in quarters))
 
 
 if __name__ == "__main__":

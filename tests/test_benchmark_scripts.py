@@ -70,3 +70,22 @@ def test_streaming_measures_run_eval_and_the_file_against_memory(tmp_path: Path)
     assert report["eval"]["peak_rss_mib"] > 0
     assert len(report["steps_per_second"]["pairs"]) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["streaming.json"]  # its work folder is gone
+
+
+def test_chomsky_actions_reads_a_memory_cells_run(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    made = subprocess.run(
+        [sys.executable, "-m", "seqnet", "run", "reverse_string", "--cell", "tape_rnn",
+         "--hidden", "8", "--steps", "2", "--out", str(run), "-q"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "chomsky_actions.py"), str(run), "12", "3"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].lstrip().startswith("reading: stay ") and "jump right" in lines[1]
+    assert lines[2].startswith("accuracy ") and "at length 12" in lines[2]
+    assert len(lines[3].split(": ")[1].split(", ")) == 4  # a share right in each quarter
