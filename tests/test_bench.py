@@ -37,11 +37,14 @@ def test_the_benchmark_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     assert "(100.0)" in table and "(62.0)" in table  # the paper's scores beside seqnet's
     # a lost results line: --resume runs that run alone again
     (out / RESULTS).write_text("".join(json.dumps(line) + "\n" for line in lines[:3]))
-    result = runner.invoke(app, ["bench", "chomsky", "--resume", str(out), "--quiet"])
+    result = runner.invoke(app, ["bench", "chomsky", "--resume", str(out)])
     assert result.exit_code == 0, result.output
     again = [json.loads(line) for line in (out / RESULTS).read_text().splitlines()]
     assert [line["run"] for line in again] == [line["run"] for line in lines]
     assert again[3]["summary"]["score"] == lines[3]["summary"]["score"]
+    # its progress line gives the benchmark's score, not the training target's verdict
+    score = f"score {100 * lines[3]['summary']['score']:.1f} % in 3 steps"
+    assert f"[4/4] {lines[3]['run']}: {score}" in result.output
     assert "4 of 4 runs scored" in result.output
 
 

@@ -231,8 +231,11 @@ def line(record: dict[str, Any]) -> str:
     if record["status"] != "ok":
         return f"failed: {record['error']}"
     s = record["summary"]
-    solved = "solved" if s.get("reached_target") else "not solved"
-    return f"{solved} in {s.get('steps')} steps, {s.get('seconds', 0.0):.2f} s"
+    if isinstance(s.get("score"), float):  # scored by the sweep's finish (seqnet bench chomsky)
+        outcome = f"score {100 * s['score']:.1f} %"  # a share of outputs right: 0..1
+    else:
+        outcome = "solved" if s.get("reached_target") else "not solved"
+    return f"{outcome} in {s.get('steps')} steps, {s.get('seconds', 0.0):.2f} s"
 
 
 def short(value: Any) -> str:
