@@ -40,3 +40,24 @@ def test_the_page_prints_the_table_line_for_line(name: str) -> None:
     page = PAGE.read_text(encoding="utf-8").splitlines()
     assert set(PRINTED) <= set(FOLDERS)
     assert [line for line in finished if line not in page] == []
+
+
+def test_the_relu_readout_example_is_the_benchmarks_lstm_run_but_for_its_readout() -> None:
+    from seqnet.plugins import default_registry
+    from seqnet.runner import load_spec
+
+    registry = default_registry()
+    sweep = bench.plan(["bucket_sort"], ["lstm"], [0], bench.Protocol(), registry)
+    run = sweep.run_spec(sweep.runs[0], registry).model_dump(mode="json")
+    example = load_spec(str(ROOT / "docs/examples/chomsky/bucket-lstm-relu.yaml"))
+    got = example.model_dump(mode="json")
+    lstm, readout = got["model"]["layers"]
+    assert readout == {"type": "activation", "function": "relu"}
+    assert {k: lstm[k] for k in ("type", "hidden", "init", "forget_bias")} == {
+        "type": "lstm",
+        **{k: run["model"][k] for k in ("hidden", "init", "forget_bias")},
+    }
+    assert got["model"]["dtype"] == run["model"]["dtype"]
+    assert {k: v for k, v in got.items() if k != "model"} == {
+        k: v for k, v in run.items() if k != "model"
+    }

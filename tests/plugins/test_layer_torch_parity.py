@@ -10,7 +10,7 @@ import pytest
 
 from seqnet.interfaces import Array, Params
 from seqnet_gru import GRUCell
-from seqnet_layers import Bidirectional, Dense, Dropout, Embedding, LayerNorm
+from seqnet_layers import ActivationLayer, Bidirectional, Dense, Dropout, Embedding, LayerNorm
 from seqnet_lstm import LSTMCell
 
 torch = pytest.importorskip("torch")
@@ -56,6 +56,25 @@ def test_dense_matches_linear_and_activation(activation: str) -> None:
     assert_close("dx", dx, tx.grad)
     assert_close("dW", grads["W"], linear.weight.grad.T)
     assert_close("db", grads["b"], linear.bias.grad)
+
+
+@pytest.mark.parametrize("function", sorted(TORCH_ACTIVATIONS))
+def test_the_activation_layer_is_its_torch_module_both_ways(function: str) -> None:
+    rng = np.random.default_rng(5)
+    layer = ActivationLayer(function=function)  # type: ignore[arg-type]
+    x = 2.0 * rng.standard_normal((T, B, D))
+    dy = rng.standard_normal((T, B, D))
+    module = layer.torch_module({})
+    tx = torch.tensor(x, requires_grad=True)
+    ty = module(tx)
+    (ty * torch.from_numpy(dy)).sum().backward()
+    y, carry, cache = layer.forward({}, x, (), None)
+    dx, _, grads = layer.backward({}, cache, dy, ())
+    assert carry == () and grads == {}
+    assert_close("y", y, ty)
+    assert_close("dx", dx, tx.grad)
+    assert ActivationLayer.from_torch_module(module) == ({"function": function}, {})
+    assert ActivationLayer.from_torch_module(torch.nn.GELU(approximate="tanh")) is None
 
 
 def test_gelu_matches_torch_far_into_both_tails() -> None:
