@@ -345,11 +345,16 @@ def figure(folder: SweepFolder, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(folder: SweepFolder) -> tuple[dict[str, Any], str]:
-    """table.json and table.md in the benchmark folder; the table and its markdown."""
+def report(folder: SweepFolder) -> tuple[dict[str, Any], str]:
+    """The table of what finished and its markdown, the planned cells in the paper's order."""
     data = table(folder)
     planned = {str(run.setting["model.cell"]) for run in folder.sweep.runs}
-    text = markdown(data, [cell for cell in CELLS if cell in planned])  # the paper's order
+    return data, markdown(data, [cell for cell in CELLS if cell in planned])
+
+
+def write_report(folder: SweepFolder) -> tuple[dict[str, Any], str]:
+    """table.json and table.md in the benchmark folder; the table and its markdown."""
+    data, text = report(folder)
     write_atomic(folder.path / "table.json", json.dumps(data, indent=2) + "\n")
     write_atomic(folder.path / "table.md", text)
     return data, text

@@ -23,9 +23,7 @@ PRINTED = ["chomsky-table", "chomsky-tape-k1", "chomsky-tape-k2", "chomsky-h64-p
 
 def made(name: str) -> str:
     """The folder's table as `--report` makes it from its results."""
-    folder = SweepFolder.open(ROOT / "benchmarks" / name)
-    planned = {str(run.setting["model.cell"]) for run in folder.sweep.runs}
-    return bench.markdown(bench.table(folder), [cell for cell in bench.CELLS if cell in planned])
+    return bench.report(SweepFolder.open(ROOT / "benchmarks" / name))[1]
 
 
 @pytest.mark.parametrize("name", FOLDERS)

@@ -8,10 +8,7 @@ import numpy as np
 from pydantic import Field
 
 import seqnet
-from seqnet_layers.activations import Activation, activate, slope
-
-TORCH = {"tanh": "Tanh", "relu": "ReLU", "sigmoid": "Sigmoid", "gelu": "GELU", "linear": "Identity"}
-"""Each function's torch.nn module (gelu: the exact one, torch's default)."""
+from seqnet_layers.activations import Activation, activate, activation_of, slope, torch_activation
 
 
 class ActivationLayer:
@@ -36,20 +33,12 @@ class ActivationLayer:
 
     def torch_module(self, params: seqnet.Params) -> Any:
         """torch.nn.ReLU, Tanh, Sigmoid, GELU or Identity (seqnet.to_torch)."""
-        import torch
-
-        return getattr(torch.nn, TORCH[self.spec.function])()
+        return torch_activation(self.spec.function)
 
     @classmethod
     def from_torch_module(cls, module: Any) -> tuple[dict[str, Any], seqnet.Params] | None:
-        import torch
-
-        if type(module) is torch.nn.GELU and module.approximate != "none":
-            return None  # the tanh approximation is another function
-        for function, name in TORCH.items():
-            if type(module) is getattr(torch.nn, name):
-                return {"function": function}, {}
-        return None
+        function = activation_of(module)
+        return None if function is None else ({"function": function}, {})
 
     def init(self, rng: np.random.Generator, input_size: int) -> seqnet.Params:
         return {}

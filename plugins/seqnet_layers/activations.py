@@ -1,4 +1,5 @@
-"""Elementwise activations of `dense` and their derivatives; gelu's Φ through an accurate erfc.
+"""Elementwise activations of `dense` and `activation`, their derivatives and their torch.nn
+modules; gelu's Φ through an accurate erfc.
 
 numpy has no erf: `normal_cdf` evaluates W. J. Cody's rational Chebyshev approximations
 (Math. Comp. 23, 1969), accurate to a few ulp in float64, vectorised over whole arrays.
@@ -13,6 +14,30 @@ import numpy as np
 import seqnet
 
 Activation = Literal["linear", "tanh", "relu", "sigmoid", "gelu"]
+
+TORCH = {"tanh": "Tanh", "relu": "ReLU", "sigmoid": "Sigmoid", "gelu": "GELU", "linear": "Identity"}
+"""Each function's torch.nn module (gelu: the exact one, torch's default)."""
+
+
+def torch_activation(name: Activation) -> Any:
+    """The torch.nn module computing `name`."""
+    import torch
+
+    return getattr(torch.nn, TORCH[name])()
+
+
+def activation_of(module: Any) -> Activation | None:
+    """The function a torch.nn activation module computes; None if it is none of these (GELU
+    with the tanh approximation is another function)."""
+    import torch
+
+    if type(module) is torch.nn.GELU and module.approximate != "none":
+        return None
+    for name, cls in TORCH.items():
+        if type(module) is getattr(torch.nn, cls):
+            return name  # type: ignore[return-value]
+    return None
+
 
 # Cody's coefficients: erf on |z| ≤ 0.46875, erfc on 0.46875 < |z| ≤ 4, erfc on |z| > 4
 _A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,

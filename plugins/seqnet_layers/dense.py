@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 import seqnet
-from seqnet_layers.activations import Activation, activate, slope
+from seqnet_layers.activations import Activation, activate, activation_of, slope, torch_activation
 
 
 class Dense:
@@ -42,9 +42,7 @@ class Dense:
         )
         if self.spec.activation == "linear":
             return linear
-        act = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid,
-               "gelu": torch.nn.GELU}[self.spec.activation]  # fmt: skip
-        return torch.nn.Sequential(linear, act())
+        return torch.nn.Sequential(linear, torch_activation(self.spec.activation))
 
     @classmethod
     def from_torch_module(cls, module: Any) -> tuple[dict[str, Any], seqnet.Params] | None:
@@ -52,15 +50,10 @@ class Dense:
         torch.nn.Sequential."""
         import torch
 
-        acts = {torch.nn.Tanh: "tanh", torch.nn.ReLU: "relu", torch.nn.Sigmoid: "sigmoid"}
-        activation = "linear"
+        activation: Activation | None = "linear"
         if type(module) is torch.nn.Sequential and len(module) == 2:
-            module, act = module[0], module[1]
-            if type(act) is torch.nn.GELU and act.approximate == "none":
-                activation = "gelu"
-            elif type(act) in acts:
-                activation = acts[type(act)]
-            else:
+            module, activation = module[0], activation_of(module[1])
+            if activation in (None, "linear"):  # a Linear then an Identity is not one
                 return None
         if type(module) is not torch.nn.Linear or module.bias is None:
             return None
